@@ -1,0 +1,157 @@
+package datalayer
+
+import (
+	"time"
+)
+
+// Config is the unified configuration: the `database` section of the YAML file.
+//
+// Every field states its YAML key, unit, default (as set by DefaultConfig and
+// LoadConfig) and what its zero value means. LoadConfig and ParseConfig start
+// from DefaultConfig, so a key left out of the file keeps its default.
+type Config struct {
+	// Host is the first node (`host`). It is where the primary is looked for
+	// first; with health checks the primary is discovered among Host and
+	// ReplicaHosts. Default "localhost". Required.
+	Host string
+	// Port (`port`) of Host, and the default port of ReplicaHosts entries.
+	// Default 5432. 1–65535.
+	Port int
+	// Database (`database`) is the database name. No default. Required.
+	Database string
+	// Username (`username`). Default "postgres".
+	Username string
+	// Password (`password`). Never printed: String, errors, logs and reports
+	// redact it. Default empty (no password).
+	Password string
+
+	// PoolSize (`pool_size`) is how many idle connections each pool keeps.
+	// Default 10. Must be > 0.
+	PoolSize int
+	// MaxOverflow (`max_overflow`) is how many connections a pool may open
+	// beyond PoolSize: a pool holds at most PoolSize+MaxOverflow. Default 10. >= 0.
+	MaxOverflow int
+	// PoolTimeout (`pool_timeout`) is how long a caller waits for a free
+	// connection before ErrPoolTimeout. Default 30s. Must be > 0.
+	PoolTimeout time.Duration
+	// PoolRecycle (`pool_recycle`) is the longest a connection lives before it
+	// is replaced. Default 1h. 0 means connections are never recycled by age.
+	PoolRecycle time.Duration
+
+	// ReplicaHosts (`replica_hosts`) are the other nodes, each "host" or
+	// "host:port" (port defaults to Port). Default none.
+	ReplicaHosts []string
+	// FailoverTimeout (`failover_timeout`) is how long a write waits for a
+	// writable node before ErrNoPrimary. Default 30s. Must be > 0.
+	FailoverTimeout time.Duration
+	// HealthCheckInterval (`health_check_interval`) is the time between two
+	// health-check rounds. Default 5s. Must be > 0.
+	HealthCheckInterval time.Duration
+
+	// StatementCacheSize (`statement_cache_size`) is pgx's per-connection cache
+	// of prepared statements (statement_cache_capacity). Default 512. 0 turns
+	// prepared-statement caching off (statements are described each time).
+	StatementCacheSize int
+	// PreparedStatementCacheSize (`prepared_statement_cache_size`) is pgx's
+	// per-connection cache of statement descriptions used when
+	// StatementCacheSize is 0 (description_cache_capacity). Default 512.
+	// 0 turns it off.
+	PreparedStatementCacheSize int
+	// ConnectionTimeout (`connection_timeout`) bounds opening one connection
+	// and one health-check round. Default 5s. Must be > 0.
+	ConnectionTimeout time.Duration
+
+	// EnableHA (`enable_ha`) lets the manager fail over between nodes. Default true.
+	EnableHA bool
+	// EnableMetrics (`enable_metrics`) turns per-query accounting on. Default true.
+	EnableMetrics bool
+	// EnableHealthChecks (`enable_health_checks`) runs background health-check
+	// rounds. Default true.
+	EnableHealthChecks bool
+	// StrictMode (`strict_mode`) makes unknown keys and registry conflicts
+	// errors, and turns model auto-registration off. Default false.
+	StrictMode bool
+	// Echo (`echo`) logs every SQL statement with its node, mode and duration.
+	// Default false.
+	Echo bool
+	// DebugMode (`debug_mode`) also logs routing and health decisions. Default false.
+	DebugMode bool
+
+	// Extensions.
+
+	// SSLMode (`sslmode`) is libpq's sslmode: disable, allow, prefer, require,
+	// verify-ca, verify-full. Default "prefer".
+	SSLMode string
+	// ApplicationName (`application_name`) is shown in pg_stat_activity.
+	// Default "unifieddb".
+	ApplicationName string
+	// MaxReplicationLag (`max_replication_lag`) keeps replicas further behind
+	// than this out of read rotation. Default 10s. 0 means no limit.
+	MaxReplicationLag time.Duration
+	// ReplicaPolicy (`replica_policy`) picks among usable replicas:
+	// round_robin, random or least_latency. Default "round_robin".
+	ReplicaPolicy string
+	// FallbackToPrimary (`fallback_to_primary`) lets reads use the primary when
+	// no replica is usable. Default true.
+	FallbackToPrimary bool
+	// BatchPoolSize (`batch_pool_size`) is the size of the Batch pool on the
+	// primary. Default 5. Must be > 0.
+	BatchPoolSize int
+	// BatchSize (`batch_size`) is how many rows one bulk insert statement
+	// carries. Default 1000. Must be > 0.
+	BatchSize int
+	// TransactionalPoolSize (`transactional_pool_size`) is the size of the
+	// Transactional pool on the primary. Default 5. Must be > 0.
+	TransactionalPoolSize int
+	// StatementTimeout (`statement_timeout`) is the server-side limit of one
+	// statement on the normal pools. Default 0: the server's setting.
+	StatementTimeout time.Duration
+	// BatchStatementTimeout (`batch_statement_timeout`) is the same for the
+	// Batch pool. Default 10m. 0: the server's setting.
+	BatchStatementTimeout time.Duration
+	// TransactionRetries (`transaction_retries`) is how many times
+	// Manager.Transaction re-runs a transaction that failed with a
+	// serialization failure (40001) or deadlock (40P01). Default 3. >= 0.
+	TransactionRetries int
+	// ReadYourWritesTimeout (`read_your_writes_timeout`) is how long a
+	// read-your-writes read waits for a replica to catch up before it uses the
+	// primary. Default 100ms. >= 0.
+	ReadYourWritesTimeout time.Duration
+
+	// Warnings lists non-fatal problems found while loading (unknown keys
+	// outside strict mode). Not a YAML key.
+	Warnings []string
+}
+
+// DefaultConfig returns the defaults documented on each Config field.
+// Database must still be set.
+func DefaultConfig() Config {
+	return Config{
+		Host:                       "localhost",
+		Port:                       5432,
+		Username:                   "postgres",
+		PoolSize:                   10,
+		MaxOverflow:                10,
+		PoolTimeout:                30 * time.Second,
+		PoolRecycle:                time.Hour,
+		FailoverTimeout:            30 * time.Second,
+		HealthCheckInterval:        5 * time.Second,
+		StatementCacheSize:         512,
+		PreparedStatementCacheSize: 512,
+		ConnectionTimeout:          5 * time.Second,
+		EnableHA:                   true,
+		EnableMetrics:              true,
+		EnableHealthChecks:         true,
+		SSLMode:                    "prefer",
+		ApplicationName:            "unifieddb",
+		MaxReplicationLag:          10 * time.Second,
+		ReplicaPolicy:              "round_robin",
+		FallbackToPrimary:          true,
+		BatchPoolSize:              5,
+		BatchSize:                  1000,
+		TransactionalPoolSize:      5,
+		BatchStatementTimeout:      10 * time.Minute,
+		TransactionRetries:         3,
+		ReadYourWritesTimeout:      100 * time.Millisecond,
+	}
+}

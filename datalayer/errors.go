@@ -1,0 +1,67 @@
+package datalayer
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/prompt-improver/unifieddb/plugin"
+)
+
+// Sentinel errors. Test for them with errors.Is.
+var (
+	// ErrReadOnly: a write in ReadOnly mode (see plugin.ErrReadOnly).
+	ErrReadOnly = plugin.ErrReadOnly
+	// ErrNoPrimary: no writable node within failover_timeout.
+	ErrNoPrimary = plugin.ErrNoPrimary
+	// ErrNoHealthyNode: no node can serve a read.
+	ErrNoHealthyNode = plugin.ErrNoHealthyNode
+	// ErrPoolTimeout: no free connection within pool_timeout.
+	ErrPoolTimeout = plugin.ErrPoolTimeout
+	// ErrOutcomeUnknown: the connection broke after a write was sent.
+	ErrOutcomeUnknown = plugin.ErrOutcomeUnknown
+	// ErrClosed: the Manager is closed.
+	ErrClosed = plugin.ErrClosed
+	// ErrInvalidConfig is wrapped by every *ConfigError.
+	ErrInvalidConfig = errors.New("unifieddb: invalid configuration")
+)
+
+// FieldError is one problem of one configuration key.
+type FieldError struct {
+	// Field is the YAML key, e.g. "port" or "replica_hosts[1]".
+	Field string
+	// Problem says what is wrong, without the value of a secret.
+	Problem string
+}
+
+// ConfigError names every bad field of a configuration. It wraps
+// ErrInvalidConfig.
+type ConfigError struct {
+	Fields []FieldError
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString("unifieddb: invalid configuration: ")
+	for i, f := range e.Fields {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.Field)
+		b.WriteString(": ")
+		b.WriteString(f.Problem)
+	}
+	return b.String()
+}
+
+// Unwrap makes errors.Is(err, ErrInvalidConfig) true.
+func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
+
+// Has reports whether field is among the bad fields.
+func (e *ConfigError) Has(field string) bool {
+	for _, f := range e.Fields {
+		if f.Field == field {
+			return true
+		}
+	}
+	return false
+}
