@@ -234,15 +234,18 @@ func (r *Registry) parse(model any) (*entry, error) {
 		return nil, fmt.Errorf("%w: %s maps to an empty table name", ErrInvalidModel, name)
 	}
 	e := &entry{typ: t, name: name, table: s.Table}
-	for _, rel := range s.Relationships.Relations {
-		if rel.FieldSchema == nil || rel.FieldSchema.Table == s.Table {
-			continue // self-reference: no ordering constraint
-		}
-		switch rel.Type {
-		case schema.BelongsTo:
+	// Read the schema's own relation slices, not Relationships.Relations: GORM adds entries to
+	// that map (and finishes them) from other goroutines parsing related models.
+	for _, rel := range s.Relationships.BelongsTo {
+		if rel.FieldSchema != nil && rel.FieldSchema.Table != s.Table { // self-references do not order
 			e.deps = append(e.deps, rel.FieldSchema.Table)
-		case schema.HasOne, schema.HasMany:
-			e.refBy = append(e.refBy, rel.FieldSchema.Table)
+		}
+	}
+	for _, rels := range [][]*schema.Relationship{s.Relationships.HasOne, s.Relationships.HasMany} {
+		for _, rel := range rels {
+			if rel.FieldSchema != nil && rel.FieldSchema.Table != s.Table {
+				e.refBy = append(e.refBy, rel.FieldSchema.Table)
+			}
 		}
 	}
 	return e, nil
