@@ -1,0 +1,289 @@
+package migrations_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"log/slog"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/prompt-improver/unifieddb/migrations"
+	"github.com/prompt-improver/unifieddb/models"
+	"github.com/prompt-improver/unifieddb/registry"
+)
+
+var shipped = []string{"00001_extensions.sql", "00002_indexes.sql", "00003_backfill.sql"}
+
+// schemaDSN returns a fresh database where the models are auto-migrated, as the shipped
+// migrations expect.
+func schemaDSN(t *testing.T) string {
+	t.Helper()
+	dsn := freshDSN(t)
+	r := registry.New(registry.WithStrict(true))
+	require.NoError(t, r.Register(models.All()...))
+	require.NoError(t, r.AutoMigrate(openGorm(t, dsn)))
+	return dsn
+}
+
+func newRunner(t *testing.T, db *sql.DB, opts ...migrations.Option) *migrations.Runner {
+	t.Helper()
+	r, err := migrations.New(db, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, r.Close()) })
+	return r
+}
+
+func sources(rs []migrations.Result) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Source
+	}
+	return out
+}
+
+func exists(t *testing.T, db *sql.DB, regclass string) bool {
+	t.Helper()
+	var ok bool
+	require.NoError(t, db.QueryRow(`SELECT to_regclass($1) IS NOT NULL`, regclass).Scan(&ok))
+	return ok
+}
+
+func TestUpStatusDown(t *testing.T) {
+	ctx := context.Background()
+	db := openSQL(t, schemaDSN(t))
+	var logs bytes.Buffer
+	r := newRunner(t, db, migrations.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+
+	n, err := r.Pending(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	st, err := r.Status(ctx)
+	require.NoError(t, err)
+	require.Len(t, st, 3)
+	for i, s := range st {
+		require.Equal(t, int64(i+1), s.Version)
+		require.Equal(t, shipped[i], s.Source)
+		require.False(t, s.Applied)
+		require.True(t, s.AppliedAt.IsZero())
+	}
+
+	res, err := r.Up(ctx)
+	require.NoError(t, err)
+	require.Equal(t, shipped, sources(res))
+	for _, x := range res {
+		require.Equal(t, "up", x.Direction)
+	}
+	require.True(t, res[2].Empty == false && res[0].Empty == false)
+	require.Contains(t, logs.String(), "00002_indexes.sql", "WithLogger receives goose's records")
+
+	n, err = r.Pending(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	st, err = r.Status(ctx)
+	require.NoError(t, err)
+	for _, s := range st {
+		require.True(t, s.Applied, s.Source)
+		require.WithinDuration(t, time.Now(), s.AppliedAt, time.Hour)
+	}
+	require.True(t, exists(t, db, "idx_users_active_email"))
+	require.True(t, exists(t, db, "idx_improvement_sessions_prompt_status"))
+	var ext int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM pg_extension WHERE extname = 'pgcrypto'`).Scan(&ext))
+	require.Equal(t, 1, ext)
+
+	res, err = r.Up(ctx)
+	require.NoError(t, err)
+	require.Empty(t, res, "nothing left to apply")
+
+	down, err := r.Down(ctx)
+	require.NoError(t, err)
+	require.Equal(t, migrations.Result{Version: 3, Source: "00003_backfill.sql", Direction: "down", Duration: down.Duration, Empty: true}, down)
+	down, err = r.Down(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), down.Version)
+	require.False(t, exists(t, db, "idx_users_active_email"))
+	n, err = r.Pending(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+
+	_, err = r.Down(ctx)
+	require.NoError(t, err)
+	_, err = r.Down(ctx)
+	require.ErrorIs(t, err, migrations.ErrNothingToRollBack)
+
+	res, err = r.Up(ctx)
+	require.NoError(t, err)
+	require.Equal(t, shipped, sources(res), "down then up again")
+}
+
+func TestBackfillLowercasesEmailsIdempotently(t *testing.T) {
+	ctx := context.Background()
+	db := openSQL(t, schemaDSN(t))
+	_, err := db.Exec(`INSERT INTO users (name, email, active, created_at, updated_at) VALUES
+		('a', 'Ada@Example.COM', true, now(), now()),
+		('b', 'bob@example.com', true, now(), now()),
+		('c1', 'Cy@example.com', true, now(), now()),
+		('c2', 'cy@EXAMPLE.com', true, now(), now())`)
+	require.NoError(t, err)
+
+	r := newRunner(t, db)
+	_, err = r.Up(ctx)
+	require.NoError(t, err)
+	emails := func() map[string]string {
+		rows, err := db.Query(`SELECT name, email FROM users`)
+		require.NoError(t, err)
+		defer rows.Close()
+		m := map[string]string{}
+		for rows.Next() {
+			var n, e string
+			require.NoError(t, rows.Scan(&n, &e))
+			m[n] = e
+		}
+		require.NoError(t, rows.Err())
+		return m
+	}
+	want := map[string]string{
+		"a": "ada@example.com", "b": "bob@example.com",
+		// A case-only duplicate pair is left alone rather than breaking the unique index.
+		"c1": "Cy@example.com", "c2": "cy@EXAMPLE.com",
+	}
+	require.Equal(t, want, emails())
+
+	// Run the backfill again: nothing changes.
+	_, err = r.Down(ctx)
+	require.NoError(t, err)
+	_, err = r.Up(ctx)
+	require.NoError(t, err)
+	require.Equal(t, want, emails())
+}
+
+func TestConcurrentRunnersApplyEachMigrationOnce(t *testing.T) {
+	ctx := context.Background()
+	dsn := schemaDSN(t)
+	const runners = 10
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		applied []string
+		errs    []error
+	)
+	start := make(chan struct{})
+	for range runners {
+		db := openSQL(t, dsn) // one *sql.DB per runner, as separate processes would have
+		r := newRunner(t, db, migrations.WithLockTimeout(time.Minute))
+		wg.Go(func() {
+			<-start
+			res, err := r.Up(ctx)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+			}
+			applied = append(applied, sources(res)...)
+		})
+	}
+	close(start)
+	wg.Wait()
+	require.Empty(t, errs)
+	require.ElementsMatch(t, shipped, applied, "each migration applied by exactly one runner")
+
+	db := openSQL(t, dsn)
+	rows, err := db.Query(`SELECT version_id, count(*) FROM ` + migrations.VersionTable + ` GROUP BY version_id ORDER BY version_id`)
+	require.NoError(t, err)
+	defer rows.Close()
+	got := map[int64]int{}
+	for rows.Next() {
+		var v int64
+		var c int
+		require.NoError(t, rows.Scan(&v, &c))
+		got[v] = c
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, map[int64]int{0: 1, 1: 1, 2: 1, 3: 1}, got)
+}
+
+func TestFailingMigrationIsRolledBackAndNamed(t *testing.T) {
+	ctx := context.Background()
+	db := openSQL(t, freshDSN(t))
+	fsys := fstest.MapFS{
+		"00001_first.sql": {Data: []byte(`-- +goose Up
+CREATE TABLE first_ok (id int);
+-- +goose Down
+DROP TABLE first_ok;
+`)},
+		"00002_broken.sql": {Data: []byte(`-- +goose Up
+CREATE TABLE half_done (id int);
+INSERT INTO no_such_table VALUES (1);
+-- +goose Down
+DROP TABLE half_done;
+`)},
+		"00003_never.sql": {Data: []byte(`-- +goose Up
+CREATE TABLE never (id int);
+-- +goose Down
+DROP TABLE never;
+`)},
+	}
+	r := newRunner(t, db, migrations.WithFS(fsys))
+	res, err := r.Up(ctx)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "00002_broken.sql")
+	require.Contains(t, err.Error(), "no_such_table", "the server's reason is kept")
+	require.Equal(t, []string{"00001_first.sql"}, sources(res), "what was applied before the failure")
+
+	require.True(t, exists(t, db, "first_ok"))
+	require.False(t, exists(t, db, "half_done"), "the failed migration left nothing behind")
+	require.False(t, exists(t, db, "never"))
+
+	st, err := r.Status(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []bool{true, false, false}, []bool{st[0].Applied, st[1].Applied, st[2].Applied})
+	n, err := r.Pending(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+}
+
+func TestPoolOfOneIsRefused(t *testing.T) {
+	db := openSQL(t, freshDSN(t))
+	db.SetMaxOpenConns(1)
+	_, err := migrations.New(db)
+	require.ErrorIs(t, err, migrations.ErrPoolTooSmall)
+
+	// Shrinking the pool after New is caught too.
+	db.SetMaxOpenConns(2)
+	r := newRunner(t, db)
+	db.SetMaxOpenConns(1)
+	_, err = r.Up(context.Background())
+	require.ErrorIs(t, err, migrations.ErrPoolTooSmall)
+}
+
+func TestNewValidates(t *testing.T) {
+	_, err := migrations.New(nil)
+	require.Error(t, err)
+
+	db, err := sql.Open("pgx", "host=127.0.0.1 port=1 user=nobody dbname=none sslmode=disable")
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = migrations.New(db, migrations.WithFS(fstest.MapFS{}))
+	require.ErrorIs(t, err, migrations.ErrNoMigrations)
+	_, err = migrations.New(db, migrations.WithFS(nil))
+	require.Error(t, err)
+	_, err = migrations.New(db, migrations.WithLogger(nil))
+	require.Error(t, err)
+	_, err = migrations.New(db, migrations.WithLockTimeout(time.Millisecond))
+	require.Error(t, err)
+}
+
+func TestClose(t *testing.T) {
+	db := openSQL(t, freshDSN(t))
+	r, err := migrations.New(db)
+	require.NoError(t, err)
+	require.NoError(t, r.Close())
+	_, err = r.Up(context.Background())
+	require.ErrorIs(t, err, migrations.ErrClosed)
+	require.NoError(t, db.Ping(), "Close leaves the caller's *sql.DB open")
+}
