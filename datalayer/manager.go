@@ -1,0 +1,174 @@
+package datalayer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/prompt-improver/unifieddb/plugin"
+	"github.com/prompt-improver/unifieddb/registry"
+)
+
+// Manager is the unified connection manager: one GORM handle over every node,
+// routing by mode.
+type Manager struct {
+	cfg    Config
+	db     *gorm.DB
+	plugin *plugin.Plugin
+	reg    *registry.Registry
+	log    *slog.Logger
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Option adjusts New.
+type Option func(*options)
+
+type options struct {
+	log *slog.Logger
+	reg *registry.Registry
+}
+
+// WithLogger sends the Manager's log lines to l (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithRegistry makes the Manager use r instead of a copy of the default
+// registry.
+func WithRegistry(r *registry.Registry) Option { return func(o *options) { o.reg = r } }
+
+// New validates cfg, prepares one set of pools per node and installs the
+// plugin. No connection is opened yet, so a node that is down at start does
+// not stop it.
+func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var o options
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	if o.log == nil {
+		o.log = slog.Default()
+	}
+	if o.reg == nil {
+		o.reg = registry.Default().Clone(registry.WithStrict(cfg.StrictMode), registry.WithLogger(o.log))
+	}
+	p, err := plugin.New(cfg.pluginOptions(o.reg, o.log))
+	if err != nil {
+		return nil, err
+	}
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: p.ConnPool()}), &gorm.Config{
+		Logger: gormLogger(cfg, o.log),
+	})
+	if err == nil {
+		err = db.Use(p)
+	}
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("unifieddb: open: %w", err)
+	}
+	return &Manager{cfg: cfg, db: db, plugin: p, reg: o.reg, log: o.log}, nil
+}
+
+func (c Config) pluginOptions(reg *registry.Registry, log *slog.Logger) plugin.Options {
+	var nodes []plugin.Addr
+	for _, hp := range c.Nodes() {
+		nodes = append(nodes, plugin.Addr{Host: hp.Host, Port: hp.Port})
+	}
+	pool := plugin.PoolConfig{
+		MaxOpen:          c.PoolSize + c.MaxOverflow,
+		MaxIdle:          c.PoolSize,
+		MaxLifetime:      c.PoolRecycle,
+		StatementTimeout: c.StatementTimeout,
+	}
+	batch, tx := pool, pool
+	batch.MaxOpen, batch.MaxIdle, batch.StatementTimeout = c.BatchPoolSize, c.BatchPoolSize, c.BatchStatementTimeout
+	tx.MaxOpen, tx.MaxIdle = c.TransactionalPoolSize, c.TransactionalPoolSize
+	return plugin.Options{
+		Nodes:             nodes,
+		ConnConfig:        c.connConfig,
+		Pool:              pool,
+		Batch:             batch,
+		Transactional:     tx,
+		PoolTimeout:       c.PoolTimeout,
+		FailoverTimeout:   c.FailoverTimeout,
+		FallbackToPrimary: c.FallbackToPrimary,
+		Registrar:         reg,
+		AutoRegister:      !c.StrictMode,
+		RequireRegistered: c.StrictMode,
+		Logger:            log,
+	}
+}
+
+func gormLogger(cfg Config, log *slog.Logger) logger.Interface {
+	level := logger.Silent
+	if cfg.Echo {
+		level = logger.Info
+	}
+	return logger.NewSlogLogger(log, logger.Config{
+		LogLevel:                  level,
+		SlowThreshold:             time.Second,
+		IgnoreRecordNotFoundError: true,
+		ParameterizedQueries:      true, // never log argument values: they may be secrets
+	})
+}
+
+// Config returns the configuration the Manager runs with.
+func (m *Manager) Config() Config { return m.cfg }
+
+// DB returns the GORM handle, in Auto mode.
+func (m *Manager) DB() *gorm.DB { return m.db }
+
+// Conn is m.DB().WithContext(ctx).Clauses(mode).
+func (m *Manager) Conn(ctx context.Context, mode Mode) *gorm.DB {
+	return m.db.WithContext(ctx).Clauses(mode)
+}
+
+// Registry returns the Manager's model registry; it follows strict_mode.
+func (m *Manager) Registry() *registry.Registry { return m.reg }
+
+// Transaction runs fn in a transaction on the primary's Transactional pool.
+// A serialization failure (40001) or deadlock (40P01) re-runs fn, up to
+// transaction_retries times with jittered backoff; any other error is returned
+// as it is. fn must therefore be safe to run more than once.
+func (m *Manager) Transaction(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if fn == nil {
+		return errors.New("unifieddb: Transaction: fn is nil")
+	}
+	backoff := 10 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		err := m.Conn(ctx, Transactional).Transaction(fn)
+		if err == nil || attempt >= m.cfg.TransactionRetries || !plugin.IsRetryableTxError(err) {
+			return err
+		}
+		m.log.Debug("unifieddb: retrying transaction", "attempt", attempt+1, "sqlstate", plugin.SQLState(err))
+		sleep := backoff/2 + rand.N(backoff)
+		backoff = min(backoff*2, time.Second)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (while retrying after: %w)", ctx.Err(), err)
+		case <-time.After(sleep):
+		}
+	}
+}
+
+// Close closes every pool and stops every background job. Later calls fail
+// with ErrClosed. It is idempotent.
+func (m *Manager) Close() error {
+	m.closeOnce.Do(func() { m.closeErr = m.plugin.Close() })
+	return m.closeErr
+}

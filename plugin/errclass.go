@@ -1,0 +1,83 @@
+package plugin
+
+import (
+	"database/sql/driver"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// SQLSTATE codes the plugin acts on.
+const (
+	codeReadOnlyTransaction  = "25006" // read_only_sql_transaction
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+	codeAdminShutdown        = "57P01"
+	codeCrashShutdown        = "57P02"
+	codeCannotConnectNow     = "57P03"
+)
+
+// SQLState returns the SQLSTATE of a server error in err's chain, or "".
+func SQLState(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
+}
+
+// notSent reports whether err proves the statement never reached a server: the
+// connection could not be opened, or the driver failed before sending.
+func notSent(err error) bool {
+	if err == nil {
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) || errors.Is(err, driver.ErrBadConn) || pgconn.SafeToRetry(err) {
+		return true
+	}
+	return SQLState(err) == codeCannotConnectNow
+}
+
+// connectionClass reports whether err says the node or the connection is gone
+// or unusable (refused, reset, EOF, class 08, admin or crash shutdown), as
+// opposed to an error in the statement itself.
+func connectionClass(err error) bool {
+	if err == nil {
+		return false
+	}
+	if notSent(err) {
+		return true
+	}
+	switch code := SQLState(err); {
+	case code == codeAdminShutdown, code == codeCrashShutdown, code == codeCannotConnectNow:
+		return true
+	case strings.HasPrefix(code, "08"):
+		return true
+	case code != "":
+		return false
+	}
+	var netErr net.Error
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE) || errors.As(err, &netErr) ||
+		errors.Is(err, net.ErrClosed)
+}
+
+// isReadOnlyRefusal reports whether the server refused a write because the
+// session or the node is read-only. It proves the statement did not run.
+func isReadOnlyRefusal(err error) bool { return SQLState(err) == codeReadOnlyTransaction }
+
+// IsRetryableTxError reports whether a transaction that failed with err may be
+// re-run as a whole: a serialization failure or a deadlock.
+func IsRetryableTxError(err error) bool {
+	switch SQLState(err) {
+	case codeSerializationFailure, codeDeadlockDetected:
+		return true
+	}
+	return false
+}

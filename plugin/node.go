@@ -1,0 +1,77 @@
+package plugin
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// Addr is one node's address.
+type Addr struct {
+	Host string
+	Port int
+}
+
+// String gives host:port ([host]:port for IPv6).
+func (a Addr) String() string { return net.JoinHostPort(a.Host, strconv.Itoa(a.Port)) }
+
+// node is one server of the cluster and its pools.
+type node struct {
+	p     *Plugin
+	idx   int
+	addr  Addr
+	name  string
+	pools [poolKinds]*pool
+}
+
+// openNode prepares every pool of one node. Nothing connects yet:
+// database/sql opens connections when they are first needed, so a node that
+// is down does not stop the plugin from starting.
+func openNode(p *Plugin, idx int, addr Addr) (*node, error) {
+	o := &p.opts
+	n := &node{p: p, idx: idx, addr: addr, name: addr.String()}
+	for k := poolKind(0); k < poolKinds; k++ {
+		cc, err := o.ConnConfig(addr)
+		if err != nil {
+			n.close()
+			return nil, fmt.Errorf("unifieddb: connection settings for %s: %w", n.name, err)
+		}
+		pc := o.poolConfig(k)
+		if cc.RuntimeParams == nil {
+			cc.RuntimeParams = map[string]string{}
+		}
+		if k == poolRead {
+			cc.RuntimeParams["default_transaction_read_only"] = "on"
+		}
+		if pc.StatementTimeout > 0 {
+			cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(pc.StatementTimeout.Milliseconds(), 10)
+		}
+		db := stdlib.OpenDB(*cc)
+		db.SetMaxOpenConns(pc.MaxOpen)
+		db.SetMaxIdleConns(pc.MaxIdle)
+		db.SetConnMaxLifetime(pc.MaxLifetime)
+		n.pools[k] = &pool{db: db, node: n, kind: k, wait: o.PoolTimeout}
+	}
+	return n, nil
+}
+
+func (n *node) close() error {
+	var first error
+	for _, pl := range n.pools {
+		if pl == nil {
+			continue
+		}
+		if err := pl.db.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// ConnConfigFunc returns the connection settings for one node. It must return
+// a config made by pgx.ParseConfig (pgx refuses hand-built ones); the plugin
+// sets run-time parameters on it per pool.
+type ConnConfigFunc func(addr Addr) (*pgx.ConnConfig, error)

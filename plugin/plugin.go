@@ -1,0 +1,239 @@
+// Package plugin is the GORM plugin of unifieddb: it resolves each statement
+// to a node by mode, keeps one set of pools per node, and retries where that
+// is safe.
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Name is the plugin's name in gorm.Config.Plugins.
+const Name = "unifieddb"
+
+// PoolConfig sizes one kind of pool.
+type PoolConfig struct {
+	// MaxOpen is the most connections the pool opens. Must be > 0.
+	MaxOpen int
+	// MaxIdle is how many idle connections it keeps. 0 keeps none.
+	MaxIdle int
+	// MaxLifetime recycles connections older than this. 0: never.
+	MaxLifetime time.Duration
+	// StatementTimeout is the server's statement_timeout for the pool's
+	// sessions. 0: the server's setting.
+	StatementTimeout time.Duration
+}
+
+// Registrar is what the plugin needs of a model registry
+// (*registry.Registry implements it).
+type Registrar interface {
+	Register(models ...any) error
+	Lookup(model any) (table string, ok bool)
+}
+
+// Options configure the plugin. Nodes and ConnConfig are required.
+type Options struct {
+	// Nodes are the servers. Nodes[0] is taken as the primary and the rest
+	// as replicas until health checks say otherwise.
+	Nodes []Addr
+	// ConnConfig returns the connection settings of one node.
+	ConnConfig ConnConfigFunc
+	// Pool sizes the write and read pools of every node.
+	Pool PoolConfig
+	// Batch sizes the Batch pool (used on the primary).
+	Batch PoolConfig
+	// Transactional sizes the Transactional pool (used on the primary).
+	Transactional PoolConfig
+	// PoolTimeout bounds the wait for a free connection. Must be > 0.
+	PoolTimeout time.Duration
+	// FailoverTimeout bounds how long a statement waits for a usable node.
+	// Must be > 0.
+	FailoverTimeout time.Duration
+	// FallbackToPrimary lets reads use the primary when no replica is usable.
+	FallbackToPrimary bool
+	// Registrar, when set, learns every model the plugin sees
+	// (AutoRegister), or is asked whether a model is known (RequireRegistered).
+	Registrar Registrar
+	// AutoRegister registers every model seen in a statement.
+	AutoRegister bool
+	// RequireRegistered refuses statements on models the Registrar does not
+	// know, with ErrUnregisteredModel.
+	RequireRegistered bool
+	// Logger receives the plugin's log lines. nil: slog.Default().
+	Logger *slog.Logger
+}
+
+func (o *Options) poolConfig(k poolKind) PoolConfig {
+	switch k {
+	case poolBatch:
+		return o.Batch
+	case poolTx:
+		return o.Transactional
+	}
+	return o.Pool
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if len(o.Nodes) == 0 {
+		errs = append(errs, errors.New("no nodes"))
+	}
+	if len(o.Nodes) > 64 {
+		errs = append(errs, errors.New("more than 64 nodes"))
+	}
+	for i, a := range o.Nodes {
+		if a.Host == "" || a.Port <= 0 || a.Port > 65535 {
+			errs = append(errs, fmt.Errorf("node %d: bad address %q", i, a.String()))
+		}
+	}
+	if o.ConnConfig == nil {
+		errs = append(errs, errors.New("no ConnConfig"))
+	}
+	for k := poolKind(0); k < poolKinds; k++ {
+		if o.poolConfig(k).MaxOpen <= 0 {
+			errs = append(errs, fmt.Errorf("%s pool: MaxOpen must be > 0", k))
+		}
+	}
+	if o.PoolTimeout <= 0 {
+		errs = append(errs, errors.New("PoolTimeout must be > 0"))
+	}
+	if o.FailoverTimeout <= 0 {
+		errs = append(errs, errors.New("FailoverTimeout must be > 0"))
+	}
+	if (o.AutoRegister || o.RequireRegistered) && o.Registrar == nil {
+		errs = append(errs, errors.New("AutoRegister and RequireRegistered need a Registrar"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("unifieddb: plugin options: %w", err)
+	}
+	return nil
+}
+
+// Plugin is the gorm.Plugin. Install it with db.Use(p); it takes over the
+// db's connection pool.
+type Plugin struct {
+	opts   Options
+	log    *slog.Logger
+	nodes  []*node
+	topo   atomic.Pointer[topology]
+	rr     atomic.Uint64
+	routes [modeCount][opKinds]*route
+	// entries[m] is where db.Clauses(m) points a statement before the
+	// callbacks refine it: the pool Begin uses.
+	entries [modeCount]*route
+
+	mu       sync.Mutex
+	changed  chan struct{} // closed and replaced at every topology change
+	closing  chan struct{}
+	closed   atomic.Bool
+	seen     sync.Map // *schema.Schema already registered or checked
+	initOnce atomic.Bool
+}
+
+// New prepares the plugin: one set of pools per node, opened lazily, so a
+// node that is down does not stop it.
+func New(opts Options) (*Plugin, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	p := &Plugin{opts: opts, log: opts.Logger, changed: make(chan struct{}), closing: make(chan struct{})}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	for i, a := range opts.Nodes {
+		n, err := openNode(p, i, a)
+		if err != nil {
+			p.closeNodes()
+			return nil, err
+		}
+		p.nodes = append(p.nodes, n)
+	}
+	p.routes = newRoutes(p)
+	for m := Mode(0); m < modeCount; m++ {
+		p.entries[m] = p.routes[m][opWrite]
+	}
+	p.topo.Store(&topology{primary: p.nodes[0], replicas: p.nodes[1:]})
+	return p, nil
+}
+
+// Name implements gorm.Plugin.
+func (p *Plugin) Name() string { return Name }
+
+// Initialize implements gorm.Plugin: it registers the routing callbacks and
+// makes the plugin the db's connection pool.
+func (p *Plugin) Initialize(db *gorm.DB) error {
+	if !p.initOnce.CompareAndSwap(false, true) {
+		return errors.New("unifieddb: the plugin is already installed on a gorm.DB")
+	}
+	if err := p.registerCallbacks(db); err != nil {
+		return err
+	}
+	root := p.entries[Auto]
+	db.ConnPool = root
+	if db.Statement != nil {
+		db.Statement.ConnPool = root
+	}
+	return nil
+}
+
+// Close closes every pool. Later statements fail with ErrClosed. It is
+// idempotent.
+func (p *Plugin) Close() error {
+	if !p.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(p.closing)
+	return p.closeNodes()
+}
+
+func (p *Plugin) closeNodes() error {
+	var errs []error
+	for _, n := range p.nodes {
+		errs = append(errs, n.close())
+	}
+	return errors.Join(errs...)
+}
+
+// setTopology swaps in a new snapshot and wakes statements waiting for one.
+func (p *Plugin) setTopology(t *topology) {
+	p.topo.Store(t)
+	p.mu.Lock()
+	close(p.changed)
+	p.changed = make(chan struct{})
+	p.mu.Unlock()
+}
+
+// waitChange waits up to d for a topology change.
+func (p *Plugin) waitChange(ctx context.Context, d time.Duration) error {
+	p.mu.Lock()
+	ch := p.changed
+	p.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.closing:
+		return ErrClosed
+	case <-ch:
+	case <-t.C:
+	}
+	return nil
+}
+
+// suspect records that a node failed with a connection-class error or
+// refused a write as a standby.
+func (p *Plugin) suspect(n *node, err error) {
+	p.log.Debug("unifieddb: node suspect", "node", n.name, "error", err)
+}
+
+// ConnPool returns the plugin's Auto-mode pool, for gorm.Open:
+// postgres.New(postgres.Config{Conn: p.ConnPool()}).
+func (p *Plugin) ConnPool() gorm.ConnPool { return p.entries[Auto] }

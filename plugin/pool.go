@@ -1,0 +1,140 @@
+package plugin
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// poolKind names the pools every node has. Only the pools a node's role
+// needs ever open a connection: database/sql opens them lazily.
+type poolKind uint8
+
+const (
+	poolWrite poolKind = iota // ordinary sessions: primary reads and writes
+	poolRead                  // default_transaction_read_only=on: replica reads, ReadOnly mode
+	poolBatch                 // Batch mode, on the primary
+	poolTx                    // Transactional mode, on the primary
+
+	poolKinds = iota
+)
+
+var poolNames = [poolKinds]string{"write", "read", "batch", "transactional"}
+
+func (k poolKind) String() string { return poolNames[k] }
+
+// pool is one *sql.DB to one node, plus the wait bound database/sql lacks:
+// when every connection is in use, a caller waits at most wait, then gets
+// ErrPoolTimeout instead of queueing forever.
+type pool struct {
+	db   *sql.DB
+	node *node
+	kind poolKind
+	wait time.Duration
+}
+
+// full reports whether every connection the pool may open is in use, so a
+// caller would queue. It is a hint (another caller may take the last free
+// connection right after), good enough to bound waits on an exhausted pool
+// while keeping the common path free of extra work.
+func (pl *pool) full() bool {
+	s := pl.db.Stats()
+	return s.MaxOpenConnections > 0 && s.InUse >= s.MaxOpenConnections
+}
+
+// conn takes one connection, waiting at most pl.wait.
+func (pl *pool) conn(ctx context.Context) (*sql.Conn, error) {
+	wctx, cancel := context.WithTimeout(ctx, pl.wait)
+	defer cancel()
+	c, err := pl.db.Conn(wctx)
+	if err == nil {
+		return c, nil
+	}
+	if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return nil, &PoolTimeoutError{Node: pl.node.name, Pool: pl.kind.String(), Wait: pl.wait, MaxOpen: pl.db.Stats().MaxOpenConnections}
+	}
+	return nil, err
+}
+
+func (pl *pool) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if !pl.full() {
+		return pl.db.ExecContext(ctx, query, args...)
+	}
+	c, err := pl.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.ExecContext(ctx, query, args...)
+}
+
+func (pl *pool) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if !pl.full() {
+		return pl.db.QueryContext(ctx, query, args...)
+	}
+	c, err := pl.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := c.QueryContext(ctx, query, args...)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	// sql.Conn.Close waits until rows are closed, then returns the connection.
+	go c.Close()
+	return rows, nil
+}
+
+func (pl *pool) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if !pl.full() {
+		return pl.db.QueryRowContext(ctx, query, args...)
+	}
+	c, err := pl.conn(ctx)
+	if err != nil {
+		// *sql.Row cannot carry our error; queue on the pool instead.
+		return pl.db.QueryRowContext(ctx, query, args...)
+	}
+	row := c.QueryRowContext(ctx, query, args...)
+	go c.Close()
+	return row
+}
+
+// begin starts a transaction; release returns a dedicated connection (slow
+// path) after Commit or Rollback.
+func (pl *pool) begin(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, func(), error) {
+	if !pl.full() {
+		tx, err := pl.db.BeginTx(ctx, opts)
+		return tx, nil, err
+	}
+	c, err := pl.conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	tx, err := c.BeginTx(ctx, opts)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return tx, func() { c.Close() }, nil
+}
+
+// PoolTimeoutError says which pool was exhausted. It wraps ErrPoolTimeout.
+type PoolTimeoutError struct {
+	Node    string
+	Pool    string
+	Wait    time.Duration
+	MaxOpen int
+}
+
+func (e *PoolTimeoutError) Error() string {
+	return fmt.Sprintf("%v: %s pool on %s, all %d connections busy for %s", ErrPoolTimeout, e.Pool, e.Node, e.MaxOpen, e.Wait)
+}
+
+func (e *PoolTimeoutError) Unwrap() error { return ErrPoolTimeout }
+
+var _ gorm.ConnPool = (*sql.DB)(nil)

@@ -1,0 +1,302 @@
+package plugin
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// opKind says what a statement may do, which decides where it may go and
+// whether it may be retried.
+type opKind uint8
+
+const (
+	opRead  opKind = iota // a model read: no side effects, may be retried elsewhere
+	opWrite               // a write, raw SQL, or a locking read: primary, retried only when provably not run
+
+	opKinds = iota
+)
+
+// route is a gorm.ConnPool that picks a node at call time. The callbacks put
+// one route per (mode, op) on each statement; routes are built once, so
+// routing allocates nothing.
+type route struct {
+	p        *Plugin
+	mode     Mode
+	kind     poolKind // the pool used on the primary
+	replicas bool     // prefer replicas (their read pool)
+	read     bool     // idempotent: a connection error may be retried on another node
+}
+
+func newRoutes(p *Plugin) (routes [modeCount][opKinds]*route) {
+	for m := Mode(0); m < modeCount; m++ {
+		for op := opKind(0); op < opKinds; op++ {
+			r := &route{p: p, mode: m, read: op == opRead}
+			switch m {
+			case Auto:
+				r.kind, r.replicas = poolWrite, op == opRead
+			case ReadOnly:
+				// Read-only sessions everywhere: the server refuses writes too,
+				// so every statement is safe to retry.
+				r.kind, r.replicas, r.read = poolRead, true, true
+			case ReadWrite:
+				r.kind = poolWrite
+			case Batch:
+				r.kind = poolBatch
+			case Transactional:
+				r.kind = poolTx
+			}
+			routes[m][op] = r
+		}
+	}
+	return routes
+}
+
+// pick chooses the pool for the next attempt, skipping nodes in tried.
+func (r *route) pick(tried nodeMask) (*pool, error) {
+	if r.p.closed.Load() {
+		return nil, ErrClosed
+	}
+	t := r.p.topo.Load()
+	if r.replicas {
+		if n := r.p.pickReplica(t, tried); n != nil {
+			return n.pools[poolRead], nil
+		}
+		if !r.p.opts.FallbackToPrimary {
+			return nil, ErrNoHealthyNode
+		}
+	}
+	if t.primary == nil || tried.has(t.primary) {
+		if r.replicas {
+			return nil, ErrNoHealthyNode
+		}
+		return nil, ErrNoPrimary
+	}
+	return t.primary.pools[r.kind], nil
+}
+
+// verdict is what classify decides about a failed attempt.
+type verdict uint8
+
+const (
+	stop verdict = iota
+	retry
+)
+
+// classify decides whether a failed attempt may be retried elsewhere, and
+// turns driver errors into the plugin's errors when it may not.
+func (r *route) classify(ctx context.Context, pl *pool, err error, idempotent bool, refusals *int) (verdict, error) {
+	if ctx.Err() != nil {
+		return stop, err
+	}
+	if isReadOnlyRefusal(err) {
+		if pl.kind == poolRead {
+			return stop, fmt.Errorf("%w (node %s): %w", ErrReadOnly, pl.node.name, err)
+		}
+		// A write pool's node became a standby. 25006 proves the statement
+		// did not run, so it may be retried once on the new primary.
+		r.p.suspect(pl.node, err)
+		*refusals++
+		if *refusals > 1 {
+			return stop, err
+		}
+		return retry, nil
+	}
+	if !connectionClass(err) {
+		return stop, err
+	}
+	r.p.suspect(pl.node, err)
+	if idempotent || notSent(err) {
+		return retry, nil
+	}
+	return stop, fmt.Errorf("%w (node %s): %w", ErrOutcomeUnknown, pl.node.name, err)
+}
+
+// retryLoop re-runs do on other nodes after a retryable failure of first.
+// It waits for the topology to change (new primary, node back) when every
+// candidate has failed, up to failover_timeout.
+func (r *route) retryLoop(ctx context.Context, first *pool, firstErr error, idempotent bool, do func(*pool) error) error {
+	var (
+		tried    nodeMask
+		refusals int
+		pl, err  = first, firstErr
+		deadline = time.Now().Add(r.p.opts.FailoverTimeout)
+		backoff  = 20 * time.Millisecond
+	)
+	for {
+		v, ferr := r.classify(ctx, pl, err, idempotent, &refusals)
+		if v == stop {
+			return ferr
+		}
+		tried.add(pl.node)
+		next, perr := r.pick(tried)
+		for perr != nil {
+			if errors.Is(perr, ErrClosed) {
+				return perr
+			}
+			remaining := time.Until(deadline)
+			if remaining <= 0 {
+				return fmt.Errorf("%w within %s; last error on %s: %w", perr, r.p.opts.FailoverTimeout, pl.node.name, err)
+			}
+			if werr := r.p.waitChange(ctx, min(backoff, remaining)); werr != nil {
+				return fmt.Errorf("%w; last error on %s: %w", werr, pl.node.name, err)
+			}
+			backoff = min(backoff*2, 500*time.Millisecond)
+			tried = 0
+			next, perr = r.pick(tried)
+		}
+		pl = next
+		if err = do(pl); err == nil {
+			return nil
+		}
+	}
+}
+
+// ExecContext implements gorm.ConnPool.
+func (r *route) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	pl, err := r.pick(0)
+	if err != nil {
+		var res sql.Result
+		err = r.noNode(ctx, err, func(pl *pool) (err error) {
+			res, err = pl.exec(ctx, query, args...)
+			return err
+		})
+		return res, err
+	}
+	res, err := pl.exec(ctx, query, args...)
+	if err == nil {
+		return res, nil
+	}
+	err = r.retryLoop(ctx, pl, err, r.read, func(pl *pool) (err error) {
+		res, err = pl.exec(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
+// QueryContext implements gorm.ConnPool. Errors after rows reached the
+// caller are not retried.
+func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	pl, err := r.pick(0)
+	if err != nil {
+		var rows *sql.Rows
+		err = r.noNode(ctx, err, func(pl *pool) (err error) {
+			rows, err = pl.query(ctx, query, args...)
+			return err
+		})
+		return rows, err
+	}
+	rows, err := pl.query(ctx, query, args...)
+	if err == nil {
+		return rows, nil
+	}
+	err = r.retryLoop(ctx, pl, err, r.read, func(pl *pool) (err error) {
+		rows, err = pl.query(ctx, query, args...)
+		return err
+	})
+	return rows, err
+}
+
+// QueryRowContext implements gorm.ConnPool. A *sql.Row carries its error to
+// Scan, so there is no retry here; the callbacks refuse the statement first
+// when no node can take it.
+func (r *route) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	pl, err := r.pick(0)
+	if err != nil {
+		pl = r.p.nodes[0].pools[r.kind]
+	}
+	return pl.queryRow(ctx, query, args...)
+}
+
+// PrepareContext implements gorm.ConnPool.
+func (r *route) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	pl, err := r.pick(0)
+	if err != nil {
+		return nil, err
+	}
+	return pl.db.PrepareContext(ctx, query)
+}
+
+// BeginTx implements gorm.ConnPoolBeginner. BEGIN has no effect, so a
+// connection error while beginning is always retried.
+func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	if r.mode == ReadOnly {
+		ro := sql.TxOptions{ReadOnly: true}
+		if opts != nil {
+			ro.Isolation = opts.Isolation
+		}
+		opts = &ro
+	}
+	var (
+		tx      *sql.Tx
+		release func()
+		used    *pool
+	)
+	begin := func(pl *pool) (err error) {
+		tx, release, err = pl.begin(ctx, opts)
+		used = pl
+		return err
+	}
+	pl, err := r.pick(0)
+	if err != nil {
+		err = r.noNode(ctx, err, begin)
+	} else if err = begin(pl); err != nil {
+		err = r.retryLoop(ctx, pl, err, true, begin)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &txConn{Tx: tx, pool: used, readOnly: r.mode == ReadOnly || used.kind == poolRead, release: release}, nil
+}
+
+// GetDBConn implements gorm.GetDBConnector: db.DB() is the primary's pool of
+// this route's kind.
+func (r *route) GetDBConn() (*sql.DB, error) {
+	if r.p.closed.Load() {
+		return nil, ErrClosed
+	}
+	t := r.p.topo.Load()
+	if t.primary == nil {
+		return nil, ErrNoPrimary
+	}
+	return t.primary.pools[r.kind].db, nil
+}
+
+// noNode handles a first pick that found no node: wait for one up to
+// failover_timeout, then run do on it.
+func (r *route) noNode(ctx context.Context, perr error, do func(*pool) error) error {
+	if errors.Is(perr, ErrClosed) {
+		return perr
+	}
+	deadline := time.Now().Add(r.p.opts.FailoverTimeout)
+	backoff := 20 * time.Millisecond
+	for {
+		remaining := time.Until(deadline)
+		if remaining <= 0 {
+			return fmt.Errorf("%w within %s", perr, r.p.opts.FailoverTimeout)
+		}
+		if err := r.p.waitChange(ctx, min(backoff, remaining)); err != nil {
+			return fmt.Errorf("%w: %w", perr, err)
+		}
+		backoff = min(backoff*2, 500*time.Millisecond)
+		pl, err := r.pick(0)
+		if err != nil {
+			perr = err
+			continue
+		}
+		if err := do(pl); err != nil {
+			return r.retryLoop(ctx, pl, err, r.read, do)
+		}
+		return nil
+	}
+}
+
+var (
+	_ gorm.ConnPool         = (*route)(nil)
+	_ gorm.ConnPoolBeginner = (*route)(nil)
+	_ gorm.GetDBConnector   = (*route)(nil)
+)

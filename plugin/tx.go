@@ -1,0 +1,71 @@
+package plugin
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// txConn is a transaction on one node. Every statement of the transaction
+// stays on its connection; errors are translated like the routes do.
+type txConn struct {
+	*sql.Tx
+	pool     *pool
+	readOnly bool
+	release  func() // returns a dedicated connection, if one was taken
+}
+
+func (t *txConn) translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if isReadOnlyRefusal(err) && t.readOnly {
+		return fmt.Errorf("%w (node %s): %w", ErrReadOnly, t.pool.node.name, err)
+	}
+	if connectionClass(err) {
+		t.pool.node.p.suspect(t.pool.node, err)
+	}
+	return err
+}
+
+// ExecContext implements gorm.ConnPool.
+func (t *txConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := t.Tx.ExecContext(ctx, query, args...)
+	return res, t.translate(err)
+}
+
+// QueryContext implements gorm.ConnPool.
+func (t *txConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := t.Tx.QueryContext(ctx, query, args...)
+	return rows, t.translate(err)
+}
+
+// Commit implements gorm.TxCommitter. A connection lost during COMMIT leaves
+// the outcome unknown: the server may have committed.
+func (t *txConn) Commit() error {
+	err := t.Tx.Commit()
+	t.done()
+	if err != nil && connectionClass(err) && !notSent(err) {
+		t.pool.node.p.suspect(t.pool.node, err)
+		return fmt.Errorf("%w (node %s, during COMMIT): %w", ErrOutcomeUnknown, t.pool.node.name, err)
+	}
+	return t.translate(err)
+}
+
+// Rollback implements gorm.TxCommitter.
+func (t *txConn) Rollback() error {
+	err := t.Tx.Rollback()
+	t.done()
+	return err
+}
+
+func (t *txConn) done() {
+	if t.release != nil {
+		t.release()
+		t.release = nil
+	}
+}
+
+var _ gorm.Tx = (*txConn)(nil)
