@@ -204,7 +204,8 @@ func (r *Runner) Down(ctx context.Context) (Result, error) {
 	return result(res), nil
 }
 
-// Status returns every known migration in version order with whether it is applied.
+// Status returns every known migration in version order with whether it is applied. Like Up
+// and Down it takes the advisory lock, so it waits while another runner is migrating.
 func (r *Runner) Status(ctx context.Context) ([]Status, error) {
 	if err := r.check(); err != nil {
 		return nil, err
