@@ -1,0 +1,475 @@
+package datalayer
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// LoadConfig reads the YAML file at path and parses it with ParseConfig.
+// An unreadable file is an error that names the path; an invalid
+// configuration is a *ConfigError (errors.Is(err, ErrInvalidConfig)).
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("unifieddb: reading configuration %s: %w", path, err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig reads a configuration from YAML whose top-level key is
+// `database` (other top-level keys are left to their owners). It starts from
+// DefaultConfig, so a missing key keeps its default, expands ${VAR} and
+// ${VAR:-default} in every value (see ExpandEnv), converts each value and
+// then runs Validate.
+//
+// Every problem is collected: the error is one *ConfigError naming every bad
+// key, and wraps ErrInvalidConfig. Unknown keys are errors in strict mode
+// (`strict_mode: true` in the same section) and otherwise warnings in
+// Config.Warnings. No error or warning contains the password.
+func ParseConfig(data []byte) (Config, error) {
+	return parseConfig(data, os.LookupEnv, false)
+}
+
+// parseConfig is ParseConfig with the environment given as lookup. With
+// placeholdersOK, a ${VAR} that lookup does not know and that has no default
+// is not an error: that value is treated as set to something valid and is
+// neither converted nor validated (used to check migrated files).
+func parseConfig(data []byte, lookup func(string) (string, bool), placeholdersOK bool) (Config, error) {
+	p := &configParser{cfg: DefaultConfig(), lookup: lookup, placeholdersOK: placeholdersOK, skip: map[string]bool{}}
+	p.parse(data)
+	if len(p.errs) == 0 || p.sectionFound {
+		if err := p.cfg.Validate(); err != nil {
+			for _, f := range err.(*ConfigError).Fields {
+				if !p.skip[f.Field] && !p.skip[baseField(f.Field)] {
+					p.errs = append(p.errs, f)
+				}
+			}
+		}
+	}
+	secrets := p.secrets()
+	for i := range p.warnings {
+		p.warnings[i] = redactText(p.warnings[i], secrets)
+	}
+	if len(p.errs) > 0 {
+		for i := range p.errs {
+			p.errs[i].Field = redactText(p.errs[i].Field, secrets)
+			p.errs[i].Problem = redactText(p.errs[i].Problem, secrets)
+		}
+		return Config{}, &ConfigError{Fields: p.errs}
+	}
+	p.cfg.Warnings = p.warnings
+	return p.cfg, nil
+}
+
+// baseField is "replica_hosts" for "replica_hosts[2]".
+func baseField(field string) string {
+	if i := strings.IndexByte(field, '['); i > 0 {
+		return field[:i]
+	}
+	return field
+}
+
+// configParser reads the `database` section key by key, collecting every
+// problem.
+type configParser struct {
+	cfg            Config
+	lookup         func(string) (string, bool)
+	placeholdersOK bool
+	data           []byte
+
+	sectionFound bool
+	errs         []FieldError
+	warnings     []string
+	// skip holds the fields that already have a problem (or an unresolved
+	// placeholder): Validate's findings about them are not added.
+	skip map[string]bool
+	// unknown holds the unknown keys, reported once strict_mode is known.
+	unknown []string
+	// rawPassword is the password as written, before expansion.
+	rawPassword string
+}
+
+func (p *configParser) fail(field, problem string) {
+	p.errs = append(p.errs, FieldError{Field: field, Problem: problem})
+	p.skip[field] = true
+}
+
+// secrets are the strings no message may contain.
+func (p *configParser) secrets() []string {
+	s := secretsInText(p.data)
+	if p.cfg.Password != "" {
+		s = append(s, p.cfg.Password)
+	}
+	if p.rawPassword != "" && len(envRefs(p.rawPassword)) == 0 {
+		s = append(s, p.rawPassword)
+	}
+	// Longest first, so that a secret containing another is replaced whole.
+	sort.Slice(s, func(i, j int) bool { return len(s[i]) > len(s[j]) })
+	return s
+}
+
+// legacySections are the top-level sections of the legacy layout.
+var legacySections = map[string]bool{"ha_database": true, "connection_pools": true, "session_management": true}
+
+// legacyKeyHints are legacy keys of the `database` section and what replaces them.
+var legacyKeyHints = map[string]string{
+	"sync_pool_size":  "pool_size",
+	"async_pool_size": "pool_size",
+	"name":            "database",
+	"user":            "username",
+	"connect_timeout": "connection_timeout",
+	"primary_host":    "host",
+}
+
+const migrateHint = `run "unifieddb config migrate"`
+
+func (p *configParser) parse(data []byte) {
+	p.data = data
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		p.fail("database", yamlProblem(err, data))
+		return
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		p.fail("database", `the configuration is empty: expected a top-level "database" key`)
+		return
+	}
+	root := resolveAlias(doc.Content[0])
+	if root == nil || root.Kind != yaml.MappingNode {
+		p.fail("database", fmt.Sprintf(`the top level must be a mapping with a "database" key, not %s`, kindName(root)))
+		return
+	}
+	var section *yaml.Node
+	var legacy []string
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k := resolveAlias(root.Content[i])
+		switch {
+		case k.Kind != yaml.ScalarNode:
+		case k.Value == "database":
+			if section != nil {
+				p.fail("database", fmt.Sprintf("the top-level key appears twice (lines %d and %d)", section.Line, k.Line))
+				return
+			}
+			section = k
+			p.parseSection(resolveAlias(root.Content[i+1]))
+		case legacySections[k.Value]:
+			legacy = append(legacy, k.Value)
+		}
+	}
+	if section == nil {
+		problem := `missing top-level key "database"`
+		if len(legacy) > 0 {
+			problem += "; this looks like a legacy configuration: " + migrateHint
+		}
+		p.fail("database", problem)
+		return
+	}
+	p.sectionFound = true
+	for _, name := range legacy {
+		p.unknown = append(p.unknown, name)
+	}
+	p.reportUnknown()
+}
+
+// parseSection reads the mapping under `database`.
+func (p *configParser) parseSection(n *yaml.Node) {
+	if n == nil || n.Kind != yaml.MappingNode {
+		p.fail("database", fmt.Sprintf(`"database" must be a mapping of keys, not %s`, kindName(n)))
+		return
+	}
+	seen := map[string]int{}
+	for _, kv := range mappingPairs(n) {
+		k, v := kv[0], kv[1]
+		if k.Kind != yaml.ScalarNode {
+			p.unknown = append(p.unknown, fmt.Sprintf("(%s at line %d)", kindName(k), k.Line))
+			continue
+		}
+		name := k.Value
+		if line, dup := seen[name]; dup {
+			p.fail(name, fmt.Sprintf("appears more than once (lines %d and %d)", line, k.Line))
+			continue
+		}
+		seen[name] = k.Line
+		idx, known := configKeyIndex[name]
+		if !known {
+			p.unknown = append(p.unknown, name)
+			continue
+		}
+		if name == "password" && v != nil && v.Kind == yaml.ScalarNode {
+			p.rawPassword = v.Value
+		}
+		p.setField(name, configKeys[idx].field(&p.cfg), resolveAlias(v))
+	}
+}
+
+// mappingPairs returns the key/value pairs of a mapping, with the pairs of
+// merge keys (`<<: *defaults`) after them when their key is not set directly.
+func mappingPairs(n *yaml.Node) [][2]*yaml.Node {
+	var pairs, merged [][2]*yaml.Node
+	direct := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := resolveAlias(n.Content[i]), n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			merged = append(merged, mergePairs(resolveAlias(v))...)
+			continue
+		}
+		if k.Kind == yaml.ScalarNode {
+			direct[k.Value] = true
+		}
+		pairs = append(pairs, [2]*yaml.Node{k, v})
+	}
+	for _, kv := range merged {
+		if !direct[kv[0].Value] {
+			direct[kv[0].Value] = true // the first merged mapping wins
+			pairs = append(pairs, kv)
+		}
+	}
+	return pairs
+}
+
+// mergePairs are the scalar-keyed pairs of a merge value: a mapping or a
+// list of mappings (one level; nested merges are not followed).
+func mergePairs(v *yaml.Node) [][2]*yaml.Node {
+	var maps []*yaml.Node
+	switch {
+	case v == nil:
+	case v.Kind == yaml.MappingNode:
+		maps = []*yaml.Node{v}
+	case v.Kind == yaml.SequenceNode:
+		for _, m := range v.Content {
+			if m = resolveAlias(m); m != nil && m.Kind == yaml.MappingNode {
+				maps = append(maps, m)
+			}
+		}
+	}
+	var out [][2]*yaml.Node
+	for _, m := range maps {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if k := resolveAlias(m.Content[i]); k.Kind == yaml.ScalarNode && k.Tag != "!!merge" {
+				out = append(out, [2]*yaml.Node{k, m.Content[i+1]})
+			}
+		}
+	}
+	return out
+}
+
+// scalar is the text of a scalar value after ${VAR} expansion. ok is false
+// when the field got a problem (reported) or holds an unresolved placeholder
+// (placeholdersOK).
+func (p *configParser) scalar(field string, n *yaml.Node) (text string, null, expanded, ok bool) {
+	if n == nil || n.Kind != yaml.ScalarNode {
+		p.fail(field, "must be a single value, not "+kindName(n))
+		return "", false, false, false
+	}
+	if isNull(n) {
+		return "", true, false, true
+	}
+	if n.Tag == rawTag {
+		return n.Value, false, false, true
+	}
+	s, unset := expandEnv(n.Value, p.lookup)
+	if len(unset) > 0 {
+		if p.placeholdersOK {
+			p.skip[field] = true
+			return "", false, true, false
+		}
+		if len(unset) == 1 {
+			p.fail(field, fmt.Sprintf("environment variable %s is not set", unset[0]))
+		} else {
+			p.fail(field, fmt.Sprintf("environment variables %s are not set", strings.Join(unset, ", ")))
+		}
+		return "", false, true, false
+	}
+	return s, false, s != n.Value, true
+}
+
+// setField converts n and stores it in field (a pointer from configKey.field).
+func (p *configParser) setField(name string, field any, n *yaml.Node) {
+	if list, ok := field.(*[]string); ok {
+		p.setList(name, list, n)
+		return
+	}
+	s, null, expanded, ok := p.scalar(name, n)
+	if !ok {
+		return
+	}
+	if f, isString := field.(*string); isString {
+		*f = s // null is ""
+		return
+	}
+	if null {
+		p.fail(name, "has no value")
+		return
+	}
+	var err error
+	switch f := field.(type) {
+	case *int:
+		*f, err = parseInteger(s)
+	case *bool:
+		*f, err = parseBoolean(s)
+	case *time.Duration:
+		*f, err = parseSeconds(s)
+	}
+	if err != nil {
+		got := quoteValue(n.Value)
+		if expanded {
+			got += " (its value from the environment is not shown)"
+		}
+		p.fail(name, fmt.Sprintf("%v, got %s", err, got))
+	}
+}
+
+// setList reads replica_hosts: a list of strings or one comma-separated
+// string. Entries are checked by Validate.
+func (p *configParser) setList(name string, list *[]string, n *yaml.Node) {
+	*list = nil
+	switch {
+	case n != nil && n.Kind == yaml.SequenceNode:
+		for i, item := range n.Content {
+			field := name + "[" + strconv.Itoa(i) + "]"
+			// A failed entry is kept as "" so that the indexes stay those
+			// of the file; Validate's finding about it is skipped.
+			s, null, _, _ := p.scalar(field, resolveAlias(item))
+			if null {
+				p.fail(field, "is empty")
+			}
+			*list = append(*list, strings.TrimSpace(s))
+		}
+	case n != nil && n.Kind == yaml.ScalarNode:
+		s, null, _, ok := p.scalar(name, n)
+		if !ok || null || strings.TrimSpace(s) == "" {
+			return
+		}
+		for _, part := range strings.Split(s, ",") {
+			*list = append(*list, strings.TrimSpace(part))
+		}
+	default:
+		p.fail(name, "must be a list of host or host:port entries, not "+kindName(n))
+	}
+}
+
+// reportUnknown reports the unknown keys: errors in strict mode, warnings
+// otherwise.
+func (p *configParser) reportUnknown() {
+	for _, name := range p.unknown {
+		var msg string
+		switch {
+		case legacySections[name]:
+			msg = fmt.Sprintf("legacy section %q ignored; %s", name, migrateHint)
+		case strings.HasPrefix(name, "("):
+			msg = "unknown key " + name + " ignored"
+		default:
+			msg = fmt.Sprintf("unknown key %s ignored", quoteValue(name))
+			if hint, ok := legacyKeyHints[name]; ok {
+				msg += fmt.Sprintf(" (a legacy key: use %q, or %s)", hint, migrateHint)
+			} else if s := closestKey(name); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+		}
+		if p.cfg.StrictMode && !p.skip["strict_mode"] {
+			p.fail(name, strings.Replace(msg, " ignored", "", 1)+" (strict_mode)")
+		} else {
+			p.warnings = append(p.warnings, msg)
+		}
+	}
+}
+
+// closestKey is the known key nearest to name, or "" when none is near.
+func closestKey(name string) string {
+	norm := func(s string) string {
+		return strings.NewReplacer("-", "", "_", "", " ", "").Replace(strings.ToLower(s))
+	}
+	best, bestDist := "", 3
+	for _, k := range configKeys {
+		if norm(k.name) == norm(name) {
+			return k.name
+		}
+		if d := editDistance(strings.ToLower(name), k.name); d < bestDist {
+			best, bestDist = k.name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of two short strings.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// String is a one-line summary for people. The password is shown as "***"
+// when set and "" when empty; it is never printed.
+func (c Config) String() string {
+	pw := `""`
+	if c.Password != "" {
+		pw = "***"
+	}
+	return fmt.Sprintf("host=%s port=%d database=%s username=%s password=%s replica_hosts=[%s] "+
+		"pool_size=%d max_overflow=%d pool_timeout=%s enable_ha=%t enable_health_checks=%t "+
+		"strict_mode=%t sslmode=%s replica_policy=%s",
+		quoteIfNeeded(c.Host), c.Port, quoteIfNeeded(c.Database), quoteIfNeeded(c.Username), pw,
+		strings.Join(c.ReplicaHosts, " "), c.PoolSize, c.MaxOverflow, c.PoolTimeout, c.EnableHA,
+		c.EnableHealthChecks, c.StrictMode, quoteIfNeeded(c.SSLMode), quoteIfNeeded(c.ReplicaPolicy))
+}
+
+func quoteIfNeeded(s string) string {
+	if s == "" || strings.ContainsAny(s, " \t\n\"=") || !strconv.CanBackquote(s) {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+// GoString keeps %#v from printing the password.
+func (c Config) GoString() string {
+	type plain Config // no methods: no recursion
+	return strings.Replace(fmt.Sprintf("%#v", plain(c.Redacted())), "plain{", "Config{", 1)
+}
+
+// LogValue makes slog print the summary of String, without the password.
+func (c Config) LogValue() slog.Value {
+	return slog.StringValue(c.String())
+}
+
+// Redacted returns a copy of c with Password "***" when it is set, for
+// printing. Its slices are copies too.
+func (c Config) Redacted() Config {
+	if c.Password != "" {
+		c.Password = "***"
+	}
+	if c.ReplicaHosts != nil {
+		c.ReplicaHosts = append([]string(nil), c.ReplicaHosts...)
+	}
+	if c.Warnings != nil {
+		c.Warnings = append([]string(nil), c.Warnings...)
+	}
+	return c
+}

@@ -1,0 +1,309 @@
+package datalayer
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxPoolConns bounds every pool size: PostgreSQL's own limit on
+// max_connections. It also keeps PoolSize+MaxOverflow far from overflowing
+// pgx's int32 MaxConns.
+const maxPoolConns = 262143
+
+// sslModes are libpq's sslmode values.
+var sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+
+// replicaPolicies are the values of replica_policy.
+var replicaPolicies = []string{"round_robin", "random", "least_latency"}
+
+// Validate checks every field and returns nil or one *ConfigError that
+// names every bad field by its YAML key (replica entries as
+// "replica_hosts[i]"). It never includes the password.
+func (c Config) Validate() error {
+	var errs []FieldError
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, FieldError{Field: field, Problem: fmt.Sprintf(format, args...)})
+	}
+
+	if problem := checkHost(c.Host); problem != "" {
+		bad("host", "%s", problem)
+	}
+	if c.Port < 1 || c.Port > 65535 {
+		bad("port", "must be between 1 and 65535, got %d", c.Port)
+	}
+	if c.Database == "" {
+		bad("database", "is required (the database name)")
+	}
+
+	positiveInts := []struct {
+		key string
+		v   int
+	}{
+		{"pool_size", c.PoolSize},
+		{"batch_pool_size", c.BatchPoolSize},
+		{"transactional_pool_size", c.TransactionalPoolSize},
+	}
+	for _, f := range positiveInts {
+		switch {
+		case f.v <= 0:
+			bad(f.key, "must be greater than 0, got %d", f.v)
+		case f.v > maxPoolConns:
+			bad(f.key, "must be at most %d (PostgreSQL's limit on connections), got %d", maxPoolConns, f.v)
+		}
+	}
+	switch {
+	case c.MaxOverflow < 0:
+		bad("max_overflow", "must be 0 or more, got %d", c.MaxOverflow)
+	case c.MaxOverflow > maxPoolConns:
+		bad("max_overflow", "must be at most %d (PostgreSQL's limit on connections), got %d", maxPoolConns, c.MaxOverflow)
+	}
+	if c.BatchSize <= 0 {
+		bad("batch_size", "must be greater than 0, got %d", c.BatchSize)
+	}
+	for _, f := range []struct {
+		key string
+		v   int
+	}{
+		{"statement_cache_size", c.StatementCacheSize},
+		{"prepared_statement_cache_size", c.PreparedStatementCacheSize},
+		{"transaction_retries", c.TransactionRetries},
+	} {
+		if f.v < 0 {
+			bad(f.key, "must be 0 or more, got %d", f.v)
+		}
+	}
+
+	for _, f := range []struct {
+		key string
+		v   time.Duration
+	}{
+		{"pool_timeout", c.PoolTimeout},
+		{"failover_timeout", c.FailoverTimeout},
+		{"health_check_interval", c.HealthCheckInterval},
+		{"connection_timeout", c.ConnectionTimeout},
+	} {
+		if f.v <= 0 {
+			bad(f.key, "must be greater than 0, got %s", f.v)
+		}
+	}
+	for _, f := range []struct {
+		key string
+		v   time.Duration
+	}{
+		{"pool_recycle", c.PoolRecycle},
+		{"max_replication_lag", c.MaxReplicationLag},
+		{"statement_timeout", c.StatementTimeout},
+		{"batch_statement_timeout", c.BatchStatementTimeout},
+		{"read_your_writes_timeout", c.ReadYourWritesTimeout},
+	} {
+		if f.v < 0 {
+			bad(f.key, "must be 0 or more, got %s", f.v)
+		}
+	}
+
+	if !slices.Contains(sslModes, c.SSLMode) {
+		bad("sslmode", "must be one of %s, got %s", strings.Join(sslModes, ", "), quoteValue(c.SSLMode))
+	}
+	if !slices.Contains(replicaPolicies, c.ReplicaPolicy) {
+		bad("replica_policy", "must be one of %s, got %s", strings.Join(replicaPolicies, ", "), quoteValue(c.ReplicaPolicy))
+	}
+
+	primary := HostPort{}
+	if checkHost(c.Host) == "" && c.Port >= 1 && c.Port <= 65535 {
+		primary = HostPort{Host: strings.Trim(c.Host, "[]"), Port: c.Port}
+	}
+	seen := map[string]int{}
+	for i, entry := range c.ReplicaHosts {
+		field := "replica_hosts[" + strconv.Itoa(i) + "]"
+		hp, problem := parseHostPort(entry, c.Port)
+		if problem != "" {
+			bad(field, "%s", problem)
+			continue
+		}
+		key := hp.key()
+		if primary.Host != "" && key == primary.key() {
+			bad(field, "%s is a duplicate of host and port", hp)
+			continue
+		}
+		if j, dup := seen[key]; dup {
+			bad(field, "%s is a duplicate of replica_hosts[%d]", hp, j)
+			continue
+		}
+		seen[key] = i
+	}
+
+	if len(errs) == 0 {
+		return nil
+	}
+	secrets := []string{c.Password}
+	for i := range errs {
+		errs[i].Problem = redactText(errs[i].Problem, secrets)
+	}
+	return &ConfigError{Fields: errs}
+}
+
+// HostPort is one node's address.
+type HostPort struct {
+	Host string
+	Port int
+}
+
+// String is "host:port", with IPv6 hosts in brackets.
+func (h HostPort) String() string {
+	return net.JoinHostPort(h.Host, strconv.Itoa(h.Port))
+}
+
+// key compares addresses: host names case-insensitively, IP addresses by value.
+func (h HostPort) key() string {
+	host := strings.ToLower(h.Host)
+	if a, err := netip.ParseAddr(host); err == nil {
+		host = a.String()
+	}
+	return host + "/" + strconv.Itoa(h.Port)
+}
+
+// ReplicaAddrs parses ReplicaHosts, filling in Port where an entry has none.
+// A malformed entry is a *ConfigError naming it ("replica_hosts[i]").
+func (c Config) ReplicaAddrs() ([]HostPort, error) {
+	addrs := make([]HostPort, 0, len(c.ReplicaHosts))
+	var errs []FieldError
+	for i, entry := range c.ReplicaHosts {
+		hp, problem := parseHostPort(entry, c.Port)
+		if problem != "" {
+			errs = append(errs, FieldError{Field: "replica_hosts[" + strconv.Itoa(i) + "]", Problem: problem})
+			continue
+		}
+		addrs = append(addrs, hp)
+	}
+	if len(errs) > 0 {
+		return nil, &ConfigError{Fields: errs}
+	}
+	return addrs, nil
+}
+
+// Nodes returns every node: Host:Port first, then the replicas with their
+// default ports filled in. Malformed and duplicate entries are left out (a
+// validated Config has none).
+func (c Config) Nodes() []HostPort {
+	nodes := []HostPort{{Host: strings.Trim(c.Host, "[]"), Port: c.Port}}
+	seen := map[string]bool{nodes[0].key(): true}
+	for _, entry := range c.ReplicaHosts {
+		hp, problem := parseHostPort(entry, c.Port)
+		if problem != "" || seen[hp.key()] {
+			continue
+		}
+		seen[hp.key()] = true
+		nodes = append(nodes, hp)
+	}
+	return nodes
+}
+
+// parseHostPort reads "host", "host:port", "[ipv6]" or "[ipv6]:port". It
+// returns a problem for people when the entry is malformed.
+func parseHostPort(entry string, defaultPort int) (HostPort, string) {
+	switch {
+	case entry == "":
+		return HostPort{}, "is empty"
+	case strings.IndexFunc(entry, isSpaceOrControl) >= 0:
+		return HostPort{}, fmt.Sprintf("%s must not contain spaces", quoteValue(entry))
+	}
+	host, port := entry, ""
+	if strings.HasPrefix(entry, "[") {
+		end := strings.IndexByte(entry, ']')
+		if end < 0 {
+			return HostPort{}, fmt.Sprintf("%s has no closing ']'", quoteValue(entry))
+		}
+		host = entry[1:end]
+		if a, err := netip.ParseAddr(host); err != nil || !a.Is6() {
+			return HostPort{}, fmt.Sprintf("%s: only an IPv6 address may be written in brackets", quoteValue(entry))
+		}
+		rest := entry[end+1:]
+		switch {
+		case rest == "":
+		case strings.HasPrefix(rest, ":"):
+			port = rest[1:]
+			if port == "" {
+				return HostPort{}, fmt.Sprintf("%s has no port after ':'", quoteValue(entry))
+			}
+		default:
+			return HostPort{}, fmt.Sprintf("%s has text after ']' that is not :port", quoteValue(entry))
+		}
+	} else {
+		switch strings.Count(entry, ":") {
+		case 0:
+		case 1:
+			host, port, _ = strings.Cut(entry, ":")
+			if host == "" {
+				return HostPort{}, fmt.Sprintf("%s has no host before ':'", quoteValue(entry))
+			}
+			if port == "" {
+				return HostPort{}, fmt.Sprintf("%s has no port after ':'", quoteValue(entry))
+			}
+		default:
+			return HostPort{}, fmt.Sprintf("%s has too many ':'; write an IPv6 address in brackets, e.g. [::1]:5433", quoteValue(entry))
+		}
+		if !validHostName(host) {
+			return HostPort{}, fmt.Sprintf("%s is not a valid host name", quoteValue(entry))
+		}
+	}
+	p := defaultPort
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || strings.TrimLeft(port, "0123456789") != "" {
+			return HostPort{}, fmt.Sprintf("%s: the port must be a number", quoteValue(entry))
+		}
+		if n < 1 || n > 65535 {
+			return HostPort{}, fmt.Sprintf("%s: the port must be between 1 and 65535", quoteValue(entry))
+		}
+		p = n
+	}
+	return HostPort{Host: host, Port: p}, ""
+}
+
+// checkHost returns the problem of the host key, or "". Host may be a host
+// name, an IP address (IPv6 with or without brackets) or the directory of a
+// Unix socket (starting with /).
+func checkHost(host string) string {
+	switch {
+	case host == "":
+		return "is required"
+	case strings.IndexFunc(host, isSpaceOrControl) >= 0:
+		return "must not contain spaces"
+	case strings.HasPrefix(host, "/"):
+		return ""
+	}
+	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil && a.Is6() {
+		return ""
+	}
+	if strings.Contains(host, ":") {
+		return fmt.Sprintf("%s must not include a port: set port (IPv6 addresses may be written as [::1])", quoteValue(host))
+	}
+	if !validHostName(host) {
+		return fmt.Sprintf("%s is not a valid host name", quoteValue(host))
+	}
+	return ""
+}
+
+// validHostName accepts names and IPv4 addresses: letters, digits, '.', '-'
+// and '_', not starting with '.' or '-'.
+func validHostName(s string) bool {
+	if s == "" || len(s) > 253 || s[0] == '.' || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func isSpaceOrControl(r rune) bool {
+	return r <= ' ' || r == 0x7f || r == 0x85 || r == 0xa0 || r == 0x2028 || r == 0x2029
+}
