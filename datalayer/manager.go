@@ -34,12 +34,16 @@ type Manager struct {
 type Option func(*options)
 
 type options struct {
-	log *slog.Logger
-	reg *registry.Registry
+	log   *slog.Logger
+	reg   *registry.Registry
+	hooks plugin.Hooks
 }
 
 // WithLogger sends the Manager's log lines to l (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithHooks sets callbacks for node down/up, primary change and failover.
+func WithHooks(h plugin.Hooks) Option { return func(o *options) { o.hooks = h } }
 
 // WithRegistry makes the Manager use r instead of a copy of the default
 // registry.
@@ -67,7 +71,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 	if o.reg == nil {
 		o.reg = registry.Default().Clone(registry.WithStrict(cfg.StrictMode), registry.WithLogger(o.log))
 	}
-	p, err := plugin.New(cfg.pluginOptions(o.reg, o.log))
+	p, err := plugin.New(cfg.pluginOptions(o.reg, o.log, o.hooks))
 	if err != nil {
 		return nil, err
 	}
@@ -81,10 +85,15 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 		p.Close()
 		return nil, fmt.Errorf("unifieddb: open: %w", err)
 	}
+	// Let the first probes find the primary, but never wait on a node that
+	// is down for longer than one connection_timeout.
+	wctx, cancel := context.WithTimeout(ctx, cfg.ConnectionTimeout)
+	_ = p.WaitReady(wctx)
+	cancel()
 	return &Manager{cfg: cfg, db: db, plugin: p, reg: o.reg, log: o.log}, nil
 }
 
-func (c Config) pluginOptions(reg *registry.Registry, log *slog.Logger) plugin.Options {
+func (c Config) pluginOptions(reg *registry.Registry, log *slog.Logger, hooks plugin.Hooks) plugin.Options {
 	var nodes []plugin.Addr
 	for _, hp := range c.Nodes() {
 		nodes = append(nodes, plugin.Addr{Host: hp.Host, Port: hp.Port})
@@ -111,6 +120,15 @@ func (c Config) pluginOptions(reg *registry.Registry, log *slog.Logger) plugin.O
 		AutoRegister:      !c.StrictMode,
 		RequireRegistered: c.StrictMode,
 		Logger:            log,
+
+		EnableHA:              c.EnableHA,
+		HealthChecks:          c.EnableHealthChecks,
+		HealthCheckInterval:   c.HealthCheckInterval,
+		ProbeTimeout:          c.ConnectionTimeout,
+		MaxReplicationLag:     c.MaxReplicationLag,
+		ReplicaPolicy:         c.ReplicaPolicy,
+		ReadYourWritesTimeout: c.ReadYourWritesTimeout,
+		Hooks:                 hooks,
 	}
 }
 

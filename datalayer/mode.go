@@ -1,6 +1,10 @@
 package datalayer
 
-import "github.com/prompt-improver/unifieddb/plugin"
+import (
+	"context"
+
+	"github.com/prompt-improver/unifieddb/plugin"
+)
 
 // Mode says where a statement goes; it is a GORM clause expression:
 // db.Clauses(datalayer.ReadOnly).Find(&users). See the README's modes table.
@@ -24,3 +28,10 @@ const (
 // ParseMode reads auto, read_only, read_write, batch or transactional, and the
 // legacy names mcp, ml, readonly and admin.
 func ParseMode(s string) (Mode, error) { return plugin.ParseMode(s) }
+
+// WithReadYourWrites returns a context with which every Auto read sees every
+// write made with it: after a write, reads go only to replicas that have
+// replayed it (waiting up to read_your_writes_timeout), else to the primary.
+func WithReadYourWrites(ctx context.Context) context.Context {
+	return plugin.WithReadYourWrites(ctx)
+}

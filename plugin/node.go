@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -20,11 +21,18 @@ func (a Addr) String() string { return net.JoinHostPort(a.Host, strconv.Itoa(a.P
 
 // node is one server of the cluster and its pools.
 type node struct {
-	p     *Plugin
-	idx   int
-	addr  Addr
-	name  string
-	pools [poolKinds]*pool
+	p      *Plugin
+	idx    int
+	addr   Addr
+	name   string
+	pools  [poolKinds]*pool
+	conns  connSet       // client sockets of the pools, closed when the node hangs
+	kick   chan struct{} // asks the probe loop for an immediate probe
+	secret string        // the password, to redact from messages
+	lsn    atomic.Int64  // last known WAL position: replay (replica) or current (primary)
+
+	probeConn *pgx.Conn // owned by the node's probe loop
+	st        nodeState // guarded by Plugin.stateMu
 }
 
 // openNode prepares every pool of one node. Nothing connects yet:
@@ -32,12 +40,16 @@ type node struct {
 // is down does not stop the plugin from starting.
 func openNode(p *Plugin, idx int, addr Addr) (*node, error) {
 	o := &p.opts
-	n := &node{p: p, idx: idx, addr: addr, name: addr.String()}
+	n := &node{p: p, idx: idx, addr: addr, name: addr.String(), kick: make(chan struct{}, 1)}
 	for k := poolKind(0); k < poolKinds; k++ {
 		cc, err := o.ConnConfig(addr)
 		if err != nil {
 			n.close()
 			return nil, fmt.Errorf("unifieddb: connection settings for %s: %w", n.name, err)
+		}
+		n.secret = cc.Password
+		if cc.DialFunc != nil {
+			cc.DialFunc = n.conns.wrap(cc.DialFunc)
 		}
 		pc := o.poolConfig(k)
 		if cc.RuntimeParams == nil {

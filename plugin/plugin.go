@@ -68,6 +68,28 @@ type Options struct {
 	RequireRegistered bool
 	// Logger receives the plugin's log lines. nil: slog.Default().
 	Logger *slog.Logger
+
+	// EnableHA lets the primary be any node that is not in recovery (found
+	// by probes); without it the primary is always Nodes[0].
+	EnableHA bool
+	// HealthChecks probes every node every HealthCheckInterval in the
+	// background. Without it nodes are probed only after a failure.
+	HealthChecks bool
+	// HealthCheckInterval is the time between two probes of a node. Must be > 0.
+	HealthCheckInterval time.Duration
+	// ProbeTimeout bounds one probe (connect and query). Must be > 0.
+	ProbeTimeout time.Duration
+	// MaxReplicationLag keeps replicas further behind out of read rotation.
+	// 0: no limit.
+	MaxReplicationLag time.Duration
+	// ReplicaPolicy picks among replicas: PolicyRoundRobin (default),
+	// PolicyRandom or PolicyLeastLatency.
+	ReplicaPolicy string
+	// ReadYourWritesTimeout bounds how long a read-your-writes read waits for
+	// a replica to catch up before it uses the primary.
+	ReadYourWritesTimeout time.Duration
+	// Hooks are optional event callbacks.
+	Hooks Hooks
 }
 
 func (o *Options) poolConfig(k poolKind) PoolConfig {
@@ -107,6 +129,17 @@ func (o *Options) validate() error {
 	if o.FailoverTimeout <= 0 {
 		errs = append(errs, errors.New("FailoverTimeout must be > 0"))
 	}
+	if o.HealthCheckInterval <= 0 {
+		errs = append(errs, errors.New("HealthCheckInterval must be > 0"))
+	}
+	if o.ProbeTimeout <= 0 {
+		errs = append(errs, errors.New("ProbeTimeout must be > 0"))
+	}
+	switch o.ReplicaPolicy {
+	case "", PolicyRoundRobin, PolicyRandom, PolicyLeastLatency:
+	default:
+		errs = append(errs, fmt.Errorf("unknown ReplicaPolicy %q", o.ReplicaPolicy))
+	}
 	if (o.AutoRegister || o.RequireRegistered) && o.Registrar == nil {
 		errs = append(errs, errors.New("AutoRegister and RequireRegistered need a Registrar"))
 	}
@@ -133,12 +166,23 @@ type Plugin struct {
 	changed  chan struct{} // closed and replaced at every topology change
 	closing  chan struct{}
 	closed   atomic.Bool
-	seen     sync.Map // *schema.Schema already registered or checked
+	wg       sync.WaitGroup // probe loops
+	seen     sync.Map       // *schema.Schema already registered or checked
 	initOnce atomic.Bool
+
+	// Health state, guarded by stateMu.
+	stateMu     sync.Mutex
+	history     []lsnSample // the primary's WAL positions over time
+	historyOf   *node
+	lostPrimary *node
+	lostAt      time.Time
+	failovers   atomic.Int64
 }
 
 // New prepares the plugin: one set of pools per node, opened lazily, so a
-// node that is down does not stop it.
+// node that is down does not stop it, and one probe loop per node. Until the
+// first probes answer, Nodes[0] is taken as the primary and the others as
+// replicas. Close stops the loops.
 func New(opts Options) (*Plugin, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -159,8 +203,31 @@ func New(opts Options) (*Plugin, error) {
 	for m := Mode(0); m < modeCount; m++ {
 		p.entries[m] = p.routes[m][opWrite]
 	}
+	for i, n := range p.nodes {
+		n.st.up, n.st.role = true, RoleReplica
+		if i == 0 {
+			n.st.role = RolePrimary
+		}
+	}
 	p.topo.Store(&topology{primary: p.nodes[0], replicas: p.nodes[1:]})
+	p.startHealth()
 	return p, nil
+}
+
+// WaitReady waits until every node answered (or failed) its first probe, or
+// ctx ends; routing is right from the first statement after it.
+func (p *Plugin) WaitReady(ctx context.Context) error {
+	for {
+		p.stateMu.Lock()
+		done := p.discovered()
+		p.stateMu.Unlock()
+		if done {
+			return nil
+		}
+		if err := p.waitChange(ctx, 10*time.Millisecond); err != nil {
+			return err
+		}
+	}
 }
 
 // Name implements gorm.Plugin.
@@ -190,6 +257,7 @@ func (p *Plugin) Close() error {
 		return nil
 	}
 	close(p.closing)
+	p.wg.Wait()
 	return p.closeNodes()
 }
 
@@ -226,12 +294,6 @@ func (p *Plugin) waitChange(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 	}
 	return nil
-}
-
-// suspect records that a node failed with a connection-class error or
-// refused a write as a standby.
-func (p *Plugin) suspect(n *node, err error) {
-	p.log.Debug("unifieddb: node suspect", "node", n.name, "error", err)
 }
 
 // ConnPool returns the plugin's Auto-mode pool, for gorm.Open:

@@ -56,6 +56,29 @@ func newRoutes(p *Plugin) (routes [modeCount][opKinds]*route) {
 	return routes
 }
 
+// fresh reports whether reads of this route must see the context's writes.
+func (r *route) fresh(ctx context.Context) *rywState {
+	if r.mode != Auto || !r.replicas {
+		return nil
+	}
+	return rywFrom(ctx)
+}
+
+// first picks the pool of a statement's first attempt.
+func (r *route) first(ctx context.Context) (*pool, error) {
+	if st := r.fresh(ctx); st != nil {
+		return r.pickFresh(ctx, st)
+	}
+	return r.pick(0)
+}
+
+// done records a successful write for read-your-writes contexts.
+func (r *route) done(ctx context.Context) {
+	if !r.read {
+		wrote(ctx)
+	}
+}
+
 // pick chooses the pool for the next attempt, skipping nodes in tried.
 func (r *route) pick(tried nodeMask) (*pool, error) {
 	if r.p.closed.Load() {
@@ -124,6 +147,7 @@ func (r *route) retryLoop(ctx context.Context, first *pool, firstErr error, idem
 		tried    nodeMask
 		refusals int
 		pl, err  = first, firstErr
+		fresh    = r.fresh(ctx)
 		deadline = time.Now().Add(r.p.opts.FailoverTimeout)
 		backoff  = 20 * time.Millisecond
 	)
@@ -134,6 +158,14 @@ func (r *route) retryLoop(ctx context.Context, first *pool, firstErr error, idem
 		}
 		tried.add(pl.node)
 		next, perr := r.pick(tried)
+		if perr == nil && fresh != nil && next.node != r.p.topo.Load().primary {
+			// A replica other than the one checked may be behind the
+			// context's writes: retry a read-your-writes read on the primary.
+			next, perr = r.primaryPool()
+			if perr == nil && tried.has(next.node) {
+				perr = ErrNoPrimary
+			}
+		}
 		for perr != nil {
 			if errors.Is(perr, ErrClosed) {
 				return perr
@@ -158,7 +190,7 @@ func (r *route) retryLoop(ctx context.Context, first *pool, firstErr error, idem
 
 // ExecContext implements gorm.ConnPool.
 func (r *route) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	pl, err := r.pick(0)
+	pl, err := r.first(ctx)
 	if err != nil {
 		var res sql.Result
 		err = r.noNode(ctx, err, func(pl *pool) (err error) {
@@ -169,19 +201,23 @@ func (r *route) ExecContext(ctx context.Context, query string, args ...any) (sql
 	}
 	res, err := pl.exec(ctx, query, args...)
 	if err == nil {
+		r.done(ctx)
 		return res, nil
 	}
 	err = r.retryLoop(ctx, pl, err, r.read, func(pl *pool) (err error) {
 		res, err = pl.exec(ctx, query, args...)
 		return err
 	})
+	if err == nil {
+		r.done(ctx)
+	}
 	return res, err
 }
 
 // QueryContext implements gorm.ConnPool. Errors after rows reached the
 // caller are not retried.
 func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	pl, err := r.pick(0)
+	pl, err := r.first(ctx)
 	if err != nil {
 		var rows *sql.Rows
 		err = r.noNode(ctx, err, func(pl *pool) (err error) {
@@ -192,12 +228,16 @@ func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*s
 	}
 	rows, err := pl.query(ctx, query, args...)
 	if err == nil {
+		r.done(ctx)
 		return rows, nil
 	}
 	err = r.retryLoop(ctx, pl, err, r.read, func(pl *pool) (err error) {
 		rows, err = pl.query(ctx, query, args...)
 		return err
 	})
+	if err == nil {
+		r.done(ctx)
+	}
 	return rows, err
 }
 
@@ -250,7 +290,7 @@ func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool
 	if err != nil {
 		return nil, err
 	}
-	return &txConn{Tx: tx, pool: used, readOnly: r.mode == ReadOnly || used.kind == poolRead, release: release}, nil
+	return &txConn{Tx: tx, ctx: ctx, pool: used, readOnly: r.mode == ReadOnly || used.kind == poolRead, release: release}, nil
 }
 
 // GetDBConn implements gorm.GetDBConnector: db.DB() is the primary's pool of

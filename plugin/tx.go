@@ -12,6 +12,7 @@ import (
 // stays on its connection; errors are translated like the routes do.
 type txConn struct {
 	*sql.Tx
+	ctx      context.Context // of BeginTx, for read-your-writes
 	pool     *pool
 	readOnly bool
 	release  func() // returns a dedicated connection, if one was taken
@@ -47,6 +48,9 @@ func (t *txConn) QueryContext(ctx context.Context, query string, args ...any) (*
 func (t *txConn) Commit() error {
 	err := t.Tx.Commit()
 	t.done()
+	if err == nil && !t.readOnly {
+		wrote(t.ctx)
+	}
 	if err != nil && connectionClass(err) && !notSent(err) {
 		t.pool.node.p.suspect(t.pool.node, err)
 		return fmt.Errorf("%w (node %s, during COMMIT): %w", ErrOutcomeUnknown, t.pool.node.name, err)

@@ -1,0 +1,307 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Role is what a node is, as its last probe saw it.
+type Role uint8
+
+const (
+	RoleUnknown Role = iota
+	RolePrimary
+	RoleReplica
+)
+
+func (r Role) String() string {
+	switch r {
+	case RolePrimary:
+		return "primary"
+	case RoleReplica:
+		return "replica"
+	}
+	return "unknown"
+}
+
+// readmitAfter is how many probes in a row a node that went down must answer
+// before it takes traffic again, so a flapping node does not bounce traffic.
+const readmitAfter = 2
+
+// probeSQL reads role, WAL position and timeline in one round trip. The WAL
+// position is the replay position on a standby and the current position on a
+// primary; the timeline tells the newer of two writable nodes apart.
+const probeSQL = `SELECT pg_is_in_recovery(),
+  COALESCE((CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END - '0/0')::bigint, 0),
+  CASE WHEN pg_is_in_recovery() THEN 0 ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END`
+
+// nodeState is what the health checker knows of a node. Guarded by
+// Plugin.stateMu.
+type nodeState struct {
+	probed     bool // at least one probe finished
+	up         bool // in service
+	okStreak   int
+	role       Role
+	lsn        int64
+	timeline   int
+	latency    time.Duration
+	lagBytes   int64
+	lag        time.Duration
+	inRotation bool
+	lastErr    string
+	checkedAt  time.Time
+	upSince    time.Time
+}
+
+type probeResult struct {
+	err        error
+	inRecovery bool
+	lsn        int64
+	timeline   int
+	latency    time.Duration
+	at         time.Time
+}
+
+// startHealth launches one probe loop per node.
+func (p *Plugin) startHealth() {
+	for _, n := range p.nodes {
+		p.wg.Add(1)
+		go p.probeLoop(n)
+	}
+}
+
+func (p *Plugin) probeLoop(n *node) {
+	defer p.wg.Done()
+	defer n.closeProbe()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-p.closing:
+			return
+		case <-timer.C:
+		case <-n.kick:
+		}
+		p.apply(n, p.probe(n))
+		if d := p.probeDelay(n); d > 0 {
+			timer.Reset(d)
+		}
+	}
+}
+
+// probeDelay: fast while the node is down or no primary is known (so a
+// promotion is seen within ~100 ms), health_check_interval otherwise, and
+// only on demand when background checks are off and all is well.
+func (p *Plugin) probeDelay(n *node) time.Duration {
+	fast := min(100*time.Millisecond, p.opts.HealthCheckInterval)
+	p.stateMu.Lock()
+	down := !n.st.up
+	p.stateMu.Unlock()
+	if down || p.topo.Load().primary == nil {
+		return fast
+	}
+	if !p.opts.HealthChecks {
+		return 0
+	}
+	return p.opts.HealthCheckInterval
+}
+
+// probe asks one node for its role and WAL position under the round
+// timeout (connection_timeout). The probe connection is the node's own, so
+// an exhausted pool cannot hide a healthy node.
+func (p *Plugin) probe(n *node) probeResult {
+	ctx, cancel := context.WithTimeout(context.Background(), p.opts.ProbeTimeout)
+	defer cancel()
+	if n.probeConn == nil {
+		cc, err := p.opts.ConnConfig(n.addr)
+		if err != nil {
+			return probeResult{err: err, at: time.Now()}
+		}
+		cc.ConnectTimeout = p.opts.ProbeTimeout
+		cc.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		if cc.RuntimeParams == nil {
+			cc.RuntimeParams = map[string]string{}
+		}
+		cc.RuntimeParams["application_name"] = "unifieddb-health"
+		conn, err := pgx.ConnectConfig(ctx, cc)
+		if err != nil {
+			return probeResult{err: err, at: time.Now()}
+		}
+		n.probeConn = conn
+	}
+	var r probeResult
+	start := time.Now()
+	r.err = n.probeConn.QueryRow(ctx, probeSQL).Scan(&r.inRecovery, &r.lsn, &r.timeline)
+	r.at = time.Now()
+	r.latency = r.at.Sub(start)
+	if r.err != nil {
+		n.closeProbe()
+	}
+	return r
+}
+
+func (n *node) closeProbe() {
+	if n.probeConn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	n.probeConn.Close(ctx)
+	n.probeConn = nil
+}
+
+// hung reports whether a probe failed by timing out: the node accepts
+// connections but does not answer.
+func hung(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)
+}
+
+// apply records a probe result and rebuilds the topology.
+func (p *Plugin) apply(n *node, r probeResult) {
+	var ev events
+	p.stateMu.Lock()
+	s := &n.st
+	s.checkedAt = r.at
+	if r.err != nil {
+		s.okStreak = 0
+		s.lastErr = n.redact(r.err.Error())
+		if s.up {
+			s.up = false
+			ev.add(func() { p.nodeDown(n, r.err) })
+		}
+		if hung(r.err) {
+			// Statements stuck on a hung node would wait for it forever:
+			// fail them now, so reads are retried elsewhere.
+			if k := n.conns.closeAll(); k > 0 {
+				p.log.Warn("unifieddb: node hung, closed its connections", "node", n.name, "connections", k)
+			}
+		}
+	} else {
+		s.okStreak++
+		s.lastErr = ""
+		s.latency = r.latency
+		role := RolePrimary
+		if r.inRecovery {
+			role = RoleReplica
+		}
+		if s.role == RolePrimary && role == RoleReplica {
+			ev.add(func() { p.drain(n) })
+		}
+		s.role, s.lsn, s.timeline = role, r.lsn, r.timeline
+		n.lsn.Store(r.lsn)
+		if role == RolePrimary {
+			p.recordLSN(n, r.at, r.lsn)
+		}
+		if !s.up && (!s.probed || s.okStreak >= readmitAfter) {
+			s.up = true
+			s.upSince = r.at
+			if s.probed {
+				ev.add(func() { p.nodeUp(n) })
+			}
+		}
+	}
+	s.probed = true
+	p.rebuildLocked(&ev, r.at)
+	p.stateMu.Unlock()
+	ev.run()
+}
+
+// suspect takes a node out of service at once after a connection-class
+// error, or marks a write pool's node as a standby after it refused a write
+// (25006), and asks for an immediate re-probe.
+func (p *Plugin) suspect(n *node, err error) {
+	var ev events
+	p.stateMu.Lock()
+	s := &n.st
+	switch {
+	case isReadOnlyRefusal(err):
+		if s.role == RolePrimary {
+			s.role = RoleReplica
+			ev.add(func() { p.drain(n) })
+			p.rebuildLocked(&ev, time.Now())
+			p.kickAll()
+		}
+	case s.up:
+		s.up = false
+		s.okStreak = 0
+		s.lastErr = n.redact(err.Error())
+		ev.add(func() { p.nodeDown(n, err) })
+		p.rebuildLocked(&ev, time.Now())
+		if s.role == RolePrimary {
+			p.kickAll()
+		}
+	}
+	p.stateMu.Unlock()
+	ev.run()
+	n.kickProbe()
+}
+
+func (n *node) kickProbe() {
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (p *Plugin) kickAll() {
+	for _, n := range p.nodes {
+		n.kickProbe()
+	}
+}
+
+// drain closes the idle connections of a demoted node's primary pools, so
+// none of them is used for writes again.
+func (p *Plugin) drain(n *node) {
+	for _, k := range []poolKind{poolWrite, poolBatch, poolTx} {
+		pl := n.pools[k]
+		pl.db.SetMaxIdleConns(0)
+		pl.db.SetMaxIdleConns(p.opts.poolConfig(k).MaxIdle)
+	}
+	p.log.Warn("unifieddb: node is now a standby; drained its write connections", "node", n.name)
+}
+
+func (p *Plugin) nodeDown(n *node, err error) {
+	p.log.Warn("unifieddb: node down", "node", n.name, "error", n.redact(err.Error()))
+	if p.opts.Hooks.NodeDown != nil {
+		p.opts.Hooks.NodeDown(n.name, err)
+	}
+}
+
+func (p *Plugin) nodeUp(n *node) {
+	p.log.Info("unifieddb: node up", "node", n.name)
+	if p.opts.Hooks.NodeUp != nil {
+		p.opts.Hooks.NodeUp(n.name)
+	}
+}
+
+// redact removes the password from a message (drivers do not print it, but
+// a message is never trusted to be free of it).
+func (n *node) redact(msg string) string {
+	if n.secret != "" {
+		msg = strings.ReplaceAll(msg, n.secret, "***")
+	}
+	return msg
+}
+
+// events collects callbacks to run after stateMu is released.
+type events []func()
+
+func (e *events) add(f func()) { *e = append(*e, f) }
+func (e events) run() {
+	for _, f := range e {
+		f()
+	}
+}
+
+// debug logs a routing or health decision when debug logging is on.
+func (p *Plugin) debug(msg string, args ...any) {
+	if p.log.Enabled(context.Background(), slog.LevelDebug) {
+		p.log.Debug(msg, args...)
+	}
+}

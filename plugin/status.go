@@ -1,0 +1,78 @@
+package plugin
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// NodeStatus is one node as the health checker last saw it.
+type NodeStatus struct {
+	Name       string // host:port
+	Host       string
+	Port       int
+	Role       Role
+	Healthy    bool // in service: answered its last probes
+	InRotation bool // takes traffic: the primary, or a replica within max lag
+	Latency    time.Duration
+	LagBytes   int64
+	Lag        time.Duration
+	LastError  string // redacted
+	CheckedAt  time.Time
+	Pools      map[string]sql.DBStats // by pool kind: write, read, batch, transactional
+}
+
+// ClusterStatus is a snapshot of every node.
+type ClusterStatus struct {
+	Nodes      []NodeStatus
+	Primary    string // "" when no writable node is known
+	SplitBrain bool
+	Failovers  int64
+}
+
+// Status returns the latest health snapshot; it does not probe.
+func (p *Plugin) Status() ClusterStatus {
+	t := p.topo.Load()
+	cs := ClusterStatus{Primary: nameOf(t.primary), SplitBrain: t.splitBrain, Failovers: p.failovers.Load()}
+	p.stateMu.Lock()
+	defer p.stateMu.Unlock()
+	for _, n := range p.nodes {
+		ns := NodeStatus{
+			Name: n.name, Host: n.addr.Host, Port: n.addr.Port,
+			Role: n.st.role, Healthy: n.st.up, InRotation: n.st.inRotation,
+			Latency: n.st.latency, LagBytes: n.st.lagBytes, Lag: n.st.lag,
+			LastError: n.st.lastErr, CheckedAt: n.st.checkedAt,
+			Pools: map[string]sql.DBStats{},
+		}
+		if !n.st.probed {
+			ns.Role = RoleUnknown
+		}
+		for k, pl := range n.pools {
+			ns.Pools[poolKind(k).String()] = pl.db.Stats()
+		}
+		cs.Nodes = append(cs.Nodes, ns)
+	}
+	return cs
+}
+
+// Probe asks every node for a probe now and waits for the answers (or ctx).
+func (p *Plugin) Probe(ctx context.Context) error {
+	start := time.Now()
+	p.kickAll()
+	for {
+		p.stateMu.Lock()
+		done := true
+		for _, n := range p.nodes {
+			if n.st.checkedAt.Before(start) {
+				done = false
+			}
+		}
+		p.stateMu.Unlock()
+		if done {
+			return nil
+		}
+		if err := p.waitChange(ctx, 10*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
