@@ -36,7 +36,8 @@ func LoadConfig(path string) (Config, error) {
 // Every problem is collected: the error is one *ConfigError naming every bad
 // key, and wraps ErrInvalidConfig. Unknown keys are errors in strict mode
 // (`strict_mode: true` in the same section) and otherwise warnings in
-// Config.Warnings. No error or warning contains the password.
+// Config.Warnings. No error or warning contains the password. A value
+// tagged !raw (`password: !raw "pa${ss"`) is taken as written, unexpanded.
 func ParseConfig(data []byte) (Config, error) {
 	return parseConfig(data, os.LookupEnv, false)
 }
@@ -48,10 +49,18 @@ func ParseConfig(data []byte) (Config, error) {
 func parseConfig(data []byte, lookup func(string) (string, bool), placeholdersOK bool) (Config, error) {
 	p := &configParser{cfg: DefaultConfig(), lookup: lookup, placeholdersOK: placeholdersOK, skip: map[string]bool{}}
 	p.parse(data)
+	// A host or port that could not be read must not make a replica look
+	// like a duplicate of the default localhost:5432.
+	if p.skip["host"] {
+		p.cfg.Host = ""
+	}
+	if p.skip["port"] {
+		p.cfg.Port = 0
+	}
 	if len(p.errs) == 0 || p.sectionFound {
 		if err := p.cfg.Validate(); err != nil {
 			for _, f := range err.(*ConfigError).Fields {
-				if !p.skip[f.Field] && !p.skip[baseField(f.Field)] {
+				if !p.skip[f.Field] && !p.skip[configBaseField(f.Field)] {
 					p.errs = append(p.errs, f)
 				}
 			}
@@ -59,12 +68,12 @@ func parseConfig(data []byte, lookup func(string) (string, bool), placeholdersOK
 	}
 	secrets := p.secrets()
 	for i := range p.warnings {
-		p.warnings[i] = redactText(p.warnings[i], secrets)
+		p.warnings[i] = redactSecrets(p.warnings[i], secrets)
 	}
 	if len(p.errs) > 0 {
 		for i := range p.errs {
-			p.errs[i].Field = redactText(p.errs[i].Field, secrets)
-			p.errs[i].Problem = redactText(p.errs[i].Problem, secrets)
+			p.errs[i].Field = redactSecrets(p.errs[i].Field, secrets)
+			p.errs[i].Problem = redactSecrets(p.errs[i].Problem, secrets)
 		}
 		return Config{}, &ConfigError{Fields: p.errs}
 	}
@@ -73,7 +82,7 @@ func parseConfig(data []byte, lookup func(string) (string, bool), placeholdersOK
 }
 
 // baseField is "replica_hosts" for "replica_hosts[2]".
-func baseField(field string) string {
+func configBaseField(field string) string {
 	if i := strings.IndexByte(field, '['); i > 0 {
 		return field[:i]
 	}
@@ -145,15 +154,15 @@ func (p *configParser) parse(data []byte) {
 		p.fail("database", `the configuration is empty: expected a top-level "database" key`)
 		return
 	}
-	root := resolveAlias(doc.Content[0])
+	root := resolveYAMLAlias(doc.Content[0])
 	if root == nil || root.Kind != yaml.MappingNode {
-		p.fail("database", fmt.Sprintf(`the top level must be a mapping with a "database" key, not %s`, kindName(root)))
+		p.fail("database", fmt.Sprintf(`the top level must be a mapping with a "database" key, not %s`, yamlKindName(root)))
 		return
 	}
 	var section *yaml.Node
 	var legacy []string
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		k := resolveAlias(root.Content[i])
+		k := resolveYAMLAlias(root.Content[i])
 		switch {
 		case k.Kind != yaml.ScalarNode:
 		case k.Value == "database":
@@ -162,7 +171,7 @@ func (p *configParser) parse(data []byte) {
 				return
 			}
 			section = k
-			p.parseSection(resolveAlias(root.Content[i+1]))
+			p.parseSection(resolveYAMLAlias(root.Content[i+1]))
 		case legacySections[k.Value]:
 			legacy = append(legacy, k.Value)
 		}
@@ -185,14 +194,14 @@ func (p *configParser) parse(data []byte) {
 // parseSection reads the mapping under `database`.
 func (p *configParser) parseSection(n *yaml.Node) {
 	if n == nil || n.Kind != yaml.MappingNode {
-		p.fail("database", fmt.Sprintf(`"database" must be a mapping of keys, not %s`, kindName(n)))
+		p.fail("database", fmt.Sprintf(`"database" must be a mapping of keys, not %s`, yamlKindName(n)))
 		return
 	}
 	seen := map[string]int{}
 	for _, kv := range mappingPairs(n) {
 		k, v := kv[0], kv[1]
 		if k.Kind != yaml.ScalarNode {
-			p.unknown = append(p.unknown, fmt.Sprintf("(%s at line %d)", kindName(k), k.Line))
+			p.unknown = append(p.unknown, fmt.Sprintf("(%s at line %d)", yamlKindName(k), k.Line))
 			continue
 		}
 		name := k.Value
@@ -209,7 +218,7 @@ func (p *configParser) parseSection(n *yaml.Node) {
 		if name == "password" && v != nil && v.Kind == yaml.ScalarNode {
 			p.rawPassword = v.Value
 		}
-		p.setField(name, configKeys[idx].field(&p.cfg), resolveAlias(v))
+		p.setField(name, configKeys[idx].field(&p.cfg), resolveYAMLAlias(v))
 	}
 }
 
@@ -219,9 +228,9 @@ func mappingPairs(n *yaml.Node) [][2]*yaml.Node {
 	var pairs, merged [][2]*yaml.Node
 	direct := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolveAlias(n.Content[i]), n.Content[i+1]
+		k, v := resolveYAMLAlias(n.Content[i]), n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
-			merged = append(merged, mergePairs(resolveAlias(v))...)
+			merged = append(merged, mergePairs(resolveYAMLAlias(v))...)
 			continue
 		}
 		if k.Kind == yaml.ScalarNode {
@@ -248,7 +257,7 @@ func mergePairs(v *yaml.Node) [][2]*yaml.Node {
 		maps = []*yaml.Node{v}
 	case v.Kind == yaml.SequenceNode:
 		for _, m := range v.Content {
-			if m = resolveAlias(m); m != nil && m.Kind == yaml.MappingNode {
+			if m = resolveYAMLAlias(m); m != nil && m.Kind == yaml.MappingNode {
 				maps = append(maps, m)
 			}
 		}
@@ -256,7 +265,7 @@ func mergePairs(v *yaml.Node) [][2]*yaml.Node {
 	var out [][2]*yaml.Node
 	for _, m := range maps {
 		for i := 0; i+1 < len(m.Content); i += 2 {
-			if k := resolveAlias(m.Content[i]); k.Kind == yaml.ScalarNode && k.Tag != "!!merge" {
+			if k := resolveYAMLAlias(m.Content[i]); k.Kind == yaml.ScalarNode && k.Tag != "!!merge" {
 				out = append(out, [2]*yaml.Node{k, m.Content[i+1]})
 			}
 		}
@@ -269,10 +278,10 @@ func mergePairs(v *yaml.Node) [][2]*yaml.Node {
 // (placeholdersOK).
 func (p *configParser) scalar(field string, n *yaml.Node) (text string, null, expanded, ok bool) {
 	if n == nil || n.Kind != yaml.ScalarNode {
-		p.fail(field, "must be a single value, not "+kindName(n))
+		p.fail(field, "must be a single value, not "+yamlKindName(n))
 		return "", false, false, false
 	}
-	if isNull(n) {
+	if isYAMLNull(n) {
 		return "", true, false, true
 	}
 	if n.Tag == rawTag {
@@ -322,7 +331,7 @@ func (p *configParser) setField(name string, field any, n *yaml.Node) {
 		*f, err = parseSeconds(s)
 	}
 	if err != nil {
-		got := quoteValue(n.Value)
+		got := quoteConfigValue(n.Value)
 		if expanded {
 			got += " (its value from the environment is not shown)"
 		}
@@ -340,7 +349,7 @@ func (p *configParser) setList(name string, list *[]string, n *yaml.Node) {
 			field := name + "[" + strconv.Itoa(i) + "]"
 			// A failed entry is kept as "" so that the indexes stay those
 			// of the file; Validate's finding about it is skipped.
-			s, null, _, _ := p.scalar(field, resolveAlias(item))
+			s, null, _, _ := p.scalar(field, resolveYAMLAlias(item))
 			if null {
 				p.fail(field, "is empty")
 			}
@@ -355,7 +364,7 @@ func (p *configParser) setList(name string, list *[]string, n *yaml.Node) {
 			*list = append(*list, strings.TrimSpace(part))
 		}
 	default:
-		p.fail(name, "must be a list of host or host:port entries, not "+kindName(n))
+		p.fail(name, "must be a list of host or host:port entries, not "+yamlKindName(n))
 	}
 }
 
@@ -370,7 +379,7 @@ func (p *configParser) reportUnknown() {
 		case strings.HasPrefix(name, "("):
 			msg = "unknown key " + name + " ignored"
 		default:
-			msg = fmt.Sprintf("unknown key %s ignored", quoteValue(name))
+			msg = fmt.Sprintf("unknown key %s ignored", quoteConfigValue(name))
 			if hint, ok := legacyKeyHints[name]; ok {
 				msg += fmt.Sprintf(" (a legacy key: use %q, or %s)", hint, migrateHint)
 			} else if s := closestKey(name); s != "" {
@@ -395,7 +404,7 @@ func closestKey(name string) string {
 		if norm(k.name) == norm(name) {
 			return k.name
 		}
-		if d := editDistance(strings.ToLower(name), k.name); d < bestDist {
+		if d := keyEditDistance(strings.ToLower(name), k.name); d < bestDist {
 			best, bestDist = k.name, d
 		}
 	}
@@ -403,7 +412,7 @@ func closestKey(name string) string {
 }
 
 // editDistance is the Levenshtein distance of two short strings.
-func editDistance(a, b string) int {
+func keyEditDistance(a, b string) int {
 	if len(a) > 64 || len(b) > 64 {
 		return 64
 	}

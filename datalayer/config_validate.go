@@ -10,16 +10,16 @@ import (
 	"time"
 )
 
-// maxPoolConns bounds every pool size: PostgreSQL's own limit on
+// maxConfigPoolConns bounds every pool size: PostgreSQL's own limit on
 // max_connections. It also keeps PoolSize+MaxOverflow far from overflowing
 // pgx's int32 MaxConns.
-const maxPoolConns = 262143
+const maxConfigPoolConns = 262143
 
-// sslModes are libpq's sslmode values.
-var sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+// configSSLModes are libpq's sslmode values.
+var configSSLModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 
-// replicaPolicies are the values of replica_policy.
-var replicaPolicies = []string{"round_robin", "random", "least_latency"}
+// configReplicaPolicies are the values of replica_policy.
+var configReplicaPolicies = []string{"round_robin", "random", "least_latency"}
 
 // Validate checks every field and returns nil or one *ConfigError that
 // names every bad field by its YAML key (replica entries as
@@ -30,7 +30,7 @@ func (c Config) Validate() error {
 		errs = append(errs, FieldError{Field: field, Problem: fmt.Sprintf(format, args...)})
 	}
 
-	if problem := checkHost(c.Host); problem != "" {
+	if problem := hostProblem(c.Host); problem != "" {
 		bad("host", "%s", problem)
 	}
 	if c.Port < 1 || c.Port > 65535 {
@@ -52,15 +52,15 @@ func (c Config) Validate() error {
 		switch {
 		case f.v <= 0:
 			bad(f.key, "must be greater than 0, got %d", f.v)
-		case f.v > maxPoolConns:
-			bad(f.key, "must be at most %d (PostgreSQL's limit on connections), got %d", maxPoolConns, f.v)
+		case f.v > maxConfigPoolConns:
+			bad(f.key, "must be at most %d (PostgreSQL's limit on connections), got %d", maxConfigPoolConns, f.v)
 		}
 	}
 	switch {
 	case c.MaxOverflow < 0:
 		bad("max_overflow", "must be 0 or more, got %d", c.MaxOverflow)
-	case c.MaxOverflow > maxPoolConns:
-		bad("max_overflow", "must be at most %d (PostgreSQL's limit on connections), got %d", maxPoolConns, c.MaxOverflow)
+	case c.MaxOverflow > maxConfigPoolConns:
+		bad("max_overflow", "must be at most %d (PostgreSQL's limit on connections), got %d", maxConfigPoolConns, c.MaxOverflow)
 	}
 	if c.BatchSize <= 0 {
 		bad("batch_size", "must be greater than 0, got %d", c.BatchSize)
@@ -106,15 +106,15 @@ func (c Config) Validate() error {
 		}
 	}
 
-	if !slices.Contains(sslModes, c.SSLMode) {
-		bad("sslmode", "must be one of %s, got %s", strings.Join(sslModes, ", "), quoteValue(c.SSLMode))
+	if !slices.Contains(configSSLModes, c.SSLMode) {
+		bad("sslmode", "must be one of %s, got %s", strings.Join(configSSLModes, ", "), quoteConfigValue(c.SSLMode))
 	}
-	if !slices.Contains(replicaPolicies, c.ReplicaPolicy) {
-		bad("replica_policy", "must be one of %s, got %s", strings.Join(replicaPolicies, ", "), quoteValue(c.ReplicaPolicy))
+	if !slices.Contains(configReplicaPolicies, c.ReplicaPolicy) {
+		bad("replica_policy", "must be one of %s, got %s", strings.Join(configReplicaPolicies, ", "), quoteConfigValue(c.ReplicaPolicy))
 	}
 
 	primary := HostPort{}
-	if checkHost(c.Host) == "" && c.Port >= 1 && c.Port <= 65535 {
+	if hostProblem(c.Host) == "" && c.Port >= 1 && c.Port <= 65535 {
 		primary = HostPort{Host: strings.Trim(c.Host, "[]"), Port: c.Port}
 	}
 	seen := map[string]int{}
@@ -142,7 +142,7 @@ func (c Config) Validate() error {
 	}
 	secrets := []string{c.Password}
 	for i := range errs {
-		errs[i].Problem = redactText(errs[i].Problem, secrets)
+		errs[i].Problem = redactSecrets(errs[i].Problem, secrets)
 	}
 	return &ConfigError{Fields: errs}
 }
@@ -209,18 +209,18 @@ func parseHostPort(entry string, defaultPort int) (HostPort, string) {
 	switch {
 	case entry == "":
 		return HostPort{}, "is empty"
-	case strings.IndexFunc(entry, isSpaceOrControl) >= 0:
-		return HostPort{}, fmt.Sprintf("%s must not contain spaces", quoteValue(entry))
+	case strings.IndexFunc(entry, isSpaceOrControlRune) >= 0:
+		return HostPort{}, fmt.Sprintf("%s must not contain spaces", quoteConfigValue(entry))
 	}
 	host, port := entry, ""
 	if strings.HasPrefix(entry, "[") {
 		end := strings.IndexByte(entry, ']')
 		if end < 0 {
-			return HostPort{}, fmt.Sprintf("%s has no closing ']'", quoteValue(entry))
+			return HostPort{}, fmt.Sprintf("%s has no closing ']'", quoteConfigValue(entry))
 		}
 		host = entry[1:end]
 		if a, err := netip.ParseAddr(host); err != nil || !a.Is6() {
-			return HostPort{}, fmt.Sprintf("%s: only an IPv6 address may be written in brackets", quoteValue(entry))
+			return HostPort{}, fmt.Sprintf("%s: only an IPv6 address may be written in brackets", quoteConfigValue(entry))
 		}
 		rest := entry[end+1:]
 		switch {
@@ -228,10 +228,10 @@ func parseHostPort(entry string, defaultPort int) (HostPort, string) {
 		case strings.HasPrefix(rest, ":"):
 			port = rest[1:]
 			if port == "" {
-				return HostPort{}, fmt.Sprintf("%s has no port after ':'", quoteValue(entry))
+				return HostPort{}, fmt.Sprintf("%s has no port after ':'", quoteConfigValue(entry))
 			}
 		default:
-			return HostPort{}, fmt.Sprintf("%s has text after ']' that is not :port", quoteValue(entry))
+			return HostPort{}, fmt.Sprintf("%s has text after ']' that is not :port", quoteConfigValue(entry))
 		}
 	} else {
 		switch strings.Count(entry, ":") {
@@ -239,26 +239,26 @@ func parseHostPort(entry string, defaultPort int) (HostPort, string) {
 		case 1:
 			host, port, _ = strings.Cut(entry, ":")
 			if host == "" {
-				return HostPort{}, fmt.Sprintf("%s has no host before ':'", quoteValue(entry))
+				return HostPort{}, fmt.Sprintf("%s has no host before ':'", quoteConfigValue(entry))
 			}
 			if port == "" {
-				return HostPort{}, fmt.Sprintf("%s has no port after ':'", quoteValue(entry))
+				return HostPort{}, fmt.Sprintf("%s has no port after ':'", quoteConfigValue(entry))
 			}
 		default:
-			return HostPort{}, fmt.Sprintf("%s has too many ':'; write an IPv6 address in brackets, e.g. [::1]:5433", quoteValue(entry))
+			return HostPort{}, fmt.Sprintf("%s has too many ':'; write an IPv6 address in brackets, e.g. [::1]:5433", quoteConfigValue(entry))
 		}
-		if !validHostName(host) {
-			return HostPort{}, fmt.Sprintf("%s is not a valid host name", quoteValue(entry))
+		if !validConfigHostName(host) {
+			return HostPort{}, fmt.Sprintf("%s is not a valid host name", quoteConfigValue(entry))
 		}
 	}
 	p := defaultPort
 	if port != "" {
 		n, err := strconv.Atoi(port)
 		if err != nil || strings.TrimLeft(port, "0123456789") != "" {
-			return HostPort{}, fmt.Sprintf("%s: the port must be a number", quoteValue(entry))
+			return HostPort{}, fmt.Sprintf("%s: the port must be a number", quoteConfigValue(entry))
 		}
 		if n < 1 || n > 65535 {
-			return HostPort{}, fmt.Sprintf("%s: the port must be between 1 and 65535", quoteValue(entry))
+			return HostPort{}, fmt.Sprintf("%s: the port must be between 1 and 65535", quoteConfigValue(entry))
 		}
 		p = n
 	}
@@ -268,11 +268,11 @@ func parseHostPort(entry string, defaultPort int) (HostPort, string) {
 // checkHost returns the problem of the host key, or "". Host may be a host
 // name, an IP address (IPv6 with or without brackets) or the directory of a
 // Unix socket (starting with /).
-func checkHost(host string) string {
+func hostProblem(host string) string {
 	switch {
 	case host == "":
 		return "is required"
-	case strings.IndexFunc(host, isSpaceOrControl) >= 0:
+	case strings.IndexFunc(host, isSpaceOrControlRune) >= 0:
 		return "must not contain spaces"
 	case strings.HasPrefix(host, "/"):
 		return ""
@@ -281,17 +281,17 @@ func checkHost(host string) string {
 		return ""
 	}
 	if strings.Contains(host, ":") {
-		return fmt.Sprintf("%s must not include a port: set port (IPv6 addresses may be written as [::1])", quoteValue(host))
+		return fmt.Sprintf("%s must not include a port: set port (IPv6 addresses may be written as [::1])", quoteConfigValue(host))
 	}
-	if !validHostName(host) {
-		return fmt.Sprintf("%s is not a valid host name", quoteValue(host))
+	if !validConfigHostName(host) {
+		return fmt.Sprintf("%s is not a valid host name", quoteConfigValue(host))
 	}
 	return ""
 }
 
 // validHostName accepts names and IPv4 addresses: letters, digits, '.', '-'
 // and '_', not starting with '.' or '-'.
-func validHostName(s string) bool {
+func validConfigHostName(s string) bool {
 	if s == "" || len(s) > 253 || s[0] == '.' || s[0] == '-' {
 		return false
 	}
@@ -304,6 +304,6 @@ func validHostName(s string) bool {
 	return true
 }
 
-func isSpaceOrControl(r rune) bool {
+func isSpaceOrControlRune(r rune) bool {
 	return r <= ' ' || r == 0x7f || r == 0x85 || r == 0xa0 || r == 0x2028 || r == 0x2029
 }

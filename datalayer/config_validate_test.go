@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func validConfig() Config {
+func validTestConfig() Config {
 	c := DefaultConfig()
 	c.Host = "db.internal"
 	c.Database = "app"
@@ -16,10 +16,10 @@ func validConfig() Config {
 }
 
 func TestValidate(t *testing.T) {
-	require.NoError(t, validConfig().Validate())
+	require.NoError(t, validTestConfig().Validate())
 
 	for _, host := range []string{"db.internal", "10.0.0.1", "::1", "[::1]", "/var/run/postgresql", "my_host"} {
-		c := validConfig()
+		c := validTestConfig()
 		c.Host = host
 		assert.NoError(t, c.Validate(), host)
 	}
@@ -60,7 +60,7 @@ func TestParseHostPort(t *testing.T) {
 }
 
 func TestReplicaAddrsAndNodes(t *testing.T) {
-	c := validConfig()
+	c := validTestConfig()
 	c.Port = 6432
 	c.ReplicaHosts = []string{"r1", "r2:5433", "[::1]"}
 	addrs, err := c.ReplicaAddrs()
@@ -73,14 +73,14 @@ func TestReplicaAddrsAndNodes(t *testing.T) {
 	c.ReplicaHosts = []string{"r1", "bad:", "r1:6432", "DB.internal"}
 	_, err = c.ReplicaAddrs()
 	ce := requireConfigError(t, err)
-	assert.Equal(t, []string{"replica_hosts[1]"}, fieldNames(ce))
+	assert.Equal(t, []string{"replica_hosts[1]"}, configFieldNames(ce))
 	assert.Equal(t, []HostPort{{"db.internal", 6432}, {"r1", 6432}}, c.Nodes(), "malformed and duplicate entries are left out")
 
 	ce = requireConfigError(t, c.Validate())
-	assert.Equal(t, []string{"replica_hosts[1]", "replica_hosts[2]", "replica_hosts[3]"}, fieldNames(ce))
+	assert.Equal(t, []string{"replica_hosts[1]", "replica_hosts[2]", "replica_hosts[3]"}, configFieldNames(ce))
 }
 
-func fieldNames(ce *ConfigError) []string {
+func configFieldNames(ce *ConfigError) []string {
 	var names []string
 	for _, f := range ce.Fields {
 		names = append(names, f.Field)

@@ -88,14 +88,14 @@ const rawTag = "!raw"
 func (c Config) MarshalYAML() ([]byte, error) {
 	section := &yaml.Node{Kind: yaml.MappingNode}
 	for _, k := range configKeys {
-		section.Content = append(section.Content, yamlKey(k.name), valueNode(k.field(&c)))
+		section.Content = append(section.Content, yamlKey(k.name), yamlValueNode(k.field(&c)))
 	}
 	root := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{yamlKey("database"), section}}
-	return encodeYAML(root)
+	return encodeConfigYAML(root)
 }
 
 // encodeYAML writes n with a two-space indent.
-func encodeYAML(n *yaml.Node) ([]byte, error) {
+func encodeConfigYAML(n *yaml.Node) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -113,10 +113,10 @@ func yamlKey(name string) *yaml.Node {
 }
 
 // valueNode is the YAML node of one Config field, given as from configKey.field.
-func valueNode(field any) *yaml.Node {
+func yamlValueNode(field any) *yaml.Node {
 	switch v := field.(type) {
 	case *string:
-		return stringNode(*v)
+		return yamlStringNode(*v)
 	case *int:
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(*v)}
 	case *bool:
@@ -134,7 +134,7 @@ func valueNode(field any) *yaml.Node {
 			seq.Style = yaml.FlowStyle
 		}
 		for _, s := range *v {
-			seq.Content = append(seq.Content, stringNode(s))
+			seq.Content = append(seq.Content, yamlStringNode(s))
 		}
 		return seq
 	}
@@ -143,7 +143,7 @@ func valueNode(field any) *yaml.Node {
 
 // stringNode is a string scalar, tagged !raw when reading it back would
 // otherwise expand a ${VAR} in it.
-func stringNode(s string) *yaml.Node {
+func yamlStringNode(s string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
 	if strings.Contains(s, "${") {
 		n.Tag = rawTag
@@ -253,7 +253,7 @@ func parseBoolean(s string) (bool, error) {
 }
 
 // resolveAlias follows YAML aliases (*name) to the node they refer to.
-func resolveAlias(n *yaml.Node) *yaml.Node {
+func resolveYAMLAlias(n *yaml.Node) *yaml.Node {
 	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 16; i++ {
 		n = n.Alias
 	}
@@ -261,19 +261,19 @@ func resolveAlias(n *yaml.Node) *yaml.Node {
 }
 
 // isNull reports whether n is a YAML null (`~`, `null` or nothing).
-func isNull(n *yaml.Node) bool {
+func isYAMLNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Tag != rawTag && n.ShortTag() == "!!null"
 }
 
 // kindName names a node kind for messages.
-func kindName(n *yaml.Node) string {
+func yamlKindName(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
-		if isNull(n) {
+		if isYAMLNull(n) {
 			return "empty"
 		}
 		return "a single value"
@@ -298,7 +298,7 @@ func secretsInText(data []byte) []string {
 }
 
 // redactText replaces every secret of at least 3 bytes in s by "***".
-func redactText(s string, secrets []string) string {
+func redactSecrets(s string, secrets []string) string {
 	for _, sec := range secrets {
 		if len(sec) >= 3 {
 			s = strings.ReplaceAll(s, sec, "***")
@@ -310,11 +310,11 @@ func redactText(s string, secrets []string) string {
 // yamlProblem is the message of a YAML syntax error, without secrets.
 func yamlProblem(err error, data []byte) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	return "invalid YAML: " + redactText(msg, secretsInText(data))
+	return "invalid YAML: " + redactSecrets(msg, secretsInText(data))
 }
 
 // quoteValue quotes a (non-secret) value for a message, shortened.
-func quoteValue(s string) string {
+func quoteConfigValue(s string) string {
 	const max = 40
 	if len(s) > max {
 		s = s[:max] + "..."

@@ -34,7 +34,7 @@ func TestConfigKeysCoverEveryField(t *testing.T) {
 }
 
 func TestMarshalYAMLOrder(t *testing.T) {
-	out, err := validConfig().MarshalYAML()
+	out, err := validTestConfig().MarshalYAML()
 	require.NoError(t, err)
 	var keys []string
 	for _, line := range strings.Split(string(out), "\n")[1:] {
@@ -56,10 +56,10 @@ func TestMarshalYAMLOrder(t *testing.T) {
 }
 
 func TestMarshalYAMLRoundTrip(t *testing.T) {
-	configs := []Config{DefaultConfig(), validConfig()}
+	configs := []Config{DefaultConfig(), validTestConfig()}
 
 	// Every field set away from its default, with awkward values.
-	odd := validConfig()
+	odd := validTestConfig()
 	odd.Host = "::1"
 	odd.Port = 1
 	odd.Database = "true"
@@ -90,7 +90,7 @@ func TestMarshalYAMLRoundTrip(t *testing.T) {
 		if i == 0 {
 			// DefaultConfig has no database: it marshals, but does not validate.
 			ce := requireConfigError(t, err)
-			assert.Equal(t, []string{"database"}, fieldNames(ce))
+			assert.Equal(t, []string{"database"}, configFieldNames(ce))
 			continue
 		}
 		require.NoError(t, err, string(out))
@@ -98,7 +98,7 @@ func TestMarshalYAMLRoundTrip(t *testing.T) {
 	}
 
 	// Redacted output never has the password.
-	out, err := validConfig().Redacted().MarshalYAML()
+	out, err := validTestConfig().Redacted().MarshalYAML()
 	require.NoError(t, err)
 	assert.NotContains(t, string(out), "hunter2")
 	assert.Contains(t, string(out), `password: '***'`)
