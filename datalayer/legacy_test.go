@@ -281,6 +281,23 @@ ha_database: {replica_hosts: [r1], load_balancing: latency, max_replication_lag:
 			assert.Equal(t, "least_latency", cfg.ReplicaPolicy)
 			assert.Equal(t, 2*time.Second, cfg.MaxReplicationLag)
 		}},
+		{"unified key names in legacy sections are carried", `
+database: {host: pg, database: app, statement_cache_size: 0, application_name: worker, sync_pool_size: 2}
+connection_pools: {batch_size: 500}
+session_management: {debug_mode: true}
+`, func(t *testing.T, out string, cfg Config, r MigrationReport) {
+			assert.Equal(t, 0, cfg.StatementCacheSize)
+			assert.Equal(t, "worker", cfg.ApplicationName)
+			assert.Equal(t, 500, cfg.BatchSize)
+			assert.True(t, cfg.DebugMode)
+			assert.Contains(t, r.Carried, KeyMove{"connection_pools.batch_size", "batch_size"})
+		}},
+		{"load_balancing without an equivalent", "database: {host: pg, database: app}\nha_database: {replica_hosts: [r1], load_balancing: weighted}\n",
+			func(t *testing.T, out string, cfg Config, r MigrationReport) {
+				assert.Equal(t, "round_robin", cfg.ReplicaPolicy)
+				assert.NotContains(t, out, "replica_policy")
+				assert.Contains(t, dropped(r, "ha_database.load_balancing"), "no equivalent replica_policy")
+			}},
 		{"pool_timeout in two sections", "database: {host: pg, database: app, pool_timeout: 30}\nconnection_pools: {pool_timeout: 45}\n",
 			func(t *testing.T, out string, cfg Config, r MigrationReport) {
 				assert.Equal(t, 30*time.Second, cfg.PoolTimeout)
