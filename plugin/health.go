@@ -175,11 +175,13 @@ func (p *Plugin) apply(n *node, r probeResult) {
 			s.up = false
 			ev.add(func() { p.nodeDown(n, r.err) })
 		}
-		if hung(r.err) {
-			// Statements stuck on a hung node would wait for it forever:
-			// fail them now, so reads are retried elsewhere.
+		if hung(r.err) || connectionClass(r.err) {
+			// The node is gone or hung. Close its pooled sockets: statements
+			// stuck on a hung node fail now (reads are retried elsewhere), and
+			// a stale pooled connection fails before sending anything, so a
+			// write on it is retried instead of ending with an unknown outcome.
 			if k := n.conns.closeAll(); k > 0 {
-				p.log.Warn("unifieddb: node hung, closed its connections", "node", n.name, "connections", k)
+				p.log.Warn("unifieddb: node unreachable, closed its connections", "node", n.name, "connections", k, "hung", hung(r.err))
 			}
 		}
 	} else {

@@ -88,3 +88,12 @@ func newManagerConfig(t *testing.T) datalayer.Config {
 	t.Helper()
 	return testenv.Config(shared)
 }
+
+func portOf(t *testing.T, addr string) int {
+	t.Helper()
+	_, p, err := net.SplitHostPort(addr)
+	require.NoError(t, err)
+	port, err := strconv.Atoi(p)
+	require.NoError(t, err)
+	return port
+}

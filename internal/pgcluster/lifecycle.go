@@ -69,7 +69,10 @@ func (n *Node) signalGroup(op string, sig syscall.Signal, paused bool) error {
 	if p == nil || p.exited() {
 		return n.errorf(op, ErrNotRunning)
 	}
-	if err := syscall.Kill(-p.pid, sig); err != nil {
+	// Backends are not in the postmaster's process group (PostgreSQL calls
+	// setsid in every child): signal them one by one, or a "hung" node would
+	// keep answering on its open connections.
+	if err := signalTree(p.pid, sig); err != nil {
 		return n.errorf(op, err)
 	}
 	if sig == syscall.SIGSTOP {
@@ -102,8 +105,12 @@ func (n *Node) kill() error {
 	if cleaned {
 		return nil
 	}
+	var kids []int
 	if !p.exited() { // not reaped yet, so the pid cannot have been reused
-		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+		// A crash takes every process of the server at once: backends too,
+		// which are not in the postmaster's process group.
+		kids = children(p.pid)
+		_ = signalTree(p.pid, syscall.SIGKILL)
 	}
 	select {
 	case <-p.done:
@@ -111,6 +118,9 @@ func (n *Node) kill() error {
 		return n.errorf("kill", fmt.Errorf("postmaster %d not reaped after %s", p.pid, groupGoneTimeout))
 	}
 	if err := waitGroupGone(p.pid, groupGoneTimeout); err != nil {
+		return n.errorf("kill", err)
+	}
+	if err := waitPidsGone(kids, groupGoneTimeout); err != nil {
 		return n.errorf("kill", err)
 	}
 	n.mu.Lock()

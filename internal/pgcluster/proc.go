@@ -237,3 +237,69 @@ func waitGroupGone(pgid int, timeout time.Duration) error {
 	}
 	return nil
 }
+
+// children returns the live processes whose parent is pid. PostgreSQL makes
+// every child of the postmaster the leader of a session of its own (setsid),
+// so signalling the postmaster's process group does not reach backends: they
+// must be found and signalled one by one.
+func children(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		end := strings.LastIndexByte(s, ')')
+		if end < 0 {
+			continue
+		}
+		f := strings.Fields(s[end+1:])
+		if len(f) < 2 || f[0] == "Z" || f[0] == "X" {
+			continue
+		}
+		if ppid, _ := strconv.Atoi(f[1]); ppid == pid {
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+// signalTree sends sig to the postmaster's group and to each of its children.
+func signalTree(pid int, sig syscall.Signal) error {
+	kids := children(pid)
+	if err := syscall.Kill(-pid, sig); err != nil {
+		return err
+	}
+	for _, k := range kids {
+		_ = syscall.Kill(k, sig)
+	}
+	// A child forked while we listed: catch it too.
+	for _, k := range children(pid) {
+		_ = syscall.Kill(k, sig)
+	}
+	return nil
+}
+
+// waitPidsGone waits until none of pids is a live process.
+func waitPidsGone(pids []int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for _, p := range pids {
+		for pidAlive(p) {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+			if time.Now().After(deadline) {
+				return fmt.Errorf("process %d still alive after %s", p, timeout)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return nil
+}

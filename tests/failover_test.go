@@ -1,0 +1,332 @@
+package tests
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/prompt-improver/unifieddb/datalayer"
+	"github.com/prompt-improver/unifieddb/internal/pgcluster"
+	"github.com/prompt-improver/unifieddb/plugin"
+)
+
+// haItem is read by the read-load tests.
+type haItem struct {
+	ID   uint `gorm:"primaryKey"`
+	Name string
+}
+
+// haWrite is written by the write-load tests. No unique key on purpose: a
+// write applied twice must show up as a duplicate, not as an error.
+type haWrite struct {
+	ID     uint `gorm:"primaryKey"`
+	Worker int
+	Seq    int
+}
+
+func haConfig(c *datalayer.Config) {
+	c.HealthCheckInterval = 200 * time.Millisecond
+	c.ConnectionTimeout = 2 * time.Second
+	c.FailoverTimeout = 10 * time.Second
+}
+
+// seedItems creates ha_items with rows 1..n on the primary and waits until
+// the replicas have them.
+func seedItems(t *testing.T, c *pgcluster.Cluster, m *datalayer.Manager, n int) {
+	ctx := testCtx(t)
+	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).AutoMigrate(&haItem{}))
+	for i := 1; i <= n; i++ {
+		require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).Create(&haItem{Name: fmt.Sprint(i)}).Error)
+	}
+	waitReplicated(t, c, c.Nodes()[0])
+}
+
+func readOp(m *datalayer.Manager, n int) func(ctx context.Context, w, seq int) error {
+	return func(ctx context.Context, w, seq int) error {
+		var it haItem
+		return m.DB().WithContext(ctx).First(&it, 1+(w*31+seq)%n).Error
+	}
+}
+
+func writeOp(m *datalayer.Manager) func(ctx context.Context, w, seq int) error {
+	return func(ctx context.Context, w, seq int) error {
+		return m.DB().WithContext(ctx).Create(&haWrite{Worker: w, Seq: seq}).Error
+	}
+}
+
+// servesReads waits until node answers Auto model reads again.
+func servesReads(t *testing.T, m *datalayer.Manager, n *pgcluster.Node, within time.Duration) {
+	t.Helper()
+	ctx := testCtx(t)
+	require.Eventually(t, func() bool {
+		var port int
+		err := m.DB().WithContext(ctx).Model(&haItem{}).Select("inet_server_port()").Limit(1).Scan(&port).Error
+		return err == nil && port == n.Port()
+	}, within, 20*time.Millisecond, "%s does not serve reads again", n.Name())
+}
+
+func TestReplicaCrashAndRestartFailsNoRead(t *testing.T) {
+	ctx := testCtx(t)
+	c := startCluster(t, pgcluster.DefaultOptions())
+	m := newManager(t, c, haConfig)
+	seedItems(t, c, m, 50)
+	replica := c.Node("replica1")
+
+	l := startLoad(ctx, 8, 5*time.Millisecond, readOp(m, 50))
+	time.Sleep(500 * time.Millisecond)
+	require.NoError(t, replica.Kill())
+	time.Sleep(3 * time.Second)
+	require.NoError(t, replica.Start(ctx))
+	servesReads(t, m, replica, 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	rs := l.Stop()
+
+	assert.Greater(t, len(rs), 1000, "steady load")
+	assert.Empty(t, failures(rs), "no read fails while a replica crashes and restarts")
+}
+
+func TestHungReplicaFailsNoReadAndStallsNone(t *testing.T) {
+	ctx := testCtx(t)
+	c := startCluster(t, pgcluster.DefaultOptions())
+	m := newManager(t, c, haConfig)
+	seedItems(t, c, m, 50)
+	replica := c.Node("replica1")
+
+	l := startLoad(ctx, 8, 5*time.Millisecond, readOp(m, 50))
+	time.Sleep(500 * time.Millisecond)
+	require.NoError(t, replica.Pause())
+	time.Sleep(10 * time.Second)
+	require.NoError(t, replica.Resume())
+	servesReads(t, m, replica, 10*time.Second)
+	rs := l.Stop()
+
+	assert.Empty(t, failures(rs), "no read fails while a replica hangs")
+	limit := m.Config().ConnectionTimeout + time.Second
+	var slowest time.Duration
+	for _, r := range rs {
+		slowest = max(slowest, r.end.Sub(r.start))
+	}
+	t.Logf("%d reads, slowest %s (limit %s)", len(rs), slowest, limit)
+	assert.LessOrEqual(t, slowest, limit, "no read waits more than connection_timeout + 1s")
+}
+
+func TestPrimaryCrashWritesWaitForThePromotionAndNothingIsLost(t *testing.T) {
+	ctx := testCtx(t)
+	opts := pgcluster.DefaultOptions()
+	opts.SyncReplica = true // acknowledged commits are on replica1 before the client hears of them
+	c := startCluster(t, opts)
+	primary, next, other := c.Node("primary"), c.Node("replica1"), c.Node("replica2")
+	// replica1 must not wait for a synchronous standby of its own once promoted.
+	require.NoError(t, next.Exec(ctx, "ALTER SYSTEM SET synchronous_standby_names = ''"))
+	require.NoError(t, next.Exec(ctx, "SELECT pg_reload_conf()"))
+	m := newManager(t, c, haConfig)
+	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).AutoMigrate(&haWrite{}))
+
+	const workers = 8
+	l := startLoad(ctx, workers, 5*time.Millisecond, writeOp(m))
+	time.Sleep(time.Second)
+	killing := time.Now()
+	require.NoError(t, primary.Kill())
+	// A crash takes a few milliseconds to complete (every process of the
+	// server dies); writes started meanwhile were in flight at the crash.
+	crashed := time.Now()
+	t.Logf("kill took %s", crashed.Sub(killing))
+	time.Sleep(2 * time.Second)
+	require.NoError(t, next.Promote(ctx))
+	promoted := time.Now()
+	t.Logf("promote took %s", promoted.Sub(crashed.Add(2*time.Second)))
+	require.NoError(t, other.Repoint(ctx, next))
+	t.Logf("repoint took %s", time.Since(promoted))
+	time.Sleep(time.Second)
+	rs := l.Stop()
+	t.Logf("load stopped %s after promotion", time.Since(promoted))
+
+	var acked []opResult
+	for _, r := range rs {
+		switch {
+		case r.err == nil:
+			acked = append(acked, r)
+		case r.start.Before(crashed):
+			assert.ErrorIs(t, r.err, datalayer.ErrOutcomeUnknown, "in flight at the crash")
+		default:
+			t.Errorf("write started %s after the crash completed failed: %v", r.start.Sub(crashed), r.err)
+		}
+		if r.err == nil && r.start.After(crashed.Add(100*time.Millisecond)) && r.start.Before(promoted) {
+			assert.LessOrEqual(t, r.end.Sub(promoted), 300*time.Millisecond, "a write that waited resumes within 0.3 s of the promotion")
+		}
+	}
+	assert.LessOrEqual(t, len(failures(rs)), workers, "only writes in flight at the crash fail")
+
+	// Every acknowledged write is on the new primary, exactly once.
+	onNew := writesOn(t, next)
+	for _, r := range acked {
+		require.Equal(t, 1, onNew[[2]int{r.worker, r.seq}], "acknowledged write %d/%d", r.worker, r.seq)
+	}
+	for k, n := range onNew {
+		assert.LessOrEqual(t, n, 1, "write %v applied %d times", k, n)
+	}
+	t.Logf("%d writes acknowledged, %d failed", len(acked), len(failures(rs)))
+}
+
+func TestSwitchoverNeverSurfaces25006(t *testing.T) {
+	ctx := testCtx(t)
+	c := startCluster(t, pgcluster.DefaultOptions())
+	old, next, other := c.Node("primary"), c.Node("replica1"), c.Node("replica2")
+	m := newManager(t, c, haConfig)
+	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).AutoMigrate(&haWrite{}))
+
+	const workers = 8
+	l := startLoad(ctx, workers, 5*time.Millisecond, writeOp(m))
+	time.Sleep(time.Second)
+	require.NoError(t, old.Stop(ctx))
+	stopped := time.Now()
+	require.NoError(t, next.Promote(ctx))
+	require.NoError(t, old.Repoint(ctx, next)) // the old primary comes back as a standby
+	require.NoError(t, other.Repoint(ctx, next))
+	time.Sleep(time.Second)
+	rs := l.Stop()
+
+	for _, r := range failures(rs) {
+		assert.NotEqual(t, "25006", plugin.SQLState(r.err), "25006 reached the caller")
+		assert.True(t, r.start.Before(stopped), "write started after the switchover began failed: %v", r.err)
+		assert.ErrorIs(t, r.err, datalayer.ErrOutcomeUnknown)
+	}
+	assert.LessOrEqual(t, len(failures(rs)), workers)
+	onNew := writesOn(t, next)
+	var late int
+	for _, r := range rs {
+		if r.err == nil && r.start.After(stopped) {
+			late++
+			require.Equal(t, 1, onNew[[2]int{r.worker, r.seq}], "write %d/%d on the new primary", r.worker, r.seq)
+		}
+	}
+	assert.Positive(t, late, "writes landed on the new primary")
+}
+
+func TestLaggingReplicaLeavesRotationAndReadYourWrites(t *testing.T) {
+	ctx := testCtx(t)
+	c := startCluster(t, pgcluster.DefaultOptions())
+	m := newManager(t, c, func(cfg *datalayer.Config) {
+		haConfig(cfg)
+		cfg.MaxReplicationLag = time.Second
+		cfg.ReadYourWritesTimeout = 50 * time.Millisecond
+	})
+	seedItems(t, c, m, 10)
+	lagging, fine := c.Node("replica1"), c.Node("replica2")
+
+	checkRYW := func() {
+		for i := range 50 {
+			rctx := datalayer.WithReadYourWrites(ctx)
+			it := haItem{Name: fmt.Sprint("ryw-", i)}
+			require.NoError(t, m.DB().WithContext(rctx).Create(&it).Error)
+			var got haItem
+			require.NoError(t, m.DB().WithContext(rctx).First(&got, it.ID).Error, "read-your-writes read %d", i)
+			assert.Equal(t, it.Name, got.Name)
+		}
+	}
+	checkRYW()
+
+	require.NoError(t, lagging.PauseReplay(ctx))
+	writes := startLoad(ctx, 1, 20*time.Millisecond, writeOp(m))
+	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).AutoMigrate(&haWrite{}))
+	// Past max_replication_lag the lagging replica serves no read.
+	require.Eventually(t, func() bool {
+		for range 20 {
+			if servedByModelRead(t, m.DB().WithContext(ctx), &haItem{}) != fine.Port() {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 100*time.Millisecond, "the lagging replica stays in rotation")
+	checkRYW()
+
+	require.NoError(t, lagging.ResumeReplay(ctx))
+	servesReads(t, m, lagging, 10*time.Second)
+	assert.Empty(t, failures(writes.Stop()))
+}
+
+func TestNodesDownAtStartAllReplicasDownAndEverythingDown(t *testing.T) {
+	ctx := testCtx(t)
+	c := startCluster(t, pgcluster.DefaultOptions())
+	primary, r1, r2 := c.Node("primary"), c.Node("replica1"), c.Node("replica2")
+	setup := newManager(t, c, haConfig)
+	seedItems(t, c, setup, 10)
+	require.NoError(t, r1.Stop(ctx))
+
+	m := newManager(t, c, func(cfg *datalayer.Config) {
+		haConfig(cfg)
+		cfg.FailoverTimeout = 2 * time.Second
+	})
+	read := func() error {
+		var it haItem
+		return m.DB().WithContext(ctx).First(&it, 1).Error
+	}
+	for range 20 {
+		require.NoError(t, read(), "a replica down at start")
+	}
+	require.NoError(t, r1.Start(ctx))
+	servesReads(t, m, r1, 10*time.Second)
+
+	// Every replica down: reads fall back to the primary.
+	require.NoError(t, r1.Stop(ctx))
+	require.NoError(t, r2.Stop(ctx))
+	for range 20 {
+		require.NoError(t, read(), "all replicas down")
+	}
+	assert.Equal(t, primary.Port(), servedByModelRead(t, m.DB().WithContext(ctx), &haItem{}))
+
+	// Everything down: clear errors within failover_timeout, no hang.
+	require.NoError(t, primary.Stop(ctx))
+	limit := m.Config().FailoverTimeout + time.Second
+	start := time.Now()
+	err := read()
+	assert.True(t, errors.Is(err, datalayer.ErrNoHealthyNode) || errors.Is(err, datalayer.ErrNoPrimary), "read: %v", err)
+	assert.Less(t, time.Since(start), limit)
+	start = time.Now()
+	err = m.DB().WithContext(ctx).Create(&haItem{Name: "x"}).Error
+	assert.ErrorIs(t, err, datalayer.ErrNoPrimary)
+	assert.Less(t, time.Since(start), limit)
+}
+
+// The legacy guide's case: host unreachable, replica_hosts pointing at a live
+// standalone server.
+func TestUnreachableHostWithAStandaloneReplicaHost(t *testing.T) {
+	ctx := testCtx(t)
+	c := startCluster(t, pgcluster.Options{})
+	m := newManager(t, c, func(cfg *datalayer.Config) {
+		live := cfg.Host + ":" + fmt.Sprint(cfg.Port)
+		dead := deadAddr(t)
+		cfg.Host, cfg.Port = "127.0.0.1", portOf(t, dead)
+		cfg.ReplicaHosts = []string{live}
+		cfg.FailoverTimeout = time.Second
+	})
+	var one int
+	require.NoError(t, m.DB().WithContext(ctx).Raw("SELECT 1").Scan(&one).Error)
+	assert.Equal(t, 1, one)
+}
+
+// writesOn counts the ha_writes rows of node by (worker, seq), read straight
+// from the server, not through the Manager under test.
+func writesOn(t *testing.T, n *pgcluster.Node) map[[2]int]int {
+	t.Helper()
+	db, err := gorm.Open(postgres.Open(n.DSN()), &gorm.Config{Logger: logger.Discard})
+	require.NoError(t, err)
+	sqlDB, err := db.DB()
+	require.NoError(t, err)
+	defer sqlDB.Close()
+	var rows []haWrite
+	require.NoError(t, db.WithContext(testCtx(t)).Find(&rows).Error)
+	out := map[[2]int]int{}
+	for _, r := range rows {
+		out[[2]int{r.Worker, r.Seq}]++
+	}
+	return out
+}
