@@ -21,6 +21,9 @@ var (
 	ErrOutcomeUnknown = plugin.ErrOutcomeUnknown
 	// ErrClosed: the Manager is closed.
 	ErrClosed = plugin.ErrClosed
+	// ErrUnregisteredModel: in strict_mode, a statement on a model the
+	// registry does not know.
+	ErrUnregisteredModel = plugin.ErrUnregisteredModel
 	// ErrInvalidConfig is wrapped by every *ConfigError.
 	ErrInvalidConfig = errors.New("unifieddb: invalid configuration")
 )

@@ -1,0 +1,95 @@
+package datalayer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/pressly/goose/v3/lock"
+	"gorm.io/gorm"
+
+	"github.com/prompt-improver/unifieddb/migrations"
+)
+
+// migrationLockID is the advisory lock every schema change takes: goose's
+// own key, so AutoMigrate and the SQL migrations of many instances starting
+// at once run one after the other.
+var migrationLockID = lock.DefaultLockID
+
+// errNotPrimary is wrapped by AutoMigrate when the node it reached turned out
+// to be in recovery.
+var errNotPrimary = errors.New("the node is in recovery, not the primary")
+
+// AutoMigrate creates or alters the table of every registered model, in
+// dependency order, on the primary only (verified on the very connection that
+// migrates), through the Transactional pool, in one transaction holding a
+// PostgreSQL advisory lock: ten instances starting at once neither fail nor
+// race, and a failure leaves the schema as it was.
+func (m *Manager) AutoMigrate(ctx context.Context) error {
+	if err := m.waitPrimary(ctx); err != nil {
+		return err
+	}
+	err := m.Transaction(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockID).Error; err != nil {
+			return err
+		}
+		var inRecovery bool
+		if err := tx.Raw("SELECT pg_is_in_recovery()").Scan(&inRecovery).Error; err != nil {
+			return err
+		}
+		if inRecovery {
+			return fmt.Errorf("%w: %w", ErrNoPrimary, errNotPrimary)
+		}
+		return m.reg.AutoMigrate(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("unifieddb: AutoMigrate: %w", err)
+	}
+	return nil
+}
+
+// Migrate runs AutoMigrate, then the embedded SQL migrations (package
+// migrations) that are not applied yet, under the same advisory lock. It is
+// idempotent: a second call changes nothing.
+func (m *Manager) Migrate(ctx context.Context) ([]migrations.Result, error) {
+	if err := m.AutoMigrate(ctx); err != nil {
+		return nil, err
+	}
+	r, err := m.Migrations()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	res, err := r.Up(ctx)
+	if err != nil {
+		return res, fmt.Errorf("unifieddb: migrate: %w", err)
+	}
+	return res, nil
+}
+
+// Migrations returns a runner of the embedded SQL migrations on the primary's
+// Transactional pool (for status and down). Close it when done; it leaves
+// the pool open.
+func (m *Manager) Migrations(opts ...migrations.Option) (*migrations.Runner, error) {
+	db, err := m.Conn(context.Background(), Transactional).DB()
+	if err != nil {
+		return nil, fmt.Errorf("unifieddb: migrations: %w", err)
+	}
+	return migrations.New(db, append([]migrations.Option{migrations.WithLogger(m.log)}, opts...)...)
+}
+
+// waitPrimary waits until the health checker has seen a primary (probed, not
+// assumed), up to failover_timeout.
+func (m *Manager) waitPrimary(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.FailoverTimeout)
+	defer cancel()
+	if err := m.plugin.WaitReady(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrNoPrimary, err)
+	}
+	for m.plugin.Status().Primary == "" {
+		if err := m.plugin.Probe(ctx); err != nil {
+			return fmt.Errorf("%w within %s", ErrNoPrimary, m.cfg.FailoverTimeout)
+		}
+	}
+	return nil
+}
