@@ -129,13 +129,18 @@ func (c Config) pluginOptions(reg *registry.Registry, log *slog.Logger, hooks pl
 		ReplicaPolicy:         c.ReplicaPolicy,
 		ReadYourWritesTimeout: c.ReadYourWritesTimeout,
 		Hooks:                 hooks,
+		Metrics:               c.EnableMetrics,
+		Echo:                  c.Echo,
+		Debug:                 c.DebugMode,
 	}
 }
 
+// gormLogger keeps GORM quiet: the plugin logs statements itself (echo),
+// with the node and mode GORM does not know. Slow statements still warn.
 func gormLogger(cfg Config, log *slog.Logger) logger.Interface {
 	level := logger.Silent
-	if cfg.Echo {
-		level = logger.Info
+	if cfg.DebugMode {
+		level = logger.Warn
 	}
 	return logger.NewSlogLogger(log, logger.Config{
 		LogLevel:                  level,

@@ -30,6 +30,7 @@ type node struct {
 	kick   chan struct{} // asks the probe loop for an immediate probe
 	secret string        // the password, to redact from messages
 	lsn    atomic.Int64  // last known WAL position: replay (replica) or current (primary)
+	stats  counters
 
 	probeConn *pgx.Conn // owned by the node's probe loop
 	st        nodeState // guarded by Plugin.stateMu

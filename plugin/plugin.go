@@ -90,6 +90,14 @@ type Options struct {
 	ReadYourWritesTimeout time.Duration
 	// Hooks are optional event callbacks.
 	Hooks Hooks
+	// Metrics counts statements, errors, retries and latency per node and
+	// mode. Off, the query path does no accounting.
+	Metrics bool
+	// Echo logs every statement with its node, mode and duration (never its
+	// arguments).
+	Echo bool
+	// Debug logs routing and health decisions.
+	Debug bool
 }
 
 func (o *Options) poolConfig(k poolKind) PoolConfig {
@@ -169,6 +177,8 @@ type Plugin struct {
 	wg       sync.WaitGroup // probe loops
 	seen     sync.Map       // *schema.Schema already registered or checked
 	initOnce atomic.Bool
+
+	modeStats [modeCount]counters
 
 	// Health state, guarded by stateMu.
 	stateMu     sync.Mutex

@@ -65,11 +65,16 @@ func (r *route) fresh(ctx context.Context) *rywState {
 }
 
 // first picks the pool of a statement's first attempt.
-func (r *route) first(ctx context.Context) (*pool, error) {
+func (r *route) first(ctx context.Context) (pl *pool, err error) {
 	if st := r.fresh(ctx); st != nil {
-		return r.pickFresh(ctx, st)
+		pl, err = r.pickFresh(ctx, st)
+	} else {
+		pl, err = r.pick(0)
 	}
-	return r.pick(0)
+	if r.p.opts.Debug && err == nil {
+		r.p.debug("unifieddb: routed", "mode", r.mode.String(), "node", pl.node.name, "pool", pl.kind.String())
+	}
+	return pl, err
 }
 
 // done records a successful write for read-your-writes contexts.
@@ -182,6 +187,10 @@ func (r *route) retryLoop(ctx context.Context, first *pool, firstErr error, idem
 			next, perr = r.pick(tried)
 		}
 		pl = next
+		r.p.retried(r.mode, pl.node)
+		if r.p.opts.Debug {
+			r.p.debug("unifieddb: retrying", "mode", r.mode.String(), "node", pl.node.name, "after", err)
+		}
 		if err = do(pl); err == nil {
 			return nil
 		}
@@ -199,13 +208,17 @@ func (r *route) ExecContext(ctx context.Context, query string, args ...any) (sql
 		})
 		return res, err
 	}
+	start := r.p.clock()
 	res, err := pl.exec(ctx, query, args...)
+	r.p.observe(ctx, r.mode, pl, query, start, err)
 	if err == nil {
 		r.done(ctx)
 		return res, nil
 	}
 	err = r.retryLoop(ctx, pl, err, r.read, func(pl *pool) (err error) {
+		start := r.p.clock()
 		res, err = pl.exec(ctx, query, args...)
+		r.p.observe(ctx, r.mode, pl, query, start, err)
 		return err
 	})
 	if err == nil {
@@ -226,13 +239,17 @@ func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*s
 		})
 		return rows, err
 	}
+	start := r.p.clock()
 	rows, err := pl.query(ctx, query, args...)
+	r.p.observe(ctx, r.mode, pl, query, start, err)
 	if err == nil {
 		r.done(ctx)
 		return rows, nil
 	}
 	err = r.retryLoop(ctx, pl, err, r.read, func(pl *pool) (err error) {
+		start := r.p.clock()
 		rows, err = pl.query(ctx, query, args...)
+		r.p.observe(ctx, r.mode, pl, query, start, err)
 		return err
 	})
 	if err == nil {
@@ -290,7 +307,7 @@ func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool
 	if err != nil {
 		return nil, err
 	}
-	return &txConn{Tx: tx, ctx: ctx, pool: used, readOnly: r.mode == ReadOnly || used.kind == poolRead, release: release}, nil
+	return &txConn{Tx: tx, ctx: ctx, mode: r.mode, pool: used, readOnly: r.mode == ReadOnly || used.kind == poolRead, release: release}, nil
 }
 
 // GetDBConn implements gorm.GetDBConnector: db.DB() is the primary's pool of

@@ -13,6 +13,7 @@ import (
 type txConn struct {
 	*sql.Tx
 	ctx      context.Context // of BeginTx, for read-your-writes
+	mode     Mode
 	pool     *pool
 	readOnly bool
 	release  func() // returns a dedicated connection, if one was taken
@@ -33,13 +34,17 @@ func (t *txConn) translate(err error) error {
 
 // ExecContext implements gorm.ConnPool.
 func (t *txConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	start := t.pool.node.p.clock()
 	res, err := t.Tx.ExecContext(ctx, query, args...)
+	t.pool.node.p.observe(ctx, t.mode, t.pool, query, start, err)
 	return res, t.translate(err)
 }
 
 // QueryContext implements gorm.ConnPool.
 func (t *txConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	start := t.pool.node.p.clock()
 	rows, err := t.Tx.QueryContext(ctx, query, args...)
+	t.pool.node.p.observe(ctx, t.mode, t.pool, query, start, err)
 	return rows, t.translate(err)
 }
 

@@ -1,0 +1,150 @@
+package plugin
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
+
+// LatencyBuckets are the upper bounds of the latency histogram.
+var LatencyBuckets = []time.Duration{
+	100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond,
+	time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond,
+	10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second,
+}
+
+// counters are lock-free statement figures of one node or one mode.
+type counters struct {
+	queries atomic.Int64
+	errors  atomic.Int64
+	retries atomic.Int64
+	nanos   atomic.Int64
+	buckets [17]atomic.Int64 // one per LatencyBuckets entry, then +Inf
+}
+
+func (c *counters) observe(d time.Duration, failed bool) {
+	c.queries.Add(1)
+	c.nanos.Add(int64(d))
+	if failed {
+		c.errors.Add(1)
+	}
+	i := 0
+	for i < len(LatencyBuckets) && d > LatencyBuckets[i] {
+		i++
+	}
+	c.buckets[i].Add(1)
+}
+
+// Figures is a snapshot of counters.
+type Figures struct {
+	Queries int64
+	Errors  int64
+	Retries int64
+	// Total is the summed duration of every statement attempt.
+	Total time.Duration
+	// Buckets[i] counts attempts that took at most LatencyBuckets[i]; the last
+	// entry counts the slower ones. Not cumulative.
+	Buckets []int64
+}
+
+func (c *counters) figures() Figures {
+	f := Figures{
+		Queries: c.queries.Load(), Errors: c.errors.Load(), Retries: c.retries.Load(),
+		Total: time.Duration(c.nanos.Load()), Buckets: make([]int64, len(c.buckets)),
+	}
+	for i := range c.buckets {
+		f.Buckets[i] = c.buckets[i].Load()
+	}
+	return f
+}
+
+// Mean is the average attempt duration.
+func (f Figures) Mean() time.Duration {
+	if f.Queries == 0 {
+		return 0
+	}
+	return f.Total / time.Duration(f.Queries)
+}
+
+// Quantile estimates the q-quantile (0 < q <= 1) from the histogram,
+// interpolating inside the bucket it falls in.
+func (f Figures) Quantile(q float64) time.Duration {
+	var total int64
+	for _, b := range f.Buckets {
+		total += b
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := q * float64(total)
+	var seen float64
+	lower := time.Duration(0)
+	for i, b := range f.Buckets {
+		upper := 2 * LatencyBuckets[len(LatencyBuckets)-1]
+		if i < len(LatencyBuckets) {
+			upper = LatencyBuckets[i]
+		}
+		if seen+float64(b) >= rank && b > 0 {
+			frac := (rank - seen) / float64(b)
+			return lower + time.Duration(frac*float64(upper-lower))
+		}
+		seen += float64(b)
+		lower = upper
+	}
+	return lower
+}
+
+// observe records one statement attempt on pl for mode, and echoes it when
+// echo is on. It costs nothing when metrics and echo are off.
+func (p *Plugin) observe(ctx context.Context, mode Mode, pl *pool, query string, start time.Time, err error) {
+	if start.IsZero() {
+		return
+	}
+	d := time.Since(start)
+	failed := err != nil && ctx.Err() == nil
+	if p.opts.Metrics {
+		pl.node.stats.observe(d, failed)
+		p.modeStats[mode].observe(d, failed)
+	}
+	if p.opts.Echo {
+		p.log.Info("unifieddb: sql", "node", pl.node.name, "mode", mode.String(), "pool", pl.kind.String(), "duration", d, "sql", query, "error", err)
+	}
+}
+
+// clock returns the start time of an observed attempt, or the zero time
+// when nothing is observed.
+func (p *Plugin) clock() time.Time {
+	if p.opts.Metrics || p.opts.Echo {
+		return time.Now()
+	}
+	return time.Time{}
+}
+
+func (p *Plugin) retried(mode Mode, n *node) {
+	if p.opts.Metrics {
+		n.stats.retries.Add(1)
+		p.modeStats[mode].retries.Add(1)
+	}
+}
+
+// Metrics is every figure the plugin keeps.
+type Metrics struct {
+	Nodes     map[string]Figures // by node host:port
+	Modes     map[string]Figures // by mode name
+	Failovers int64
+}
+
+// Metrics returns a snapshot of the statement figures (empty when metrics
+// are off).
+func (p *Plugin) Metrics() Metrics {
+	m := Metrics{Nodes: map[string]Figures{}, Modes: map[string]Figures{}, Failovers: p.failovers.Load()}
+	for _, n := range p.nodes {
+		m.Nodes[n.name] = n.stats.figures()
+	}
+	for mode := Mode(0); mode < modeCount; mode++ {
+		m.Modes[mode.String()] = p.modeStats[mode].figures()
+	}
+	return m
+}
