@@ -21,11 +21,13 @@ import (
 //
 // Two paths, chosen per call:
 //
-//   - COPY (pgx CopyFrom inside one transaction) when nothing per row has to
+//   - COPY (one pgx CopyFrom statement streaming every row, inside one
+//     transaction on a Batch-pool connection) when nothing per row has to
 //     run in Go: the model has no BeforeSave/BeforeCreate/AfterCreate/AfterSave
 //     hooks, no row sets an association, every column with a database default
 //     (e.g. a serial primary key) is either zero in every row (the default
-//     applies) or set in every row, and the call is not inside WithTx.
+//     applies) or set in every row, the call is not inside WithTx, and the
+//     pool's driver is pgx.
 //     Timestamps (CreatedAt, UpdatedAt) and Go-side defaults are filled in and
 //     set on rows like GORM does, but generated primary keys are NOT set on
 //     rows: read them back by another key if you need them.
