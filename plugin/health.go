@@ -116,7 +116,7 @@ func (p *Plugin) probeDelay(n *node) time.Duration {
 // timeout (connection_timeout). The probe connection is the node's own, so
 // an exhausted pool cannot hide a healthy node.
 func (p *Plugin) probe(n *node) probeResult {
-	ctx, cancel := context.WithTimeout(context.Background(), p.opts.ProbeTimeout)
+	ctx, cancel := context.WithTimeout(p.stopCtx, p.opts.ProbeTimeout)
 	defer cancel()
 	if n.probeConn == nil {
 		cc, err := p.opts.ConnConfig(n.addr)

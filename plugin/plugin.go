@@ -173,6 +173,8 @@ type Plugin struct {
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced at every topology change
 	closing  chan struct{}
+	stopCtx  context.Context // cancelled by Close: ends probes in flight
+	stop     context.CancelFunc
 	closed   atomic.Bool
 	wg       sync.WaitGroup // probe loops
 	seen     sync.Map       // *schema.Schema already registered or checked
@@ -198,12 +200,14 @@ func New(opts Options) (*Plugin, error) {
 		return nil, err
 	}
 	p := &Plugin{opts: opts, log: opts.Logger, changed: make(chan struct{}), closing: make(chan struct{})}
+	p.stopCtx, p.stop = context.WithCancel(context.Background())
 	if p.log == nil {
 		p.log = slog.Default()
 	}
 	for i, a := range opts.Nodes {
 		n, err := openNode(p, i, a)
 		if err != nil {
+			p.stop()
 			p.closeNodes()
 			return nil, err
 		}
@@ -267,6 +271,7 @@ func (p *Plugin) Close() error {
 		return nil
 	}
 	close(p.closing)
+	p.stop()
 	p.wg.Wait()
 	return p.closeNodes()
 }
