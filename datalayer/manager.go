@@ -161,6 +161,11 @@ func (m *Manager) Conn(ctx context.Context, mode Mode) *gorm.DB {
 	return m.db.WithContext(ctx).Clauses(mode)
 }
 
+// Plugin returns the Manager's GORM plugin, for its health snapshot
+// (Status, Probe) and statement figures (Metrics). Do not Close it: Close the
+// Manager.
+func (m *Manager) Plugin() *plugin.Plugin { return m.plugin }
+
 // Registry returns the Manager's model registry; it follows strict_mode.
 func (m *Manager) Registry() *registry.Registry { return m.reg }
 

@@ -1,0 +1,413 @@
+package datalayer
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+	"weak"
+
+	"github.com/prompt-improver/unifieddb/plugin"
+)
+
+// Health statuses of HealthReport.Status.
+const (
+	// StatusHealthy: a primary and every replica usable.
+	StatusHealthy = "healthy"
+	// StatusDegraded: writes possible but some replica is out of rotation,
+	// or split brain, or reads only because there has been no primary for
+	// less than failover_timeout.
+	StatusDegraded = "degraded"
+	// StatusUnhealthy: no usable node, or no primary for longer than
+	// failover_timeout.
+	StatusUnhealthy = "unhealthy"
+)
+
+// HealthReport is the state of the cluster as the Manager sees it. Its JSON
+// field names are part of the public contract.
+type HealthReport struct {
+	// Status is StatusHealthy, StatusDegraded or StatusUnhealthy.
+	Status string `json:"status"`
+	// Problems says why Status is not healthy, one line per problem.
+	Problems []string `json:"problems,omitempty"`
+	// Primary is the node that takes writes (host:port), "" when none.
+	Primary string `json:"primary"`
+	// ConnectionPool sums every pool of every node.
+	ConnectionPool PoolFigures `json:"connection_pool"`
+	// ActiveConnections is how many connections are in use, all pools.
+	ActiveConnections int `json:"active_connections"`
+	// Nodes are the configured nodes, host first.
+	Nodes []NodeHealth `json:"nodes"`
+	// CheckedAt is the time of the newest probe in the report (the time
+	// the report was made when no node was probed yet).
+	CheckedAt time.Time `json:"checked_at"`
+	// RegistryConflicts are the model registry's conflicts (two types on
+	// one table), recorded outside strict mode.
+	RegistryConflicts []RegistryConflict `json:"registry_conflicts,omitempty"`
+	// SplitBrain: more than one node accepts writes.
+	SplitBrain bool `json:"split_brain"`
+}
+
+// PoolFigures are connection pool figures (database/sql's DBStats), summed
+// over pools.
+type PoolFigures struct {
+	Open           int     `json:"open"`
+	InUse          int     `json:"in_use"`
+	Idle           int     `json:"idle"`
+	MaxOpen        int     `json:"max_open"`
+	WaitCount      int64   `json:"wait_count"`
+	WaitDurationMs float64 `json:"wait_duration_ms"`
+}
+
+func (f *PoolFigures) add(s sql.DBStats) {
+	f.Open += s.OpenConnections
+	f.InUse += s.InUse
+	f.Idle += s.Idle
+	f.MaxOpen += s.MaxOpenConnections
+	f.WaitCount += s.WaitCount
+	f.WaitDurationMs += millis(s.WaitDuration)
+}
+
+// NodeHealth is one node of a HealthReport.
+type NodeHealth struct {
+	// Name is "host:port".
+	Name string `json:"name"`
+	Host string `json:"host"`
+	Port int    `json:"port"`
+	// Role is "primary", "replica" or "unknown" (not probed yet). A node
+	// that is down keeps the role its last answer gave.
+	Role string `json:"role"`
+	// Healthy: the node answered its last probes and is in service.
+	Healthy bool `json:"healthy"`
+	// InRotation: the node takes traffic (the primary, or a replica within
+	// max_replication_lag).
+	InRotation bool `json:"in_rotation"`
+	// LatencyMs is the round trip of the last successful probe.
+	LatencyMs float64 `json:"latency_ms"`
+	// ReplicationLagMs is how long ago the primary first had WAL this
+	// replica has not replayed (0 on the primary and on a caught-up replica).
+	ReplicationLagMs float64 `json:"replication_lag_ms"`
+	// ReplicationLagBytes is the WAL this replica has not replayed.
+	ReplicationLagBytes int64 `json:"replication_lag_bytes"`
+	// Error is the last probe's error, "" when it answered. Never contains
+	// the password.
+	Error string `json:"error"`
+	// CheckedAt is the time of the node's last probe (zero before the first).
+	CheckedAt time.Time `json:"checked_at"`
+}
+
+// RegistryConflict is two model types that map to one table.
+type RegistryConflict struct {
+	Table    string `json:"table"`
+	Kept     string `json:"kept"`
+	Rejected string `json:"rejected"`
+}
+
+// HealthOption adjusts HealthCheck.
+type HealthOption func(*healthOptions)
+
+type healthOptions struct {
+	fresh bool
+}
+
+// Fresh makes HealthCheck probe every node now and wait for the answers
+// (each bounded by connection_timeout, and by ctx) instead of reading the
+// latest snapshot of the background health checks.
+func Fresh() HealthOption { return func(o *healthOptions) { o.fresh = true } }
+
+// HealthCheck reports the state of the cluster. By default it reads the
+// latest snapshot of the background health checks: no query is sent, so it is
+// cheap enough for every readiness probe. With Fresh it probes every node
+// first.
+//
+// An unhealthy cluster is a report with Status StatusUnhealthy, not an
+// error: the error is ctx's error, or ErrClosed after Close.
+func (m *Manager) HealthCheck(ctx context.Context, opts ...HealthOption) (HealthReport, error) {
+	var o healthOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	if err := m.usable(ctx); err != nil {
+		return HealthReport{}, err
+	}
+	if o.fresh {
+		if err := m.plugin.Probe(ctx); err != nil {
+			if errors.Is(err, plugin.ErrClosed) {
+				return HealthReport{}, ErrClosed
+			}
+			return HealthReport{}, fmt.Errorf("unifieddb: health check: %w", err)
+		}
+	}
+	return m.healthReport(m.plugin.Status(), time.Now()), nil
+}
+
+// usable returns ctx's error, or ErrClosed once the Manager is closed.
+func (m *Manager) usable(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if m.isClosed() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// isClosed asks the plugin's connection pool, which answers ErrClosed after
+// Close without touching the network.
+func (m *Manager) isClosed() bool {
+	_, err := m.db.DB()
+	return errors.Is(err, ErrClosed)
+}
+
+// healthReport builds the report of one status snapshot.
+func (m *Manager) healthReport(cs plugin.ClusterStatus, now time.Time) HealthReport {
+	r := HealthReport{
+		Primary:    cs.Primary,
+		SplitBrain: cs.SplitBrain,
+		Nodes:      make([]NodeHealth, 0, len(cs.Nodes)),
+	}
+	secrets := []string{m.cfg.Password}
+	usable := 0
+	for _, n := range cs.Nodes {
+		for _, kind := range sortedPoolKinds(n.Pools) {
+			r.ConnectionPool.add(n.Pools[kind])
+		}
+		nh := NodeHealth{
+			Name: n.Name, Host: n.Host, Port: n.Port,
+			Role:                n.Role.String(),
+			Healthy:             n.Healthy,
+			InRotation:          n.InRotation,
+			LatencyMs:           millis(n.Latency),
+			ReplicationLagMs:    millis(n.Lag),
+			ReplicationLagBytes: n.LagBytes,
+			Error:               redactSecrets(n.LastError, secrets),
+			CheckedAt:           n.CheckedAt,
+		}
+		r.Nodes = append(r.Nodes, nh)
+		if n.CheckedAt.After(r.CheckedAt) {
+			r.CheckedAt = n.CheckedAt
+		}
+		if n.Healthy && n.Role != plugin.RoleUnknown {
+			usable++
+		}
+	}
+	if r.CheckedAt.IsZero() {
+		r.CheckedAt = now
+	}
+	r.ActiveConnections = r.ConnectionPool.InUse
+	for _, c := range m.reg.Conflicts() {
+		r.RegistryConflicts = append(r.RegistryConflicts, RegistryConflict{Table: c.Table, Kept: c.Kept, Rejected: c.Rejected})
+	}
+	r.Status, r.Problems = m.judge(r, usable, now)
+	return r
+}
+
+// judge decides the status of a report and says why it is not healthy.
+func (m *Manager) judge(r HealthReport, usable int, now time.Time) (string, []string) {
+	var problems []string
+	for _, n := range r.Nodes {
+		switch {
+		case !n.Healthy && n.Error != "":
+			problems = append(problems, fmt.Sprintf("node %s is down: %s", n.Name, n.Error))
+		case !n.Healthy:
+			problems = append(problems, fmt.Sprintf("node %s is down", n.Name))
+		case n.Role == "unknown":
+			problems = append(problems, fmt.Sprintf("node %s has not answered a probe yet", n.Name))
+		case !n.InRotation && n.Role == "replica":
+			problems = append(problems, fmt.Sprintf("replica %s is out of rotation (replication lag %s)",
+				n.Name, time.Duration(n.ReplicationLagMs*float64(time.Millisecond)).Round(time.Millisecond)))
+		case !n.InRotation && n.Name != r.Primary:
+			problems = append(problems, fmt.Sprintf("node %s accepts writes but is not the primary in use", n.Name))
+		}
+	}
+	if r.SplitBrain {
+		problems = append(problems, "split brain: more than one node accepts writes; writes go to the newest timeline")
+	}
+	since := noPrimaryFor(m, r.Primary == "", now)
+	switch {
+	case usable == 0:
+		return StatusUnhealthy, append(problems, "no node is usable")
+	case r.Primary == "" && since >= m.cfg.FailoverTimeout:
+		return StatusUnhealthy, append(problems, fmt.Sprintf("no primary for %s (failover_timeout %s): writes fail", since.Round(time.Millisecond), m.cfg.FailoverTimeout))
+	case r.Primary == "":
+		return StatusDegraded, append(problems, fmt.Sprintf("no primary for %s (failover_timeout %s): reads only, writes wait", since.Round(time.Millisecond), m.cfg.FailoverTimeout))
+	case len(problems) > 0:
+		return StatusDegraded, problems
+	}
+	return StatusHealthy, nil
+}
+
+// primaryWatch remembers, per Manager, since when it has been seen without a
+// primary. The plugin does not publish that time, so the first report that
+// finds no primary starts the clock (its resolution is how often reports are
+// made; readiness probes make them every few seconds).
+type primaryWatch struct {
+	mu    sync.Mutex
+	since time.Time // zero while a primary is known
+}
+
+var primaryWatches sync.Map // weak.Pointer[Manager] -> *primaryWatch
+
+// noPrimaryFor records whether m has a primary at now and returns for how
+// long it has had none (0 when it has one).
+func noPrimaryFor(m *Manager, missing bool, now time.Time) time.Duration {
+	key := weak.Make(m)
+	v, ok := primaryWatches.Load(key)
+	if !ok {
+		var loaded bool
+		v, loaded = primaryWatches.LoadOrStore(key, &primaryWatch{})
+		if !loaded {
+			runtime.AddCleanup(m, func(k weak.Pointer[Manager]) { primaryWatches.Delete(k) }, key)
+		}
+	}
+	w := v.(*primaryWatch)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !missing {
+		w.since = time.Time{}
+		return 0
+	}
+	if w.since.IsZero() {
+		w.since = now
+	}
+	return now.Sub(w.since)
+}
+
+// ConnectionInfo is the pool and statement figures of the Manager. Its JSON
+// field names are part of the public contract. With enable_metrics false the
+// statement figures are zero; the pool figures are always there.
+type ConnectionInfo struct {
+	// ActiveConnections: connections in use, all pools of all nodes.
+	ActiveConnections int `json:"active_connections"`
+	// IdleConnections: idle connections, all pools of all nodes.
+	IdleConnections int `json:"idle_connections"`
+	// PoolUtilization is in use / max open over every pool, in percent (0–100).
+	PoolUtilization float64 `json:"pool_utilization"`
+	// AvgResponseTime is the mean statement attempt, in milliseconds.
+	AvgResponseTime float64 `json:"avg_response_time"`
+	// QueriesTotal counts statement attempts (a retried statement counts
+	// once per attempt).
+	QueriesTotal int64 `json:"queries_total"`
+	// ErrorsTotal counts failed attempts (not those cancelled by their context).
+	ErrorsTotal int64 `json:"errors_total"`
+	// FailoversTotal counts changes of primary after one was lost or demoted.
+	FailoversTotal int64 `json:"failovers_total"`
+	// RetriesTotal counts attempts re-run on another node or connection.
+	RetriesTotal int64 `json:"retries_total"`
+	// MetricsEnabled is enable_metrics.
+	MetricsEnabled bool `json:"metrics_enabled"`
+	// Nodes are the configured nodes, host first.
+	Nodes []NodeInfo `json:"nodes"`
+	// Modes are keyed by mode name: auto, read_only, read_write, batch,
+	// transactional.
+	Modes map[string]QueryFigures `json:"modes"`
+}
+
+// QueryFigures are the statement figures of one node or one mode; latencies
+// are in milliseconds, quantiles estimated from a histogram.
+type QueryFigures struct {
+	Queries int64   `json:"queries"`
+	Errors  int64   `json:"errors"`
+	Retries int64   `json:"retries"`
+	AvgMs   float64 `json:"avg_ms"`
+	P50Ms   float64 `json:"p50_ms"`
+	P95Ms   float64 `json:"p95_ms"`
+	P99Ms   float64 `json:"p99_ms"`
+}
+
+// NodeInfo is one node of ConnectionInfo.
+type NodeInfo struct {
+	Name string `json:"name"` // host:port
+	Role string `json:"role"`
+	QueryFigures
+	// Pools by kind: write, read, batch, transactional.
+	Pools map[string]PoolInfo `json:"pools"`
+}
+
+// PoolInfo is one pool of one node.
+type PoolInfo struct {
+	InUse     int     `json:"in_use"`
+	Idle      int     `json:"idle"`
+	Open      int     `json:"open"`
+	MaxOpen   int     `json:"max_open"`
+	WaitCount int64   `json:"wait_count"`
+	WaitMs    float64 `json:"wait_ms"`
+}
+
+// ConnectionInfo returns the pool and statement figures. It sends no query.
+// The error is ctx's error, or ErrClosed after Close.
+func (m *Manager) ConnectionInfo(ctx context.Context) (ConnectionInfo, error) {
+	if err := m.usable(ctx); err != nil {
+		return ConnectionInfo{}, err
+	}
+	return connectionInfo(m.plugin.Status(), m.plugin.Metrics(), m.cfg.EnableMetrics), nil
+}
+
+func connectionInfo(cs plugin.ClusterStatus, mt plugin.Metrics, enabled bool) ConnectionInfo {
+	ci := ConnectionInfo{
+		FailoversTotal: cs.Failovers,
+		MetricsEnabled: enabled,
+		Nodes:          make([]NodeInfo, 0, len(cs.Nodes)),
+		Modes:          make(map[string]QueryFigures, len(mt.Modes)),
+	}
+	var inUse, maxOpen int
+	for _, n := range cs.Nodes {
+		ni := NodeInfo{Name: n.Name, Role: n.Role.String(), QueryFigures: queryFigures(mt.Nodes[n.Name]), Pools: map[string]PoolInfo{}}
+		for kind, s := range n.Pools {
+			ni.Pools[kind] = PoolInfo{
+				InUse: s.InUse, Idle: s.Idle, Open: s.OpenConnections, MaxOpen: s.MaxOpenConnections,
+				WaitCount: s.WaitCount, WaitMs: millis(s.WaitDuration),
+			}
+			inUse += s.InUse
+			maxOpen += s.MaxOpenConnections
+			ci.IdleConnections += s.Idle
+		}
+		ci.Nodes = append(ci.Nodes, ni)
+	}
+	ci.ActiveConnections = inUse
+	if maxOpen > 0 {
+		ci.PoolUtilization = min(100, 100*float64(inUse)/float64(maxOpen))
+	}
+	var total time.Duration
+	for name, f := range mt.Modes {
+		ci.Modes[name] = queryFigures(f)
+		ci.QueriesTotal += f.Queries
+		ci.ErrorsTotal += f.Errors
+		ci.RetriesTotal += f.Retries
+		total += f.Total
+	}
+	if ci.QueriesTotal > 0 {
+		ci.AvgResponseTime = millis(total / time.Duration(ci.QueriesTotal))
+	}
+	return ci
+}
+
+func queryFigures(f plugin.Figures) QueryFigures {
+	return QueryFigures{
+		Queries: f.Queries, Errors: f.Errors, Retries: f.Retries,
+		AvgMs: millis(f.Mean()),
+		P50Ms: millis(f.Quantile(0.50)),
+		P95Ms: millis(f.Quantile(0.95)),
+		P99Ms: millis(f.Quantile(0.99)),
+	}
+}
+
+// millis is d in milliseconds, to the microsecond.
+func millis(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1000
+}
+
+func sortedPoolKinds(pools map[string]sql.DBStats) []string {
+	kinds := make([]string, 0, len(pools))
+	for k := range pools {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	return kinds
+}
