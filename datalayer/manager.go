@@ -76,7 +76,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 		return nil, err
 	}
 	db, err := gorm.Open(postgres.New(postgres.Config{Conn: p.ConnPool()}), &gorm.Config{
-		Logger: gormLogger(cfg, o.log),
+		Logger:          gormLogger(cfg, o.log),
+		CreateBatchSize: cfg.BatchSize,
 	})
 	if err == nil {
 		err = db.Use(p)

@@ -35,3 +35,7 @@ func ParseMode(s string) (Mode, error) { return plugin.ParseMode(s) }
 func WithReadYourWrites(ctx context.Context) context.Context {
 	return plugin.WithReadYourWrites(ctx)
 }
+
+// MarkWritten tells read-your-writes that ctx made a write the Manager did not
+// see (COPY on a raw connection, say).
+func MarkWritten(ctx context.Context) { plugin.MarkWritten(ctx) }

@@ -31,6 +31,11 @@ func rywFrom(ctx context.Context) *rywState {
 	return st
 }
 
+// MarkWritten tells read-your-writes that ctx made a write the plugin did not
+// see (COPY on a raw connection, say): the next Auto read made with ctx waits
+// for it like for any other write. It does nothing for other contexts.
+func MarkWritten(ctx context.Context) { wrote(ctx) }
+
 // wrote marks a successful write made with ctx.
 func wrote(ctx context.Context) {
 	if st := rywFrom(ctx); st != nil {

@@ -158,12 +158,8 @@ func (r *Repository[T]) copyRows(ctx context.Context, rows []T, cols []*schema.F
 	if err != nil {
 		return err
 	}
-	// COPY bypassed the plugin, so a datalayer.WithReadYourWrites context has
-	// not seen this write: record one through the plugin. The rows are
-	// committed, so its outcome does not change CreateMany's.
-	// TODO: replace with a plugin call that marks the context written, once
-	// the plugin exports one.
-	_ = db.Exec("SELECT 1").Error
+	// COPY bypassed the plugin: tell read-your-writes about it.
+	datalayer.MarkWritten(ctx)
 	return nil
 }
 
