@@ -180,7 +180,7 @@ func (m *Manager) healthReport(cs plugin.ClusterStatus, now time.Time) HealthRep
 		}
 		nh := NodeHealth{
 			Name: n.Name, Host: n.Host, Port: n.Port,
-			Role:                n.Role.String(),
+			Role:                NodeRole(n),
 			Healthy:             n.Healthy,
 			InRotation:          n.InRotation,
 			LatencyMs:           millis(n.Latency),
@@ -193,7 +193,7 @@ func (m *Manager) healthReport(cs plugin.ClusterStatus, now time.Time) HealthRep
 		if n.CheckedAt.After(r.CheckedAt) {
 			r.CheckedAt = n.CheckedAt
 		}
-		if n.Healthy && n.Role != plugin.RoleUnknown {
+		if n.Healthy && nh.Role != "unknown" {
 			usable++
 		}
 	}
@@ -206,6 +206,16 @@ func (m *Manager) healthReport(cs plugin.ClusterStatus, now time.Time) HealthRep
 	}
 	r.Status, r.Problems = m.judge(r, usable, now)
 	return r
+}
+
+// NodeRole is the role of a node as reports show it: "primary", "replica",
+// or "unknown" while the node has never answered a probe (the plugin starts
+// from an assumed role; a successful probe always has a non-zero latency).
+func NodeRole(n plugin.NodeStatus) string {
+	if n.Latency == 0 {
+		return plugin.RoleUnknown.String()
+	}
+	return n.Role.String()
 }
 
 // judge decides the status of a report and says why it is not healthy.
@@ -358,7 +368,7 @@ func connectionInfo(cs plugin.ClusterStatus, mt plugin.Metrics, enabled bool) Co
 	}
 	var inUse, maxOpen int
 	for _, n := range cs.Nodes {
-		ni := NodeInfo{Name: n.Name, Role: n.Role.String(), QueryFigures: queryFigures(mt.Nodes[n.Name]), Pools: map[string]PoolInfo{}}
+		ni := NodeInfo{Name: n.Name, Role: NodeRole(n), QueryFigures: queryFigures(mt.Nodes[n.Name]), Pools: map[string]PoolInfo{}}
 		for kind, s := range n.Pools {
 			ni.Pools[kind] = PoolInfo{
 				InUse: s.InUse, Idle: s.Idle, Open: s.OpenConnections, MaxOpen: s.MaxOpenConnections,

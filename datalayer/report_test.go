@@ -97,6 +97,18 @@ func TestHealthReportStatus(t *testing.T) {
 	}
 }
 
+func TestHealthReportRoleOfANodeThatNeverAnswered(t *testing.T) {
+	cs := fullCluster()
+	// The plugin starts from host = primary; a node that never answered
+	// keeps that assumed role, which the report does not repeat.
+	cs.Primary = ""
+	cs.Nodes[0].Healthy, cs.Nodes[0].InRotation, cs.Nodes[0].Latency = false, false, 0
+	r := reportManager().healthReport(cs, time.Now())
+	assert.Equal(t, "unknown", r.Nodes[0].Role)
+	assert.Equal(t, "unknown", connectionInfo(cs, plugin.Metrics{}, true).Nodes[0].Role)
+	assert.Equal(t, "replica", r.Nodes[1].Role)
+}
+
 func TestHealthReportNoPrimaryPastFailoverTimeout(t *testing.T) {
 	m := reportManager()
 	cs := fullCluster()
