@@ -23,9 +23,9 @@ import (
 // rows is how many users the point selects pick from.
 const rows = 10_000
 
-// rounds runs every pair this many times, interleaved (manager, gorm,
-// manager, gorm...), so that a slow patch of a busy machine hits both sides
-// of a pair alike. go test -bench PointSelect ./bench -args -rounds=7
+// rounds runs every pair this many times, interleaved (manager, gorm, gorm,
+// manager...), so that a slow patch of a busy machine hits both sides of a
+// pair alike. go test -bench PointSelect ./bench -args -rounds=15
 var rounds = flag.Int("rounds", 1, "rounds of every benchmark pair, interleaved")
 
 // cluster is the package's cluster: a primary and one replica, so the node
@@ -165,20 +165,32 @@ func BenchmarkPointSelect(b *testing.B) {
 	}
 	defer closeGORM(primaryDB)
 
-	for range max(*rounds, 1) {
-		// Sub-benchmarks of the same name get a #NN suffix per round.
-		b.Run("auto_replica/manager", func(b *testing.B) {
-			pointSelect(b, func(ctx context.Context) *gorm.DB { return m.Conn(ctx, datalayer.Auto) })
-		})
-		b.Run("auto_replica/gorm", func(b *testing.B) {
-			pointSelect(b, func(ctx context.Context) *gorm.DB { return replicaDB.WithContext(ctx) })
-		})
-		b.Run("read_write_primary/manager", func(b *testing.B) {
-			pointSelect(b, func(ctx context.Context) *gorm.DB { return m.Conn(ctx, datalayer.ReadWrite) })
-		})
-		b.Run("read_write_primary/gorm", func(b *testing.B) {
-			pointSelect(b, func(ctx context.Context) *gorm.DB { return primaryDB.WithContext(ctx) })
-		})
+	cases := []struct {
+		name    string
+		manager func(ctx context.Context) *gorm.DB
+		gorm    func(ctx context.Context) *gorm.DB
+	}{
+		{"auto_replica",
+			func(ctx context.Context) *gorm.DB { return m.Conn(ctx, datalayer.Auto) },
+			func(ctx context.Context) *gorm.DB { return replicaDB.WithContext(ctx) }},
+		{"read_write_primary",
+			func(ctx context.Context) *gorm.DB { return m.Conn(ctx, datalayer.ReadWrite) },
+			func(ctx context.Context) *gorm.DB { return primaryDB.WithContext(ctx) }},
+	}
+	for round := range max(*rounds, 1) {
+		for _, c := range cases {
+			// Sub-benchmarks of the same name get a #NN suffix per round.
+			// Odd rounds run GORM first, so neither side always goes first.
+			manager := func() { b.Run(c.name+"/manager", func(b *testing.B) { pointSelect(b, c.manager) }) }
+			plain := func() { b.Run(c.name+"/gorm", func(b *testing.B) { pointSelect(b, c.gorm) }) }
+			if round%2 == 0 {
+				manager()
+				plain()
+			} else {
+				plain()
+				manager()
+			}
+		}
 	}
 }
 

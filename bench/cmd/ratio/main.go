@@ -1,10 +1,10 @@
 // Command ratio reads `go test -bench -benchmem` output of package bench on
 // stdin and prints, for every pair <case>/manager and <case>/gorm, the
-// medians of ns/op and allocs/op, the Manager/GORM ops/s ratio (median of
-// the per-round ratios) and the extra allocations per query, against the
-// targets: at most 3% fewer ops/s and at most 2 extra allocations per query.
+// medians of ns/op and allocs/op, the Manager/GORM ops/s ratio of the
+// medians with the quartiles of the per-round ratios (how noisy the machine
+// was), and the extra allocations per query, against the targets: at most 3% fewer ops/s and at most 2 extra allocations per query.
 //
-//	go test -run '^$' -bench PointSelect -benchmem ./bench -args -rounds=7 | go run ./bench/cmd/ratio
+//	go test -run '^$' -bench PointSelect -benchmem ./bench -args -rounds=15 | go run ./bench/cmd/ratio
 //
 // It exits 1 when the input has no complete pair, and with -check also
 // when a target is missed.
@@ -103,20 +103,27 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// pairedRatio is the median over the rounds of the ops/s ratio Manager/GORM
-// of one round (ops/s is 1e9/ns_per_op, so it is gorm ns / manager ns). The
-// two sides of a round ran one after the other, so a slow patch of a busy
-// machine mostly cancels out. Unpaired input falls back to the ratio of the
-// medians.
-func pairedRatio(manager, gorm []float64) float64 {
+// roundRatios are the ops/s ratios Manager/GORM of each round (ops/s is
+// 1e9/ns_per_op, so gorm ns / manager ns), sorted; nil for unpaired input.
+// Their spread shows how noisy the machine was.
+func roundRatios(manager, gorm []float64) []float64 {
 	if len(manager) != len(gorm) {
-		return median(gorm) / median(manager)
+		return nil
 	}
 	ratios := make([]float64, len(manager))
 	for i := range manager {
 		ratios[i] = gorm[i] / manager[i]
 	}
-	return median(ratios)
+	slices.Sort(ratios)
+	return ratios
+}
+
+// quartiles are the 25th and 75th percentiles of sorted v (nearest rank).
+func quartiles(v []float64) (lo, hi float64) {
+	if len(v) == 0 {
+		return 0, 0
+	}
+	return v[(len(v)-1)/4], v[(3*(len(v)-1)+3)/4]
 }
 
 // row is one Manager/GORM pair.
@@ -127,6 +134,7 @@ type row struct {
 	managerAllocs, gormAllocs  float64
 	managerBytes, gormBytes    float64
 	opsRatio, extraAllocs      float64
+	spreadLo, spreadHi         float64
 	slowdownOK, allocsOK, full bool
 }
 
@@ -152,7 +160,8 @@ func pairs(results map[string]*samples) []row {
 			gormBytes:     median(g.bytesPerOp),
 			full:          len(mgr.allocsPerOp) > 0 && len(g.allocsPerOp) > 0,
 		}
-		r.opsRatio = pairedRatio(mgr.nsPerOp, g.nsPerOp)
+		r.opsRatio = r.gormNs / r.managerNs
+		r.spreadLo, r.spreadHi = quartiles(roundRatios(mgr.nsPerOp, g.nsPerOp))
 		r.extraAllocs = r.managerAllocs - r.gormAllocs
 		r.slowdownOK = r.opsRatio >= 1-maxSlowdown
 		r.allocsOK = r.full && r.extraAllocs <= maxExtraAllocs
@@ -165,7 +174,7 @@ func pairs(results map[string]*samples) []row {
 // write prints the table and reports whether any target was missed.
 func write(w io.Writer, rows []row) (missed bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "pair\truns\tmanager ns/op\tgorm ns/op\tmanager allocs/op\tgorm allocs/op\tmanager B/op\tgorm B/op\tops/s manager/gorm\textra allocs/query\ttarget\t")
+	fmt.Fprintln(tw, "pair\truns\tmanager ns/op\tgorm ns/op\tops/s manager/gorm\tper-round IQR\tmanager allocs/op\tgorm allocs/op\textra allocs/query\tmanager B/op\tgorm B/op\ttarget\t")
 	for _, r := range rows {
 		verdict := "met"
 		if !r.slowdownOK || !r.allocsOK {
@@ -179,12 +188,16 @@ func write(w io.Writer, rows []row) (missed bool) {
 			}
 			verdict = "MISSED (" + strings.Join(why, ", ") + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.3f\t%+.0f\t%s\t\n",
-			r.name, r.runs, r.managerNs, r.gormNs, r.managerAllocs, r.gormAllocs,
-			r.managerBytes, r.gormBytes, r.opsRatio, r.extraAllocs, verdict)
+		spread := "-"
+		if r.spreadHi > 0 {
+			spread = fmt.Sprintf("%.2f-%.2f", r.spreadLo, r.spreadHi)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f\t%.3f\t%s\t%.0f\t%.0f\t%+.0f\t%.0f\t%.0f\t%s\t\n",
+			r.name, r.runs, r.managerNs, r.gormNs, r.opsRatio, spread, r.managerAllocs, r.gormAllocs,
+			r.extraAllocs, r.managerBytes, r.gormBytes, verdict)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "ns/op, allocs/op, B/op: medians over the runs; ops/s manager/gorm: median of the per-round ratios\n")
+	fmt.Fprintf(w, "medians over the runs; ops/s manager/gorm = gorm ns/op / manager ns/op; per-round IQR: quartiles of the ratio of each round (machine noise)\n")
 	fmt.Fprintf(w, "target: ops/s manager/gorm >= %.2f and at most %.0f extra allocs per query\n",
 		1-maxSlowdown, maxExtraAllocs)
 	return missed

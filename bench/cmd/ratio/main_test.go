@@ -33,12 +33,12 @@ func TestPairs(t *testing.T) {
 		t.Errorf("auto: %+v", auto)
 	}
 	// Medians: manager 102, gorm 100; the 900 outlier does not count. The
-	// per-round ratios are 0.99, 0.98, 0.11: median 0.98.
+	// per-round ratios are 0.11, 0.98, 0.99.
 	if auto.managerNs != 102 || auto.gormNs != 100 {
 		t.Errorf("auto medians: %v %v", auto.managerNs, auto.gormNs)
 	}
-	if auto.opsRatio != 100.0/102 {
-		t.Errorf("auto ratio: %v", auto.opsRatio)
+	if auto.opsRatio != 100.0/102 || auto.spreadLo != 101.0/900 || auto.spreadHi != 99.0/100 {
+		t.Errorf("auto ratio: %v (%v-%v)", auto.opsRatio, auto.spreadLo, auto.spreadHi)
 	}
 	if auto.extraAllocs != 2 || !auto.allocsOK || !auto.slowdownOK {
 		t.Errorf("auto verdict: %+v", auto)
