@@ -9,8 +9,8 @@ SHELL := bash
 
 GO ?= go
 # `make bench BENCH_ROUNDS=10 BENCH_TIME=2s` for a longer run.
-BENCH_ROUNDS ?= 7
-BENCH_TIME ?= 1s
+BENCH_ROUNDS ?= 15
+BENCH_TIME ?= 500ms
 
 .PHONY: help test demo bench ensure-postgres fmt-check vet generate
 
