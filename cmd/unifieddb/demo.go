@@ -98,7 +98,9 @@ func demo(ctx context.Context, stdout, stderr io.Writer) (err error) {
 
 	o.heading("Start a local PostgreSQL cluster")
 	begin := time.Now()
-	c, err := startCluster(ctx, pgcluster.DefaultOptions())
+	opts := pgcluster.DefaultOptions()
+	opts.SyncReplica = true // replica1 confirms every commit: a failover loses nothing acknowledged
+	c, err := startCluster(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("starting the cluster: %w", err)
 	}
@@ -129,7 +131,11 @@ func demo(ctx context.Context, stdout, stderr io.Writer) (err error) {
 	o.heading("Open a Manager")
 	cfg := testenv.Config(c)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	m, err := datalayer.New(ctx, cfg, datalayer.WithLogger(log))
+	tl := &timeline{names: map[string]string{}}
+	for _, n := range c.Nodes() {
+		tl.names[n.Addr()] = n.Name()
+	}
+	m, err := datalayer.New(ctx, cfg, datalayer.WithLogger(log), datalayer.WithHooks(tl.hooks()))
 	if err != nil {
 		return err
 	}
@@ -223,6 +229,10 @@ func demo(ctx context.Context, stdout, stderr io.Writer) (err error) {
 	o.line("  errors.Is(err, datalayer.ErrReadOnly) = %t (refused before it was sent)", errors.Is(werr, datalayer.ErrReadOnly))
 	if !errors.Is(werr, datalayer.ErrReadOnly) {
 		return fmt.Errorf("a write in read_only mode failed with an unexpected error: %w", werr)
+	}
+
+	if err := demoFailover(ctx, o, c, m, tl); err != nil {
+		return fmt.Errorf("failover act: %w", err)
 	}
 
 	o.heading("Effective configuration (password redacted)")
