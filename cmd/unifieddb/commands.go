@@ -28,6 +28,11 @@ type command struct {
 
 // commands is the command list, in the order `unifieddb help` shows it.
 var commands = []command{
+	{"config", "migrate a legacy configuration, validate or show one", runConfig},
+	{"health", "probe every node and print the health report", runHealth},
+	{"info", "print pool and statement figures", runInfo},
+	{"doctor", "check a live configuration: nodes, roles, lag, capacity, schema", runDoctor},
+	{"migrate", "apply, list or roll back schema migrations (up|status|down)", runMigrate},
 	{"demo", "start a local primary + 2 replicas and show routing by mode", runDemo},
 	{"version", "print the version", runVersion},
 }

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prompt-improver/unifieddb/datalayer"
+	_ "github.com/prompt-improver/unifieddb/models" // the registry knows the domain models
+)
+
+// parseArgs parses flags placed before, between or after the positional
+// arguments (`config migrate OLD NEW --force`) and returns the positional
+// ones. Everything after "--" is positional.
+func parseArgs(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (pos []string, code int, done bool) {
+	for {
+		if code, done := parseFlags(fs, args, stdout, stderr); done {
+			return nil, code, true
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, exitOK, false
+		}
+		if i := len(args) - len(rest) - 1; i >= 0 && args[i] == "--" {
+			return append(pos, rest...), exitOK, false
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// usageError prints a problem with the command line and the command's usage
+// to stderr, and returns exitUsage.
+func usageError(fs *flag.FlagSet, stderr io.Writer, format string, args ...any) int {
+	fmt.Fprintf(stderr, "%s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
+	fs.SetOutput(stderr)
+	fs.Usage()
+	return exitUsage
+}
+
+// wantArgs checks the number of positional arguments.
+func wantArgs(fs *flag.FlagSet, stderr io.Writer, pos []string, names ...string) (code int, done bool) {
+	switch {
+	case len(pos) < len(names):
+		return usageError(fs, stderr, "missing %s", strings.Join(names[len(pos):], " and ")), true
+	case len(pos) > len(names):
+		return usageError(fs, stderr, "unexpected argument %q", pos[len(names)]), true
+	}
+	return exitOK, false
+}
+
+// liveFlags are the flags of the commands that connect to the cluster.
+type liveFlags struct {
+	config  string
+	timeout time.Duration
+	json    bool
+}
+
+func (l *liveFlags) register(fs *flag.FlagSet, jsonFlag bool, timeout time.Duration) {
+	fs.StringVar(&l.config, "config", "", "configuration `FILE` (YAML with a top-level database key); required")
+	fs.DurationVar(&l.timeout, "timeout", timeout, "give up after this `duration` (0: no limit)")
+	if jsonFlag {
+		fs.BoolVar(&l.json, "json", false, "print the report as JSON")
+	}
+}
+
+// check reports a missing --config as a usage error.
+func (l *liveFlags) check(fs *flag.FlagSet, stderr io.Writer) (code int, done bool) {
+	if l.config == "" {
+		return usageError(fs, stderr, "--config FILE is required"), true
+	}
+	return exitOK, false
+}
+
+// session is an open Manager with the writers of a command, which never
+// let the password through.
+type session struct {
+	m      *datalayer.Manager
+	cfg    datalayer.Config
+	stdout io.Writer
+	stderr io.Writer
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// open loads the configuration and opens a Manager. Its log goes to stderr,
+// errors only (node-down warnings would drown the report), redacted.
+// On failure it prints why and returns exitFail.
+func (l *liveFlags) open(ctx context.Context, name string, stdout, stderr io.Writer) (*session, int) {
+	cfg, err := datalayer.LoadConfig(l.config)
+	if err != nil {
+		fmt.Fprintf(stderr, "unifieddb %s: %v\n", name, err)
+		return nil, exitFail
+	}
+	s := &session{cfg: cfg, stdout: redacting(stdout, cfg.Password), stderr: redacting(stderr, cfg.Password)}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(s.stderr, "unifieddb %s: warning: %s\n", name, w)
+	}
+	s.ctx, s.cancel = ctx, func() {}
+	if l.timeout > 0 {
+		s.ctx, s.cancel = context.WithTimeout(ctx, l.timeout)
+	}
+	log := slog.New(slog.NewTextHandler(s.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	s.m, err = datalayer.New(s.ctx, cfg, datalayer.WithLogger(log))
+	if err != nil {
+		s.cancel()
+		fmt.Fprintf(s.stderr, "unifieddb %s: %v\n", name, err)
+		return nil, exitFail
+	}
+	return s, exitOK
+}
+
+func (s *session) close() {
+	s.m.Close()
+	s.cancel()
+}
+
+// redactWriter replaces a secret in everything written through it: the
+// last guard, behind the redaction of every error and report.
+type redactWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	secret []byte
+}
+
+func redacting(w io.Writer, secret string) io.Writer {
+	if len(secret) < 3 {
+		return w
+	}
+	return &redactWriter{w: w, secret: []byte(secret)}
+}
+
+func (r *redactWriter) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, err := r.w.Write(bytes.ReplaceAll(p, r.secret, []byte("***"))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// printJSON writes v indented.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// yesNo is "yes" or "no".
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// msText formats milliseconds for tables.
+func msText(v float64) string {
+	switch {
+	case v == 0:
+		return "0"
+	case v < 10:
+		return fmt.Sprintf("%.2f ms", v)
+	}
+	return fmt.Sprintf("%.0f ms", v)
+}

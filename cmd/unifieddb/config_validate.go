@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/prompt-improver/unifieddb/datalayer"
+)
+
+const configValidateDescription = `
+Read FILE as the unifieddb configuration (top-level key database, ${VAR}
+expanded from the environment) and check every field. Every problem is
+named with its key, one per line; warnings (unknown keys outside
+strict_mode) too. Nothing connects to a database.
+
+Exit status: 0 valid, 1 invalid or unreadable, 2 usage error.`
+
+// validation is the --json output of config validate.
+type validation struct {
+	File     string         `json:"file"`
+	Valid    bool           `json:"valid"`
+	Problems []fieldProblem `json:"problems,omitempty"`
+	Error    string         `json:"error,omitempty"`
+	Warnings []string       `json:"warnings,omitempty"`
+}
+
+type fieldProblem struct {
+	Field   string `json:"field"`
+	Problem string `json:"problem"`
+}
+
+func runConfigValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("config validate", "FILE", configValidateDescription)
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	pos, code, done := parseArgs(fs, args, stdout, stderr)
+	if done {
+		return code
+	}
+	if code, done := wantArgs(fs, stderr, pos, "FILE"); done {
+		return code
+	}
+	path := pos[0]
+	v := validation{File: path}
+	data, err := os.ReadFile(path)
+	var cfg datalayer.Config
+	if err == nil {
+		cfg, err = datalayer.ParseConfig(data)
+		stdout, stderr = redactingAll(stdout, passwordsIn(data)), redactingAll(stderr, passwordsIn(data))
+		stdout, stderr = redacting(stdout, cfg.Password), redacting(stderr, cfg.Password)
+	} else {
+		err = unwrapPathError(err)
+	}
+	var ce *datalayer.ConfigError
+	switch {
+	case err == nil:
+		v.Valid, v.Warnings = true, cfg.Warnings
+	case errors.As(err, &ce):
+		for _, f := range ce.Fields {
+			v.Problems = append(v.Problems, fieldProblem{f.Field, f.Problem})
+		}
+	default:
+		v.Error = err.Error()
+	}
+
+	if *asJSON {
+		printJSON(stdout, v)
+	} else {
+		switch {
+		case v.Valid:
+			fmt.Fprintf(stdout, "%s: valid\n", path)
+		case v.Error != "":
+			fmt.Fprintf(stderr, "%s: %s\n", path, v.Error)
+		default:
+			fmt.Fprintf(stdout, "%s: invalid, %d problem(s):\n", path, len(v.Problems))
+			for _, f := range v.Problems {
+				fmt.Fprintf(stdout, "  %s: %s\n", f.Field, f.Problem)
+			}
+		}
+		for _, w := range v.Warnings {
+			fmt.Fprintf(stdout, "  warning: %s\n", w)
+		}
+	}
+	if !v.Valid {
+		return exitFail
+	}
+	return exitOK
+}

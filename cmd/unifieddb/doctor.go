@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/prompt-improver/unifieddb/datalayer"
+)
+
+const doctorDescription = `
+Check a live configuration, one line per check:
+
+  ok|warn|fail  <check>  <detail>
+
+config        the file is valid (warnings: unknown keys)
+node <addr>   every node answers a probe (fail when one does not)
+roles         exactly one primary, no split brain
+lag <addr>    each replica's replication lag is under max_replication_lag
+connections   the connections of one instance, per node
+              (pool_size+max_overflow)*2 + batch_pool_size +
+              transactional_pool_size + 1 probe, against the primary's
+              max_connections (replicas must allow at least as many) minus
+              the reserved ones: warn when 4 instances would not fit, fail
+              when 1 does not; says how many fit
+tables        every registered model has its table
+migrations    no SQL migration is pending
+registry      no two models map to one table
+
+Exit status: 0 no fail (warnings allowed), 1 any fail, 2 usage error.`
+
+// finding is one line of the doctor's report.
+type finding struct {
+	Status string `json:"status"` // ok, warn or fail
+	Check  string `json:"check"`
+	Detail string `json:"detail"`
+}
+
+type doctor struct {
+	s        *session
+	findings []finding
+}
+
+func (d *doctor) add(status, check, format string, args ...any) {
+	d.findings = append(d.findings, finding{Status: status, Check: check, Detail: oneLine(fmt.Sprintf(format, args...))})
+}
+
+func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("doctor", "", doctorDescription)
+	var lf liveFlags
+	lf.register(fs, true, 60*time.Second)
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
+	}
+	if code, done := noArgs(fs, stderr); done {
+		return code
+	}
+	if code, done := lf.check(fs, stderr); done {
+		return code
+	}
+	s, code := lf.open(ctx, "doctor", stdout, stderr)
+	if s == nil {
+		return code
+	}
+	defer s.close()
+	d := &doctor{s: s}
+	d.run(lf.config)
+
+	failed := false
+	for _, f := range d.findings {
+		failed = failed || f.Status == "fail"
+	}
+	if lf.json {
+		printJSON(s.stdout, d.findings)
+	} else {
+		width := 0
+		for _, f := range d.findings {
+			width = max(width, len(f.Check))
+		}
+		for _, f := range d.findings {
+			fmt.Fprintf(s.stdout, "%-4s  %-*s  %s\n", f.Status, width, f.Check, f.Detail)
+		}
+	}
+	if failed {
+		return exitFail
+	}
+	return exitOK
+}
+
+func (d *doctor) run(path string) {
+	cfg, m, ctx := d.s.cfg, d.s.m, d.s.ctx
+	if len(cfg.Warnings) > 0 {
+		d.add("warn", "config", "%s: valid, with warnings: %s", path, strings.Join(cfg.Warnings, "; "))
+	} else {
+		d.add("ok", "config", "%s: valid, %d node(s)", path, len(cfg.Nodes()))
+	}
+
+	rep, err := m.HealthCheck(ctx, datalayer.Fresh())
+	if err != nil {
+		d.add("fail", "nodes", "no health report: %v", err)
+		return
+	}
+	primaries := 0
+	for _, n := range rep.Nodes {
+		check := "node " + n.Name
+		switch {
+		case !n.Healthy && n.Error != "":
+			d.add("fail", check, "unreachable: %s", n.Error)
+		case !n.Healthy:
+			d.add("fail", check, "not in service")
+		default:
+			d.add("ok", check, "%s, probe %s", n.Role, msText(n.LatencyMs))
+		}
+		if n.Healthy && n.Role == "primary" {
+			primaries++
+		}
+	}
+	switch {
+	case primaries == 1 && !rep.SplitBrain:
+		d.add("ok", "roles", "one primary (%s), %d other node(s)", rep.Primary, len(rep.Nodes)-1)
+	case primaries == 0:
+		d.add("fail", "roles", "no primary: writes fail after failover_timeout (%s)", cfg.FailoverTimeout)
+	default:
+		d.add("fail", "roles", "%d nodes accept writes (split brain); writes go to %s", primaries, rep.Primary)
+	}
+	for _, n := range rep.Nodes {
+		if !n.Healthy || n.Role != "replica" {
+			continue
+		}
+		lag := time.Duration(n.ReplicationLagMs * float64(time.Millisecond))
+		switch {
+		case cfg.MaxReplicationLag > 0 && lag > cfg.MaxReplicationLag:
+			d.add("warn", "lag "+n.Name, "%s behind (%d bytes), over max_replication_lag %s: out of read rotation", lag.Round(time.Millisecond), n.ReplicationLagBytes, cfg.MaxReplicationLag)
+		default:
+			d.add("ok", "lag "+n.Name, "%s behind (%d bytes), max %s", lag.Round(time.Millisecond), n.ReplicationLagBytes, maxLagText(cfg.MaxReplicationLag))
+		}
+	}
+	if rep.Primary == "" {
+		d.add("fail", "connections", "no primary to read max_connections from")
+		d.add("fail", "tables", "no primary to check")
+		d.add("fail", "migrations", "no primary to check")
+	} else {
+		d.connections(ctx)
+		d.tables(ctx)
+		d.migrations(ctx)
+	}
+	if len(rep.RegistryConflicts) == 0 {
+		d.add("ok", "registry", "%d model(s), no conflict", len(m.Registry().Tables()))
+	}
+	for _, c := range rep.RegistryConflicts {
+		d.add("warn", "registry", "table %s: kept %s, rejected %s", c.Table, c.Kept, c.Rejected)
+	}
+}
+
+func maxLagText(d time.Duration) string {
+	if d == 0 {
+		return "unlimited"
+	}
+	return d.String()
+}
+
+// perInstance is how many connections one instance may open on one node:
+// every pool of the node at its maximum, plus the probe connection.
+func perInstance(cfg datalayer.Config) int {
+	return (cfg.PoolSize+cfg.MaxOverflow)*2 + cfg.BatchPoolSize + cfg.TransactionalPoolSize + 1
+}
+
+func (d *doctor) connections(ctx context.Context) {
+	cfg := d.s.cfg
+	var limits struct {
+		Max, Superuser, Reserved, InUse int
+	}
+	err := d.s.m.Conn(ctx, datalayer.ReadWrite).Raw(`SELECT
+  current_setting('max_connections')::int AS max,
+  current_setting('superuser_reserved_connections')::int AS superuser,
+  COALESCE(NULLIF(current_setting('reserved_connections', true), '')::int, 0) AS reserved,
+  (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int AS in_use`).Scan(&limits).Error
+	if err != nil {
+		d.add("fail", "connections", "reading max_connections: %v", err)
+		return
+	}
+	per := perInstance(cfg)
+	avail := limits.Max - limits.Superuser - limits.Reserved
+	fit := 0
+	if per > 0 && avail > 0 {
+		fit = avail / per
+	}
+	detail := fmt.Sprintf("one instance needs up to %d per node ((%d+%d)*2 + %d + %d + 1 probe); max_connections %d, %d usable, %d in use now; %d instance(s) fit",
+		per, cfg.PoolSize, cfg.MaxOverflow, cfg.BatchPoolSize, cfg.TransactionalPoolSize, limits.Max, avail, limits.InUse, fit)
+	switch {
+	case fit < 1:
+		d.add("fail", "connections", "%s", detail)
+	case fit < 4:
+		d.add("warn", "connections", "%s: 4 instances would need %d", detail, 4*per)
+	default:
+		d.add("ok", "connections", "%s", detail)
+	}
+}
+
+func (d *doctor) tables(ctx context.Context) {
+	tables := d.s.m.Registry().Tables()
+	var missing []string
+	for _, t := range tables {
+		var exists bool
+		if err := d.s.m.Conn(ctx, datalayer.ReadWrite).Raw("SELECT to_regclass(?) IS NOT NULL", t).Scan(&exists).Error; err != nil {
+			d.add("fail", "tables", "checking %s: %v", t, err)
+			return
+		}
+		if !exists {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		d.add("warn", "tables", "%d of %d registered model(s) have no table: %s; run `unifieddb migrate up`", len(missing), len(tables), strings.Join(missing, ", "))
+		return
+	}
+	d.add("ok", "tables", "all %d registered model(s) have their table", len(tables))
+}
+
+func (d *doctor) migrations(ctx context.Context) {
+	r, err := d.s.m.Migrations()
+	if err != nil {
+		d.add("fail", "migrations", "%v", err)
+		return
+	}
+	defer r.Close()
+	st, err := r.Status(ctx)
+	if err != nil {
+		d.add("fail", "migrations", "%v", err)
+		return
+	}
+	var pending []string
+	for _, s := range st {
+		if !s.Applied {
+			pending = append(pending, s.Source)
+		}
+	}
+	if len(pending) > 0 {
+		d.add("warn", "migrations", "%d of %d pending: %s; run `unifieddb migrate up`", len(pending), len(st), strings.Join(pending, ", "))
+		return
+	}
+	d.add("ok", "migrations", "all %d applied", len(st))
+}
