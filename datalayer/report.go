@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -270,11 +269,14 @@ func noPrimaryFor(m *Manager, missing bool, now time.Time) time.Duration {
 	key := weak.Make(m)
 	v, ok := primaryWatches.Load(key)
 	if !ok {
-		var loaded bool
-		v, loaded = primaryWatches.LoadOrStore(key, &primaryWatch{})
-		if !loaded {
-			runtime.AddCleanup(m, func(k weak.Pointer[Manager]) { primaryWatches.Delete(k) }, key)
-		}
+		// A new Manager: forget those that were garbage collected.
+		primaryWatches.Range(func(k, _ any) bool {
+			if k.(weak.Pointer[Manager]).Value() == nil {
+				primaryWatches.Delete(k)
+			}
+			return true
+		})
+		v, _ = primaryWatches.LoadOrStore(key, &primaryWatch{})
 	}
 	w := v.(*primaryWatch)
 	w.mu.Lock()

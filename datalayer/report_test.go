@@ -3,9 +3,11 @@ package datalayer
 import (
 	"database/sql"
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -234,4 +236,18 @@ func TestConnectionInfoFigures(t *testing.T) {
 	empty := connectionInfo(plugin.ClusterStatus{}, plugin.Metrics{}, false)
 	assert.Zero(t, empty.PoolUtilization)
 	assert.Zero(t, empty.AvgResponseTime)
+}
+
+func TestPrimaryWatchesForgetCollectedManagers(t *testing.T) {
+	for range 3 {
+		reportManager().healthReport(fullCluster(), time.Now())
+	}
+	runtime.GC()
+	live := reportManager()
+	live.healthReport(fullCluster(), time.Now())
+	primaryWatches.Range(func(k, _ any) bool {
+		assert.NotNil(t, k.(weak.Pointer[Manager]).Value(), "a collected Manager's entry is kept")
+		return true
+	})
+	runtime.KeepAlive(live)
 }
