@@ -21,13 +21,17 @@ type trackedConn struct {
 	once sync.Once
 }
 
+// Close closes the socket once. The plugin may close it first (closeAll);
+// the driver's own Close afterwards is then a no-op, not an error.
 func (c *trackedConn) Close() error {
+	var err error
 	c.once.Do(func() {
 		c.set.mu.Lock()
 		delete(c.set.conns, c)
 		c.set.mu.Unlock()
+		err = c.Conn.Close()
 	})
-	return c.Conn.Close()
+	return err
 }
 
 // wrap returns a dial function that tracks what dial opens.
