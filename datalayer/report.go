@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
-	"weak"
 
 	"github.com/prompt-improver/unifieddb/plugin"
 )
@@ -203,22 +201,25 @@ func (m *Manager) healthReport(cs plugin.ClusterStatus, now time.Time) HealthRep
 	for _, c := range m.reg.Conflicts() {
 		r.RegistryConflicts = append(r.RegistryConflicts, RegistryConflict{Table: c.Table, Kept: c.Kept, Rejected: c.Rejected})
 	}
-	r.Status, r.Problems = m.judge(r, usable, now)
+	var noPrimary time.Duration
+	if cs.Primary == "" && !cs.NoPrimarySince.IsZero() {
+		noPrimary = now.Sub(cs.NoPrimarySince)
+	}
+	r.Status, r.Problems = m.judge(r, usable, noPrimary)
 	return r
 }
 
 // NodeRole is the role of a node as reports show it: "primary", "replica",
-// or "unknown" while the node has never answered a probe (the plugin starts
-// from an assumed role; a successful probe always has a non-zero latency).
+// or "unknown" while the node has never answered a probe.
 func NodeRole(n plugin.NodeStatus) string {
-	if n.Latency == 0 {
+	if !n.Answered {
 		return plugin.RoleUnknown.String()
 	}
 	return n.Role.String()
 }
 
 // judge decides the status of a report and says why it is not healthy.
-func (m *Manager) judge(r HealthReport, usable int, now time.Time) (string, []string) {
+func (m *Manager) judge(r HealthReport, usable int, since time.Duration) (string, []string) {
 	var problems []string
 	for _, n := range r.Nodes {
 		switch {
@@ -238,7 +239,6 @@ func (m *Manager) judge(r HealthReport, usable int, now time.Time) (string, []st
 	if r.SplitBrain {
 		problems = append(problems, "split brain: more than one node accepts writes; writes go to the newest timeline")
 	}
-	since := noPrimaryFor(m, r.Primary == "", now)
 	switch {
 	case usable == 0:
 		return StatusUnhealthy, append(problems, "no node is usable")
@@ -250,45 +250,6 @@ func (m *Manager) judge(r HealthReport, usable int, now time.Time) (string, []st
 		return StatusDegraded, problems
 	}
 	return StatusHealthy, nil
-}
-
-// primaryWatch remembers, per Manager, since when it has been seen without a
-// primary. The plugin does not publish that time, so the first report that
-// finds no primary starts the clock (its resolution is how often reports are
-// made; readiness probes make them every few seconds).
-type primaryWatch struct {
-	mu    sync.Mutex
-	since time.Time // zero while a primary is known
-}
-
-var primaryWatches sync.Map // weak.Pointer[Manager] -> *primaryWatch
-
-// noPrimaryFor records whether m has a primary at now and returns for how
-// long it has had none (0 when it has one).
-func noPrimaryFor(m *Manager, missing bool, now time.Time) time.Duration {
-	key := weak.Make(m)
-	v, ok := primaryWatches.Load(key)
-	if !ok {
-		// A new Manager: forget those that were garbage collected.
-		primaryWatches.Range(func(k, _ any) bool {
-			if k.(weak.Pointer[Manager]).Value() == nil {
-				primaryWatches.Delete(k)
-			}
-			return true
-		})
-		v, _ = primaryWatches.LoadOrStore(key, &primaryWatch{})
-	}
-	w := v.(*primaryWatch)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !missing {
-		w.since = time.Time{}
-		return 0
-	}
-	if w.since.IsZero() {
-		w.since = now
-	}
-	return now.Sub(w.since)
 }
 
 // ConnectionInfo is the pool and statement figures of the Manager. Its JSON

@@ -45,6 +45,7 @@ const probeSQL = `SELECT pg_is_in_recovery(),
 // Plugin.stateMu.
 type nodeState struct {
 	probed     bool // at least one probe finished
+	answered   bool // at least one probe succeeded: role is known, not assumed
 	up         bool // in service
 	okStreak   int
 	role       Role
@@ -186,6 +187,7 @@ func (p *Plugin) apply(n *node, r probeResult) {
 		}
 	} else {
 		s.okStreak++
+		s.answered = true
 		s.lastErr = ""
 		s.latency = r.latency
 		role := RolePrimary

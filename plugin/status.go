@@ -11,7 +11,8 @@ type NodeStatus struct {
 	Name       string // host:port
 	Host       string
 	Port       int
-	Role       Role
+	Role       Role // RoleUnknown until the node answered a probe
+	Answered   bool // the node answered at least one probe
 	Healthy    bool // in service: answered its last probes
 	InRotation bool // takes traffic: the primary, or a replica within max lag
 	Latency    time.Duration
@@ -28,6 +29,8 @@ type ClusterStatus struct {
 	Primary    string // "" when no writable node is known
 	SplitBrain bool
 	Failovers  int64
+	// NoPrimarySince is when the primary was lost; zero while one is known.
+	NoPrimarySince time.Time
 }
 
 // Status returns the latest health snapshot; it does not probe.
@@ -36,16 +39,19 @@ func (p *Plugin) Status() ClusterStatus {
 	cs := ClusterStatus{Primary: nameOf(t.primary), SplitBrain: t.splitBrain, Failovers: p.failovers.Load()}
 	p.stateMu.Lock()
 	defer p.stateMu.Unlock()
+	if t.primary == nil {
+		cs.NoPrimarySince = p.lostAt
+	}
 	for _, n := range p.nodes {
 		ns := NodeStatus{
 			Name: n.name, Host: n.addr.Host, Port: n.addr.Port,
-			Role: n.st.role, Healthy: n.st.up, InRotation: n.st.inRotation,
+			Role: n.st.role, Answered: n.st.answered, Healthy: n.st.up, InRotation: n.st.inRotation,
 			Latency: n.st.latency, LagBytes: n.st.lagBytes, Lag: n.st.lag,
 			LastError: n.st.lastErr, CheckedAt: n.st.checkedAt,
 			Pools: map[string]sql.DBStats{},
 		}
-		if !n.st.probed {
-			ns.Role = RoleUnknown
+		if !n.st.answered {
+			ns.Role = RoleUnknown // the role was only assumed at start
 		}
 		for k, pl := range n.pools {
 			ns.Pools[poolKind(k).String()] = pl.db.Stats()
