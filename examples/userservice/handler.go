@@ -19,7 +19,6 @@ import (
 const (
 	defaultLimit = 50
 	maxLimit     = 500
-	readyTimeout = 2 * time.Second
 )
 
 // user is the JSON form of models.User.
@@ -50,20 +49,8 @@ type userPage struct {
 	NextAfter *uint  `json:"next_after"`
 }
 
-// Readiness reports whether the service can serve: nil when it can.
-type Readiness func(ctx context.Context) error
-
-// pingReadiness is ready when a SELECT 1 through the Manager succeeds.
-// TODO: switch to m.HealthCheck when the health report exists.
-func pingReadiness(m *datalayer.Manager) Readiness {
-	return func(ctx context.Context) error {
-		return m.DB().WithContext(ctx).Exec("SELECT 1").Error
-	}
-}
-
 type handler struct {
 	users *repos.UserRepository
-	ready Readiness
 	log   *slog.Logger
 }
 
@@ -72,17 +59,17 @@ type handler struct {
 //	POST /users               create: {"name", "email", "active"?} -> 201 user
 //	GET  /users/{id}          one user -> 200, 404
 //	GET  /users?after=&limit= a page by id (keyset) -> {"users", "next_after"}
-//	GET  /readyz              200 when the database answers, else 503
+//	GET  /readyz              the Manager's health report: 200 healthy or degraded, 503 unhealthy
 func NewHandler(r *unifieddb.Repositories, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &handler{users: r.Users, ready: pingReadiness(r.Manager), log: log}
+	h := &handler{users: r.Users, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /users", h.create)
 	mux.HandleFunc("GET /users/{id}", h.get)
 	mux.HandleFunc("GET /users", h.list)
-	mux.HandleFunc("GET /readyz", h.readyz)
+	mux.Handle("GET /readyz", datalayer.ReadinessHandler(r.Manager))
 	return mux
 }
 
@@ -155,17 +142,6 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		out.NextAfter = &next
 	}
 	h.reply(w, http.StatusOK, out)
-}
-
-func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
-	defer cancel()
-	if err := h.ready(ctx); err != nil {
-		h.log.Warn("userservice: not ready", "error", err)
-		h.reply(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
-		return
-	}
-	h.reply(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // repoError maps a repository error to a status. Only the status's own text
