@@ -14,6 +14,7 @@ import (
 
 	"github.com/prompt-improver/unifieddb/datalayer"
 	"github.com/prompt-improver/unifieddb/internal/pgcluster"
+	"github.com/prompt-improver/unifieddb/internal/pgtest"
 	"github.com/prompt-improver/unifieddb/internal/testenv"
 	"github.com/prompt-improver/unifieddb/models"
 )
@@ -67,34 +68,10 @@ func startCluster() (*pgcluster.Cluster, error) {
 const asyncDB = "unifieddb_async"
 
 func syncApply(ctx context.Context, c *pgcluster.Cluster) error {
+	if err := pgtest.SyncApply(ctx, c); err != nil {
+		return err
+	}
 	primary := c.Nodes()[0]
-	var names []string
-	for _, n := range c.Nodes()[1:] {
-		names = append(names, n.Name())
-	}
-	for _, q := range []string{
-		fmt.Sprintf("ALTER SYSTEM SET synchronous_standby_names = 'FIRST %d (%s)'", len(names), strings.Join(names, ", ")),
-		"ALTER SYSTEM SET synchronous_commit = 'remote_apply'",
-		"SELECT pg_reload_conf()",
-	} {
-		if err := primary.Exec(ctx, q); err != nil {
-			return err
-		}
-	}
-	for {
-		n, err := primary.QueryInt(ctx, "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'")
-		if err != nil {
-			return err
-		}
-		if int(n) == len(names) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("replicas never became synchronous: %w", ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 	if err := primary.Exec(ctx, "CREATE DATABASE "+asyncDB); err != nil {
 		return err
 	}
