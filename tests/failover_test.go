@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
+	"github.com/prompt-improver/unifieddb/internal/loadgen"
 	"github.com/prompt-improver/unifieddb/internal/pgcluster"
 	"github.com/prompt-improver/unifieddb/plugin"
 )
@@ -112,7 +113,7 @@ func TestHungReplicaFailsNoReadAndStallsNone(t *testing.T) {
 	limit := m.Config().ConnectionTimeout + time.Second
 	var slowest time.Duration
 	for _, r := range rs {
-		slowest = max(slowest, r.end.Sub(r.start))
+		slowest = max(slowest, r.End.Sub(r.Start))
 	}
 	t.Logf("%d reads, slowest %s (limit %s)", len(rs), slowest, limit)
 	assert.LessOrEqual(t, slowest, limit, "no read waits more than connection_timeout + 1s")
@@ -149,18 +150,18 @@ func TestPrimaryCrashWritesWaitForThePromotionAndNothingIsLost(t *testing.T) {
 	rs := l.Stop()
 	t.Logf("load stopped %s after promotion", time.Since(promoted))
 
-	var acked []opResult
+	var acked []loadgen.Result
 	for _, r := range rs {
 		switch {
-		case r.err == nil:
+		case r.Err == nil:
 			acked = append(acked, r)
-		case r.start.Before(crashed):
-			assert.ErrorIs(t, r.err, datalayer.ErrOutcomeUnknown, "in flight at the crash")
+		case r.Start.Before(crashed):
+			assert.ErrorIs(t, r.Err, datalayer.ErrOutcomeUnknown, "in flight at the crash")
 		default:
-			t.Errorf("write started %s after the crash completed failed: %v", r.start.Sub(crashed), r.err)
+			t.Errorf("write started %s after the crash completed failed: %v", r.Start.Sub(crashed), r.Err)
 		}
-		if r.err == nil && r.start.After(crashed.Add(100*time.Millisecond)) && r.start.Before(promoted) {
-			assert.LessOrEqual(t, r.end.Sub(promoted), 300*time.Millisecond, "a write that waited resumes within 0.3 s of the promotion")
+		if r.Err == nil && r.Start.After(crashed.Add(100*time.Millisecond)) && r.Start.Before(promoted) {
+			assert.LessOrEqual(t, r.End.Sub(promoted), 300*time.Millisecond, "a write that waited resumes within 0.3 s of the promotion")
 		}
 	}
 	assert.LessOrEqual(t, len(failures(rs)), workers, "only writes in flight at the crash fail")
@@ -168,7 +169,7 @@ func TestPrimaryCrashWritesWaitForThePromotionAndNothingIsLost(t *testing.T) {
 	// Every acknowledged write is on the new primary, exactly once.
 	onNew := writesOn(t, next)
 	for _, r := range acked {
-		require.Equal(t, 1, onNew[[2]int{r.worker, r.seq}], "acknowledged write %d/%d", r.worker, r.seq)
+		require.Equal(t, 1, onNew[[2]int{r.Worker, r.Seq}], "acknowledged write %d/%d", r.Worker, r.Seq)
 	}
 	for k, n := range onNew {
 		assert.LessOrEqual(t, n, 1, "write %v applied %d times", k, n)
@@ -195,17 +196,17 @@ func TestSwitchoverNeverSurfaces25006(t *testing.T) {
 	rs := l.Stop()
 
 	for _, r := range failures(rs) {
-		assert.NotEqual(t, "25006", plugin.SQLState(r.err), "25006 reached the caller")
-		assert.True(t, r.start.Before(stopped), "write started after the switchover began failed: %v", r.err)
-		assert.ErrorIs(t, r.err, datalayer.ErrOutcomeUnknown)
+		assert.NotEqual(t, "25006", plugin.SQLState(r.Err), "25006 reached the caller")
+		assert.True(t, r.Start.Before(stopped), "write started after the switchover began failed: %v", r.Err)
+		assert.ErrorIs(t, r.Err, datalayer.ErrOutcomeUnknown)
 	}
 	assert.LessOrEqual(t, len(failures(rs)), workers)
 	onNew := writesOn(t, next)
 	var late int
 	for _, r := range rs {
-		if r.err == nil && r.start.After(stopped) {
+		if r.Err == nil && r.Start.After(stopped) {
 			late++
-			require.Equal(t, 1, onNew[[2]int{r.worker, r.seq}], "write %d/%d on the new primary", r.worker, r.seq)
+			require.Equal(t, 1, onNew[[2]int{r.Worker, r.Seq}], "write %d/%d on the new primary", r.Worker, r.Seq)
 		}
 	}
 	assert.Positive(t, late, "writes landed on the new primary")

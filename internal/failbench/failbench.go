@@ -18,6 +18,7 @@ import (
 	"gorm.io/plugin/dbresolver"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
+	"github.com/prompt-improver/unifieddb/internal/loadgen"
 	"github.com/prompt-improver/unifieddb/internal/pgcluster"
 	"github.com/prompt-improver/unifieddb/internal/testenv"
 )
@@ -220,20 +221,20 @@ func waitReplicated(ctx context.Context, c *pgcluster.Cluster) error {
 
 // both runs op's load for both clients while fault runs, then summarizes.
 func both(cs [2]*client, write bool, fault func() (time.Time, error)) ([2]outcome, error) {
-	var loads [2]*load
+	var loads [2]*loadgen.Run
 	for i, cl := range cs {
 		op := cl.read
 		if write {
 			op = cl.write
 		}
-		loads[i] = startLoad(workers, interval, op)
+		loads[i] = loadgen.Start(context.Background(), workers, interval, op)
 	}
 	time.Sleep(time.Second)
 	at, err := fault()
 	end := time.Now()
 	var outs [2]outcome
 	for i, l := range loads {
-		outs[i] = summarize(l.stop(), at, end)
+		outs[i] = summarize(l.Stop(), at, end)
 	}
 	return outs, err
 }
@@ -306,9 +307,9 @@ func primaryCrash(ctx context.Context) ([2]outcome, error) {
 		return [2]outcome{}, err
 	}
 	primary, next, other := c.Node("primary"), c.Node("replica1"), c.Node("replica2")
-	var loads [2]*load
+	var loads [2]*loadgen.Run
 	for i, cl := range cs {
-		loads[i] = startLoad(workers, interval, cl.write)
+		loads[i] = loadgen.Start(context.Background(), workers, interval, cl.write)
 	}
 	time.Sleep(time.Second)
 	if err := primary.Kill(); err != nil {
@@ -326,7 +327,7 @@ func primaryCrash(ctx context.Context) ([2]outcome, error) {
 	end := time.Now()
 	var outs [2]outcome
 	for i, l := range loads {
-		rs := l.stop()
+		rs := l.Stop()
 		outs[i] = summarize(rs, promoted, end)
 		lost, err := lostWrites(ctx, next, cs[i].name, rs)
 		if err != nil {
@@ -396,13 +397,13 @@ func replicaDownAtStart(ctx context.Context) ([2]outcome, error) {
 		}
 	}()
 	var outs [2]outcome
-	var loads [2]*load
+	var loads [2]*loadgen.Run
 	for i, cl := range cs {
 		if cl == nil || cl.db == nil {
 			outs[i] = outcome{lost: -1, note: "start-up failed: " + firstLine(cerr)}
 			continue
 		}
-		loads[i] = startLoad(workers, interval, cl.read)
+		loads[i] = loadgen.Start(context.Background(), workers, interval, cl.read)
 	}
 	time.Sleep(3 * time.Second)
 	back := time.Now()
@@ -412,7 +413,7 @@ func replicaDownAtStart(ctx context.Context) ([2]outcome, error) {
 	time.Sleep(4 * time.Second)
 	for i, l := range loads {
 		if l != nil {
-			outs[i] = summarize(l.stop(), back, time.Now())
+			outs[i] = summarize(l.Stop(), back, time.Now())
 		}
 	}
 	return outs, nil
@@ -430,7 +431,7 @@ func firstLine(err error) string {
 }
 
 // lostWrites counts the client's acknowledged writes missing on n.
-func lostWrites(ctx context.Context, n *pgcluster.Node, name string, rs []result) (int, error) {
+func lostWrites(ctx context.Context, n *pgcluster.Node, name string, rs []loadgen.Result) (int, error) {
 	db, err := gorm.Open(postgres.Open(n.DSN()), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		return 0, err
@@ -448,7 +449,7 @@ func lostWrites(ctx context.Context, n *pgcluster.Node, name string, rs []result
 	}
 	lost := 0
 	for _, r := range rs {
-		if r.err == nil && !have[[2]int{r.worker, r.seq}] {
+		if r.Err == nil && !have[[2]int{r.Worker, r.Seq}] {
 			lost++
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/prompt-improver/unifieddb/internal/loadgen"
 )
 
 // TestRun runs the whole comparison only when asked (it takes about two
@@ -22,13 +24,13 @@ func TestRun(t *testing.T) {
 
 func TestSummarize(t *testing.T) {
 	t0 := time.Now()
-	ok := result{start: t0, end: t0.Add(time.Millisecond)}
-	bad := result{start: t0.Add(time.Second), end: t0.Add(2 * time.Second), err: context.DeadlineExceeded}
-	o := summarize([]result{ok, bad, ok}, t0, t0.Add(10*time.Second))
+	ok := loadgen.Result{Start: t0, End: t0.Add(time.Millisecond)}
+	bad := loadgen.Result{Start: t0.Add(time.Second), End: t0.Add(2 * time.Second), Err: context.DeadlineExceeded}
+	o := summarize([]loadgen.Result{ok, bad, ok}, t0, t0.Add(10*time.Second))
 	if o.requests != 3 || o.failed != 1 || o.recovery != 2*time.Second || o.slowest != time.Second {
 		t.Fatalf("summarize: %+v", o)
 	}
-	o = summarize([]result{ok, bad}, t0, t0.Add(2*time.Second))
+	o = summarize([]loadgen.Result{ok, bad}, t0, t0.Add(2*time.Second))
 	if o.recovery >= 0 {
 		t.Fatalf("failures until the end must read as not recovered: %+v", o)
 	}

@@ -1,63 +1,10 @@
 package failbench
 
 import (
-	"context"
-	"sync"
 	"time"
+
+	"github.com/prompt-improver/unifieddb/internal/loadgen"
 )
-
-// result is one request of a load run.
-type result struct {
-	worker, seq int
-	start, end  time.Time
-	err         error
-}
-
-// load runs workers that each issue one request every interval until stop.
-type load struct {
-	mu      sync.Mutex
-	results []result
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-}
-
-func startLoad(workers int, interval time.Duration, op func(ctx context.Context, worker, seq int) error) *load {
-	ctx, cancel := context.WithCancel(context.Background())
-	l := &load{cancel: cancel}
-	for w := range workers {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			tick := time.NewTicker(interval)
-			defer tick.Stop()
-			for seq := 0; ; seq++ {
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-				}
-				// Each request has its own deadline: a hang counts as a failure.
-				opCtx, opCancel := context.WithTimeout(context.Background(), 15*time.Second)
-				r := result{worker: w, seq: seq, start: time.Now()}
-				r.err = op(opCtx, w, seq)
-				r.end = time.Now()
-				opCancel()
-				l.mu.Lock()
-				l.results = append(l.results, r)
-				l.mu.Unlock()
-			}
-		}()
-	}
-	return l
-}
-
-func (l *load) stop() []result {
-	l.cancel()
-	l.wg.Wait()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.results
-}
 
 // outcome sums up one client's run of one scenario.
 type outcome struct {
@@ -74,18 +21,18 @@ type outcome struct {
 	note    string
 }
 
-func summarize(rs []result, fault, end time.Time) outcome {
+func summarize(rs []loadgen.Result, fault, end time.Time) outcome {
 	o := outcome{requests: len(rs), lost: -1}
 	var last, firstOK time.Time
 	for _, r := range rs {
-		if r.err == nil && r.end.After(fault) && (firstOK.IsZero() || r.end.Before(firstOK)) {
-			firstOK = r.end
+		if r.Err == nil && r.End.After(fault) && (firstOK.IsZero() || r.End.Before(firstOK)) {
+			firstOK = r.End
 		}
-		o.slowest = max(o.slowest, r.end.Sub(r.start))
-		if r.err != nil {
+		o.slowest = max(o.slowest, r.End.Sub(r.Start))
+		if r.Err != nil {
 			o.failed++
-			if r.end.After(last) {
-				last = r.end
+			if r.End.After(last) {
+				last = r.End
 			}
 		}
 	}
