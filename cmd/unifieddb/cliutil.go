@@ -90,6 +90,22 @@ type session struct {
 	cancel context.CancelFunc
 }
 
+// start parses the flags of a live command (no positional arguments), then
+// opens its session. A nil session means stop now with the returned code
+// (after --help, a usage error or a failure to open).
+func (l *liveFlags) start(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (*session, int) {
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return nil, code
+	}
+	if code, done := noArgs(fs, stderr); done {
+		return nil, code
+	}
+	if code, done := l.check(fs, stderr); done {
+		return nil, code
+	}
+	return l.open(ctx, strings.TrimPrefix(fs.Name(), "unifieddb "), stdout, stderr)
+}
+
 // open loads the configuration and opens a Manager. Its log goes to stderr,
 // errors only (node-down warnings would drown the report), redacted.
 // On failure it prints why and returns exitFail.

@@ -51,16 +51,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := newFlagSet("doctor", "", doctorDescription)
 	var lf liveFlags
 	lf.register(fs, true, 60*time.Second)
-	if code, done := parseFlags(fs, args, stdout, stderr); done {
-		return code
-	}
-	if code, done := noArgs(fs, stderr); done {
-		return code
-	}
-	if code, done := lf.check(fs, stderr); done {
-		return code
-	}
-	s, code := lf.open(ctx, "doctor", stdout, stderr)
+	s, code := lf.start(ctx, fs, args, stdout, stderr)
 	if s == nil {
 		return code
 	}

@@ -27,16 +27,7 @@ func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := newFlagSet("health", "", healthDescription)
 	var lf liveFlags
 	lf.register(fs, true, 30*time.Second)
-	if code, done := parseFlags(fs, args, stdout, stderr); done {
-		return code
-	}
-	if code, done := noArgs(fs, stderr); done {
-		return code
-	}
-	if code, done := lf.check(fs, stderr); done {
-		return code
-	}
-	s, code := lf.open(ctx, "health", stdout, stderr)
+	s, code := lf.start(ctx, fs, args, stdout, stderr)
 	if s == nil {
 		return code
 	}

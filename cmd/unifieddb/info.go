@@ -31,16 +31,7 @@ func runInfo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var lf liveFlags
 	lf.register(fs, true, 30*time.Second)
 	noCheck := fs.Bool("no-check", false, "send no statement: pool figures only")
-	if code, done := parseFlags(fs, args, stdout, stderr); done {
-		return code
-	}
-	if code, done := noArgs(fs, stderr); done {
-		return code
-	}
-	if code, done := lf.check(fs, stderr); done {
-		return code
-	}
-	s, code := lf.open(ctx, "info", stdout, stderr)
+	s, code := lf.start(ctx, fs, args, stdout, stderr)
 	if s == nil {
 		return code
 	}
