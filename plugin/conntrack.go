@@ -2,8 +2,13 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"net"
 	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // connSet tracks a node's open client sockets, so that when the node hangs
@@ -19,6 +24,40 @@ type trackedConn struct {
 	net.Conn
 	set  *connSet
 	once sync.Once
+
+	// For dead: set up once at dial time, so a check allocates nothing.
+	raw     syscall.RawConn
+	peekFn  func(fd uintptr) bool
+	peekBuf [1]byte
+	peekN   int
+	peekErr error
+}
+
+// dead reports, without blocking and without sending anything, whether the
+// server side of an idle pooled connection is gone: the kernel already holds
+// its EOF or reset (the server process died), or unsolicited data (such as a
+// FATAL before it closed). Checked before a pooled connection is reused for a
+// write, it turns "sent into a dead socket, outcome unknown" into "not sent,
+// retried". One non-blocking recv, no allocation.
+func (c *trackedConn) dead() bool {
+	if c.raw == nil {
+		return false
+	}
+	if err := c.raw.Read(c.peekFn); err != nil {
+		return true
+	}
+	switch {
+	case errors.Is(c.peekErr, syscall.EAGAIN), errors.Is(c.peekErr, syscall.EWOULDBLOCK):
+		return false // nothing pending: the server is there, as far as can be known
+	case c.peekErr != nil:
+		return true
+	}
+	return true // EOF (0 bytes) or pending data: let a ping decide
+}
+
+func (c *trackedConn) peek(fd uintptr) bool {
+	c.peekN, _, c.peekErr = syscall.Recvfrom(int(fd), c.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return true // never wait for readiness
 }
 
 // Close closes the socket once. The plugin may close it first (closeAll);
@@ -42,6 +81,12 @@ func (s *connSet) wrap(dial func(ctx context.Context, network, addr string) (net
 			return nil, err
 		}
 		tc := &trackedConn{Conn: c, set: s}
+		if sc, ok := c.(syscall.Conn); ok {
+			if raw, err := sc.SyscallConn(); err == nil {
+				tc.raw = raw
+				tc.peekFn = tc.peek
+			}
+		}
 		s.mu.Lock()
 		if s.conns == nil {
 			s.conns = map[*trackedConn]struct{}{}
@@ -65,4 +110,17 @@ func (s *connSet) closeAll() int {
 		c.Close()
 	}
 	return len(conns)
+}
+
+// shouldPing is pgx's hook before a pooled connection is reused: ping (and so
+// discard, if the server is gone) when it idled over a second, as pgx does by
+// default, or when its socket shows the server is gone.
+func shouldPing(_ context.Context, p stdlib.ShouldPingParams) bool {
+	if p.IdleDuration > time.Second {
+		return true
+	}
+	if tc, ok := p.Conn.PgConn().Conn().(*trackedConn); ok {
+		return tc.dead()
+	}
+	return false
 }

@@ -62,7 +62,13 @@ func openNode(p *Plugin, idx int, addr Addr) (*node, error) {
 		if pc.StatementTimeout > 0 {
 			cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(pc.StatementTimeout.Milliseconds(), 10)
 		}
-		db := stdlib.OpenDB(*cc)
+		var dbOpts []stdlib.OptionOpenDB
+		if k != poolRead {
+			// Pools that carry writes check a reused connection's socket
+			// first: a write must not be sent into a dead one (see dead).
+			dbOpts = append(dbOpts, stdlib.OptionShouldPing(shouldPing))
+		}
+		db := stdlib.OpenDB(*cc, dbOpts...)
 		db.SetMaxOpenConns(pc.MaxOpen)
 		db.SetMaxIdleConns(pc.MaxIdle)
 		db.SetConnMaxLifetime(pc.MaxLifetime)
