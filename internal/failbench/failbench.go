@@ -239,7 +239,9 @@ func both(cs [2]*client, write bool, fault func() (time.Time, error)) ([2]outcom
 	return outs, err
 }
 
-func replicaCrash(ctx context.Context) ([2]outcome, error) {
+// seeded runs fn on a fresh cluster with both clients and the seed data,
+// and closes everything afterwards.
+func seeded(ctx context.Context, fn func(c *pgcluster.Cluster, cs [2]*client) ([2]outcome, error)) ([2]outcome, error) {
 	c, cs, err := setup(ctx, pgcluster.DefaultOptions(), nil)
 	if err != nil {
 		return [2]outcome{}, err
@@ -248,43 +250,36 @@ func replicaCrash(ctx context.Context) ([2]outcome, error) {
 	if err := seed(ctx, c, cs); err != nil {
 		return [2]outcome{}, err
 	}
-	r := c.Node("replica1")
-	return both(cs, false, func() (time.Time, error) {
-		at := time.Now()
-		if err := r.Kill(); err != nil {
-			return at, err
-		}
-		time.Sleep(10 * time.Second)
-		if err := r.Start(ctx); err != nil {
-			return at, err
-		}
-		time.Sleep(3 * time.Second)
-		return at, nil
+	return fn(c, cs)
+}
+
+// replicaOutage puts replica1 out with down for 10 s under read load, then
+// back with up, and lets the clients settle.
+func replicaOutage(ctx context.Context, down func(*pgcluster.Node) error, up func(*pgcluster.Node) error, settle time.Duration) ([2]outcome, error) {
+	return seeded(ctx, func(c *pgcluster.Cluster, cs [2]*client) ([2]outcome, error) {
+		r := c.Node("replica1")
+		return both(cs, false, func() (time.Time, error) {
+			at := time.Now()
+			if err := down(r); err != nil {
+				return at, err
+			}
+			time.Sleep(10 * time.Second)
+			if err := up(r); err != nil {
+				return at, err
+			}
+			time.Sleep(settle)
+			return at, nil
+		})
 	})
 }
 
+func replicaCrash(ctx context.Context) ([2]outcome, error) {
+	return replicaOutage(ctx, (*pgcluster.Node).Kill,
+		func(r *pgcluster.Node) error { return r.Start(ctx) }, 3*time.Second)
+}
+
 func replicaHung(ctx context.Context) ([2]outcome, error) {
-	c, cs, err := setup(ctx, pgcluster.DefaultOptions(), nil)
-	if err != nil {
-		return [2]outcome{}, err
-	}
-	defer closeAll(c, cs)
-	if err := seed(ctx, c, cs); err != nil {
-		return [2]outcome{}, err
-	}
-	r := c.Node("replica1")
-	return both(cs, false, func() (time.Time, error) {
-		at := time.Now()
-		if err := r.Pause(); err != nil {
-			return at, err
-		}
-		time.Sleep(10 * time.Second)
-		if err := r.Resume(); err != nil {
-			return at, err
-		}
-		time.Sleep(2 * time.Second)
-		return at, nil
-	})
+	return replicaOutage(ctx, (*pgcluster.Node).Pause, (*pgcluster.Node).Resume, 2*time.Second)
 }
 
 func primaryCrash(ctx context.Context) ([2]outcome, error) {
@@ -341,33 +336,26 @@ func primaryCrash(ctx context.Context) ([2]outcome, error) {
 }
 
 func switchover(ctx context.Context) ([2]outcome, error) {
-	c, cs, err := setup(ctx, pgcluster.DefaultOptions(), nil)
-	if err != nil {
-		return [2]outcome{}, err
-	}
-	defer closeAll(c, cs)
-	if err := seed(ctx, c, cs); err != nil {
-		return [2]outcome{}, err
-	}
-	old, next, other := c.Node("primary"), c.Node("replica1"), c.Node("replica2")
-	outs, err := both(cs, true, func() (time.Time, error) {
-		at := time.Now()
-		if err := old.Stop(ctx); err != nil {
-			return at, err
-		}
-		if err := next.Promote(ctx); err != nil {
-			return at, err
-		}
-		if err := old.Repoint(ctx, next); err != nil {
-			return at, err
-		}
-		if err := other.Repoint(ctx, next); err != nil {
-			return at, err
-		}
-		time.Sleep(3 * time.Second)
-		return at, nil
+	return seeded(ctx, func(c *pgcluster.Cluster, cs [2]*client) ([2]outcome, error) {
+		old, next, other := c.Node("primary"), c.Node("replica1"), c.Node("replica2")
+		return both(cs, true, func() (time.Time, error) {
+			at := time.Now()
+			if err := old.Stop(ctx); err != nil {
+				return at, err
+			}
+			if err := next.Promote(ctx); err != nil {
+				return at, err
+			}
+			if err := old.Repoint(ctx, next); err != nil {
+				return at, err
+			}
+			if err := other.Repoint(ctx, next); err != nil {
+				return at, err
+			}
+			time.Sleep(3 * time.Second)
+			return at, nil
+		})
 	})
-	return outs, err
 }
 
 func replicaDownAtStart(ctx context.Context) ([2]outcome, error) {
