@@ -3,6 +3,7 @@ package plugin
 import (
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -73,11 +74,31 @@ func connectionClass(err error) bool {
 func isReadOnlyRefusal(err error) bool { return SQLState(err) == codeReadOnlyTransaction }
 
 // IsRetryableTxError reports whether a transaction that failed with err may be
-// re-run as a whole: a serialization failure or a deadlock.
+// re-run as a whole: a serialization failure, a deadlock, or a write refused
+// because the transaction's node stopped being the primary (it cannot have
+// committed; the next attempt begins on the new primary).
 func IsRetryableTxError(err error) bool {
+	var d *demotedError
+	if errors.As(err, &d) {
+		return true
+	}
 	switch SQLState(err) {
 	case codeSerializationFailure, codeDeadlockDetected:
 		return true
 	}
 	return false
 }
+
+// demotedError: a read-write transaction's statement was refused with 25006
+// because its node is no longer writable. It wraps ErrNoPrimary and the
+// server's error.
+type demotedError struct {
+	node string
+	err  error
+}
+
+func (e *demotedError) Error() string {
+	return fmt.Sprintf("%v: node %s no longer takes writes; the transaction did not commit: %v", ErrNoPrimary, e.node, e.err)
+}
+
+func (e *demotedError) Unwrap() []error { return []error{ErrNoPrimary, e.err} }

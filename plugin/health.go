@@ -34,12 +34,15 @@ func (r Role) String() string {
 // before it takes traffic again, so a flapping node does not bounce traffic.
 const readmitAfter = 2
 
-// probeSQL reads role, WAL position and timeline in one round trip. The WAL
-// position is the replay position on a standby and the current position on a
-// primary; the timeline tells the newer of two writable nodes apart.
+// probeSQL reads role, WAL position, timeline and read-only state in one
+// round trip. The WAL position is the replay position on a standby and the
+// current position on a primary; the timeline tells the newer of two
+// writable nodes apart; transaction_read_only on a primary says its sessions
+// refuse writes (default_transaction_read_only, set for maintenance).
 const probeSQL = `SELECT pg_is_in_recovery(),
   COALESCE((CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END - '0/0')::bigint, 0),
-  CASE WHEN pg_is_in_recovery() THEN 0 ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END`
+  CASE WHEN pg_is_in_recovery() THEN 0 ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,
+  current_setting('transaction_read_only') = 'on'`
 
 // nodeState is what the health checker knows of a node. Guarded by
 // Plugin.stateMu.
@@ -49,6 +52,8 @@ type nodeState struct {
 	up         bool // in service
 	okStreak   int
 	role       Role
+	readOnly   bool // a primary whose sessions refuse writes, as its probe saw
+	refused    bool // refused a write (25006) since its last probe
 	lsn        int64
 	timeline   int
 	latency    time.Duration
@@ -60,9 +65,20 @@ type nodeState struct {
 	upSince    time.Time
 }
 
+// writable: the node takes writes, as far as is known.
+func (s *nodeState) writable() bool { return s.role == RolePrimary && !s.readOnly && !s.refused }
+
+// readable: the node may take replica reads. A node that just refused a
+// write may be a demoted primary still behind the new one: it waits for its
+// probe. A primary in read-only maintenance serves reads.
+func (s *nodeState) readable() bool {
+	return !s.refused && (s.role == RoleReplica || s.readOnly)
+}
+
 type probeResult struct {
 	err        error
 	inRecovery bool
+	readOnly   bool
 	lsn        int64
 	timeline   int
 	latency    time.Duration
@@ -119,6 +135,9 @@ func (p *Plugin) probeDelay(n *node) time.Duration {
 func (p *Plugin) probe(n *node) probeResult {
 	ctx, cancel := context.WithTimeout(p.stopCtx, p.opts.ProbeTimeout)
 	defer cancel()
+	if n.reconnect.Swap(false) {
+		n.closeProbe()
+	}
 	if n.probeConn == nil {
 		cc, err := p.opts.ConnConfig(n.addr)
 		if err != nil {
@@ -138,10 +157,12 @@ func (p *Plugin) probe(n *node) probeResult {
 	}
 	var r probeResult
 	start := time.Now()
-	r.err = n.probeConn.QueryRow(ctx, probeSQL).Scan(&r.inRecovery, &r.lsn, &r.timeline)
+	r.err = n.probeConn.QueryRow(ctx, probeSQL).Scan(&r.inRecovery, &r.lsn, &r.timeline, &r.readOnly)
 	r.at = time.Now()
 	r.latency = r.at.Sub(start)
-	if r.err != nil {
+	if r.err != nil || (r.readOnly && !r.inRecovery) {
+		// A read-only primary: the next probe starts a new session, which
+		// sees when ALTER DATABASE/ROLE ... RESET makes it writable again.
 		n.closeProbe()
 	}
 	return r
@@ -194,10 +215,11 @@ func (p *Plugin) apply(n *node, r probeResult) {
 		if r.inRecovery {
 			role = RoleReplica
 		}
-		if s.role == RolePrimary && role == RoleReplica {
+		readOnly := role == RolePrimary && r.readOnly
+		if s.writable() && (role == RoleReplica || readOnly) {
 			ev.add(func() { p.drain(n) })
 		}
-		s.role, s.lsn, s.timeline = role, r.lsn, r.timeline
+		s.role, s.readOnly, s.refused, s.lsn, s.timeline = role, readOnly, false, r.lsn, r.timeline
 		n.lsn.Store(r.lsn)
 		if role == RolePrimary {
 			p.recordLSN(n, r.at, r.lsn)
@@ -225,8 +247,12 @@ func (p *Plugin) suspect(n *node, err error) {
 	s := &n.st
 	switch {
 	case isReadOnlyRefusal(err):
-		if s.role == RolePrimary {
-			s.role = RoleReplica
+		// Demoted to a standby, or set read-only for maintenance: either way
+		// not writable until a probe in a new session says otherwise. Only
+		// the first refusal acts, so many refused writes make one change.
+		if s.writable() {
+			s.refused = true
+			n.reconnect.Store(true)
 			ev.add(func() { p.drain(n) })
 			p.rebuildLocked(&ev, time.Now())
 			p.kickAll()

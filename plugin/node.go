@@ -30,7 +30,10 @@ type node struct {
 	kick   chan struct{} // asks the probe loop for an immediate probe
 	secret string        // the password, to redact from messages
 	lsn    atomic.Int64  // last known WAL position: replay (replica) or current (primary)
-	stats  counters
+	// reconnect asks the probe loop for a new probe session: one that
+	// refused a write may be read-only since its session started.
+	reconnect atomic.Bool
+	stats     counters
 
 	probeConn *pgx.Conn // owned by the node's probe loop
 	st        nodeState // guarded by Plugin.stateMu

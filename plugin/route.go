@@ -130,7 +130,7 @@ func (r *route) classify(ctx context.Context, pl *pool, err error, idempotent bo
 		r.p.suspect(pl.node, err)
 		*refusals++
 		if *refusals > 1 {
-			return stop, err
+			return stop, fmt.Errorf("%w: %w (node %s): %w", ErrNoPrimary, ErrReadOnly, pl.node.name, err)
 		}
 		return retry, nil
 	}

@@ -105,7 +105,7 @@ func (p *Plugin) rebuildLocked(ev *events, now time.Time) {
 	var primary *node
 	writable := 0
 	for _, n := range p.nodes {
-		if !n.st.up || n.st.role != RolePrimary {
+		if !n.st.up || !n.st.writable() {
 			continue
 		}
 		writable++
@@ -120,7 +120,7 @@ func (p *Plugin) rebuildLocked(ev *events, now time.Time) {
 	var replicas []*node
 	for _, n := range p.nodes {
 		n.st.inRotation = n == primary
-		if n == primary || !n.st.up || n.st.role == RolePrimary {
+		if n == primary || !n.st.up || !n.st.readable() {
 			continue
 		}
 		n.st.lagBytes, n.st.lag = p.lagOf(n, primary, now)

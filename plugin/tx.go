@@ -23,8 +23,15 @@ func (t *txConn) translate(err error) error {
 	if err == nil {
 		return nil
 	}
-	if isReadOnlyRefusal(err) && t.readOnly {
-		return fmt.Errorf("%w (node %s): %w", ErrReadOnly, t.pool.node.name, err)
+	if isReadOnlyRefusal(err) {
+		if t.readOnly {
+			return fmt.Errorf("%w (node %s): %w", ErrReadOnly, t.pool.node.name, err)
+		}
+		// A read-write transaction's node no longer takes writes (demoted,
+		// or read-only for maintenance): nothing of it can commit, and the
+		// next transaction must begin elsewhere.
+		t.pool.node.p.suspect(t.pool.node, err)
+		return &demotedError{node: t.pool.node.name, err: err}
 	}
 	if connectionClass(err) {
 		t.pool.node.p.suspect(t.pool.node, err)
