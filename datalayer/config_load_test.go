@@ -494,3 +494,32 @@ func FuzzParseConfig(f *testing.F) {
 		assert.Equal(t, cfg, again)
 	})
 }
+
+func TestParseConfigCommentIsNotASecret(t *testing.T) {
+	// The README's own example: a comment on the password line mentions the
+	// variable; only the password's value is secret, not the words around it.
+	_, err := ParseConfig([]byte(`
+database:
+  host: db.internal
+  database: app
+  password: ${UNIFIEDDB_TEST_UNSET_PW}         # ${VAR}: an error naming ` + "`password`" + ` if UNIFIEDDB_TEST_UNSET_PW is unset
+  port: ${UNIFIEDDB_TEST_UNSET_PORT}
+`))
+	ce := requireConfigError(t, err)
+	assert.Equal(t, []FieldError{
+		{Field: "password", Problem: "environment variable UNIFIEDDB_TEST_UNSET_PW is not set"},
+		{Field: "port", Problem: "environment variable UNIFIEDDB_TEST_UNSET_PORT is not set"},
+	}, ce.Fields)
+
+	// A literal password followed by a comment: the value is hidden, the
+	// comment's words are not treated as secrets.
+	_, err = ParseConfig([]byte("database:\n  database: app\n  password: hunter2-SECRET # unset error port\n  port: nope\n"))
+	ce = requireConfigError(t, err)
+	assert.Equal(t, []FieldError{{Field: "port", Problem: `must be an integer, got "nope"`}}, ce.Fields)
+
+	// Quoted values keep a " #" inside the quotes as part of the secret.
+	_, err = ParseConfig([]byte("database:\n  database: app\n  password: \"hunter2 #SECRET\" # comment\n  port: 'hunter2 #SECRET'\n"))
+	ce = requireConfigError(t, err)
+	assert.NotContains(t, err.Error(), "#SECRET")
+	assert.True(t, ce.Has("port"))
+}

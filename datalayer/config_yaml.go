@@ -290,11 +290,39 @@ var passwordLine = regexp.MustCompile(`(?im)^[\s\-?{,]*["']?[a-z_]*pass(?:word)?
 func secretsInText(data []byte) []string {
 	var out []string
 	for _, m := range passwordLine.FindAllSubmatch(data, -1) {
-		v := strings.TrimSpace(string(m[1]))
+		v := withoutYAMLComment(strings.TrimSpace(string(m[1])))
 		out = append(out, v, strings.Trim(v, `"'&*!|>{}[], `))
 		out = append(out, strings.Fields(v)...)
 	}
 	return out
+}
+
+// withoutYAMLComment is the value v of a line without its trailing comment:
+// the words of a comment (often the variable's name, as in
+// `password: ${DB_PASSWORD} # DB_PASSWORD must be set`) are not secrets, and
+// taking them as such would redact them from every message. A quoted value
+// ends at its closing quote; a plain one at the first "#" after a blank, as
+// YAML reads them. An unclosed quote keeps the whole text.
+func withoutYAMLComment(v string) string {
+	if v != "" && (v[0] == '"' || v[0] == '\'') {
+		for i := 1; i < len(v); i++ {
+			switch {
+			case v[0] == '"' && v[i] == '\\':
+				i++
+			case v[i] == v[0] && v[0] == '\'' && i+1 < len(v) && v[i+1] == '\'':
+				i++
+			case v[i] == v[0]:
+				return v[:i+1]
+			}
+		}
+		return v
+	}
+	for i := 1; i < len(v); i++ {
+		if v[i] == '#' && (v[i-1] == ' ' || v[i-1] == '\t') {
+			return strings.TrimSpace(v[:i])
+		}
+	}
+	return v
 }
 
 // redactText replaces every secret of at least 3 bytes in s by "***".
