@@ -185,8 +185,12 @@ func (p *configParser) parse(data []byte) {
 		return
 	}
 	p.sectionFound = true
+	// A legacy section next to database makes this the legacy layout: its
+	// replicas and pools would be silently lost, so it is an error, not a
+	// warning, and the migration is named.
 	for _, name := range legacy {
-		p.unknown = append(p.unknown, name)
+		p.fail(name, "legacy section, its settings would be ignored: this file is in the legacy layout; "+
+			migrateHint+" to convert it")
 	}
 	p.reportUnknown()
 }
@@ -374,8 +378,6 @@ func (p *configParser) reportUnknown() {
 	for _, name := range p.unknown {
 		var msg string
 		switch {
-		case legacySections[name]:
-			msg = fmt.Sprintf("legacy section %q ignored; %s", name, migrateHint)
 		case strings.HasPrefix(name, "("):
 			msg = "unknown key " + name + " ignored"
 		default:

@@ -372,10 +372,18 @@ func TestParseConfigUnknownKeys(t *testing.T) {
 	ce := requireConfigError(t, err)
 	assert.Equal(t, []FieldError{{Field: "poolsize", Problem: `unknown key "poolsize" (did you mean "pool_size"?) (strict_mode)`}}, ce.Fields)
 
-	// Other top-level sections are not ours; legacy ones get a hint.
-	cfg, err = ParseConfig(append(section(), "logging:\n  level: debug\nha_database:\n  replica_hosts: [x]\n"...))
+	// Other top-level sections are not ours.
+	cfg, err = ParseConfig(append(section(), "logging:\n  level: debug\n"...))
 	require.NoError(t, err)
-	assert.Equal(t, []string{`legacy section "ha_database" ignored; run "unifieddb config migrate"`}, cfg.Warnings)
+	assert.Empty(t, cfg.Warnings)
+	// A legacy section next to database is the legacy layout: its settings
+	// (replicas, pools) would be ignored, so it is an error pointing at the
+	// migration, not a warning.
+	_, err = ParseConfig(append(section(), "logging:\n  level: debug\nha_database:\n  replica_hosts: [x]\nsession_management:\n  autoflush: true\n"...))
+	ce = requireConfigError(t, err)
+	assert.Equal(t, []string{"ha_database", "session_management"}, configFieldNames(ce))
+	assert.Contains(t, ce.Fields[0].Problem, "legacy layout")
+	assert.Contains(t, ce.Fields[0].Problem, `run "unifieddb config migrate"`)
 
 	_, err = ParseConfig([]byte("database:\n  sync_pool_size: 5\nha_database:\n  primary_host: x\n"))
 	require.Error(t, err)

@@ -139,6 +139,10 @@ var legacyRules = map[string]legacyRule{
 	"session_management.scoped_session":   {reason: "there are no scoped sessions: pass the context and the *gorm.DB"},
 	"session_management.isolation_level":  {reason: reasonIsolation},
 	"session_management.echo":             {to: "echo", prio: 1},
+	// No unified key is close: statement_timeout bounds one statement and
+	// pool_recycle one connection, neither a unit of work.
+	"session_management.session_timeout": {reason: "there are no long-lived sessions to expire: bound each call with its context's deadline " +
+		"(statement_timeout bounds one statement, pool_recycle one connection's lifetime)"},
 }
 
 // legacyEntry is one key/value of a legacy section.

@@ -456,3 +456,20 @@ func FuzzMigrateLegacyConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestMigrateLegacySessionTimeout(t *testing.T) {
+	// session_management.session_timeout is part of the guide's legacy
+	// layout: it is explained, not dropped as unknown.
+	old := append(readTestdata(t, "legacy_full.yaml"), "  session_timeout: 3600\n"...)
+	_, report, err := MigrateLegacyConfig(old)
+	require.NoError(t, err)
+	var reason string
+	for _, n := range report.Dropped {
+		if n.Key == "session_management.session_timeout" {
+			reason = n.Reason
+		}
+	}
+	assert.NotEqual(t, reasonUnknown, reason)
+	assert.Contains(t, reason, "context")
+	requireEveryKeyAccounted(t, old, report)
+}

@@ -427,3 +427,15 @@ func TestLiveCommands(t *testing.T) {
 		assert.True(t, seen[cmd.name], "%s ran", cmd.name)
 	}
 }
+
+func TestConfigValidateLegacyLayout(t *testing.T) {
+	// A legacy file has a database section that parses, but its
+	// ha_database and connection_pools sections would be ignored: not valid.
+	old := writeFile(t, filepath.Join(t.TempDir(), "old.yaml"), legacyConfig(legacyPassword))
+	code, stdout, stderr := runCmd(t, "config", "validate", old)
+	assert.Equal(t, exitFail, code, stdout+stderr)
+	assert.NotContains(t, stdout, ": valid")
+	assert.Contains(t, stdout, "legacy layout")
+	assert.Contains(t, stdout, "unifieddb config migrate")
+	assert.NotContains(t, stdout+stderr, legacyPassword)
+}
