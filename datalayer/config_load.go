@@ -2,9 +2,9 @@ package datalayer
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +16,7 @@ import (
 // An unreadable file is an error that names the path; an invalid
 // configuration is a *ConfigError (errors.Is(err, ErrInvalidConfig)).
 func LoadConfig(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("unifieddb: reading configuration %s: %w", path, err)
 	}
@@ -38,8 +38,48 @@ func LoadConfig(path string) (Config, error) {
 // (`strict_mode: true` in the same section) and otherwise warnings in
 // Config.Warnings. No error or warning contains the password. A value
 // tagged !raw (`password: !raw "pa${ss"`) is taken as written, unexpanded.
+//
+// Input larger than MaxConfigSize is refused without being parsed, and at
+// most a few unknown keys and problems are listed one by one (the rest are
+// counted), so that the work and the message stay bounded whatever the input.
 func ParseConfig(data []byte) (Config, error) {
 	return parseConfig(data, os.LookupEnv, false)
+}
+
+// MaxConfigSize is the largest configuration ParseConfig, LoadConfig and
+// MigrateLegacyConfig read: 1 MiB, far above any real configuration (a few
+// KB), so that a wrong or hostile file is refused at once instead of being
+// parsed for minutes.
+const MaxConfigSize = 1 << 20
+
+// Caps on what one parse lists one by one; the rest are counted in one line.
+const (
+	maxUnknownReported = 20
+	maxProblems        = 100
+)
+
+// errTooLarge is the problem of an input over MaxConfigSize.
+func errTooLarge(size int64) *ConfigError {
+	return &ConfigError{Fields: []FieldError{{Field: "database", Problem: fmt.Sprintf(
+		"the configuration is larger than 1 MiB (%d bytes or more): is this the right file?", size)}}}
+}
+
+// readConfigFile reads path, but never more than MaxConfigSize+1 bytes: a
+// huge file (or /dev/zero) is refused without being read whole.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxConfigSize {
+		return nil, errTooLarge(int64(len(data)))
+	}
+	return data, nil
 }
 
 // parseConfig is ParseConfig with the environment given as lookup. With
@@ -47,6 +87,9 @@ func ParseConfig(data []byte) (Config, error) {
 // is not an error: that value is treated as set to something valid and is
 // neither converted nor validated (used to check migrated files).
 func parseConfig(data []byte, lookup func(string) (string, bool), placeholdersOK bool) (Config, error) {
+	if len(data) > MaxConfigSize {
+		return Config{}, errTooLarge(int64(len(data)))
+	}
 	p := &configParser{cfg: DefaultConfig(), lookup: lookup, placeholdersOK: placeholdersOK, skip: map[string]bool{}}
 	p.parse(data)
 	// A host or port that could not be read must not make a replica look
@@ -66,14 +109,17 @@ func parseConfig(data []byte, lookup func(string) (string, bool), placeholdersOK
 			}
 		}
 	}
-	secrets := p.secrets()
+	if n := len(p.errs) - maxProblems; n > 0 {
+		p.errs = append(p.errs[:maxProblems], FieldError{Field: "database", Problem: fmt.Sprintf("%d more problems not listed", n)})
+	}
+	redact := secretRedactor(p.secrets())
 	for i := range p.warnings {
-		p.warnings[i] = redactSecrets(p.warnings[i], secrets)
+		p.warnings[i] = redact.Replace(p.warnings[i])
 	}
 	if len(p.errs) > 0 {
 		for i := range p.errs {
-			p.errs[i].Field = redactSecrets(p.errs[i].Field, secrets)
-			p.errs[i].Problem = redactSecrets(p.errs[i].Problem, secrets)
+			p.errs[i].Field = redact.Replace(p.errs[i].Field)
+			p.errs[i].Problem = redact.Replace(p.errs[i].Problem)
 		}
 		return Config{}, &ConfigError{Fields: p.errs}
 	}
@@ -123,8 +169,6 @@ func (p *configParser) secrets() []string {
 	if p.rawPassword != "" && len(envRefs(p.rawPassword)) == 0 {
 		s = append(s, p.rawPassword)
 	}
-	// Longest first, so that a secret containing another is replaced whole.
-	sort.Slice(s, func(i, j int) bool { return len(s[i]) > len(s[j]) })
 	return s
 }
 
@@ -375,6 +419,17 @@ func (p *configParser) setList(name string, list *[]string, n *yaml.Node) {
 // reportUnknown reports the unknown keys: errors in strict mode, warnings
 // otherwise.
 func (p *configParser) reportUnknown() {
+	strict := p.cfg.StrictMode && !p.skip["strict_mode"]
+	if n := len(p.unknown) - maxUnknownReported; n > 0 {
+		defer func() {
+			if strict {
+				p.errs = append(p.errs, FieldError{Field: "database", Problem: fmt.Sprintf("%d more unknown keys (strict_mode)", n)})
+			} else {
+				p.warnings = append(p.warnings, fmt.Sprintf("%d more unknown keys ignored", n))
+			}
+		}()
+		p.unknown = p.unknown[:maxUnknownReported]
+	}
 	for _, name := range p.unknown {
 		var msg string
 		switch {
@@ -388,7 +443,7 @@ func (p *configParser) reportUnknown() {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
 		}
-		if p.cfg.StrictMode && !p.skip["strict_mode"] {
+		if strict {
 			p.fail(name, strings.Replace(msg, " ignored", "", 1)+" (strict_mode)")
 		} else {
 			p.warnings = append(p.warnings, msg)
@@ -396,21 +451,57 @@ func (p *configParser) reportUnknown() {
 	}
 }
 
+// normalizedKeys maps each known key, lowercased without "-", "_" and " ",
+// to the key: computed once, not per comparison.
+var normalizedKeys = func() map[string]string {
+	m := make(map[string]string, len(configKeys))
+	for _, k := range configKeys {
+		m[normalizeKey(k.name)] = k.name
+	}
+	return m
+}()
+
+// normalizeKey lowercases s and drops "-", "_" and " ".
+func normalizeKey(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '-' || c == '_' || c == ' ':
+		case 'A' <= c && c <= 'Z':
+			b = append(b, c+'a'-'A')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
 // closestKey is the known key nearest to name, or "" when none is near.
 func closestKey(name string) string {
-	norm := func(s string) string {
-		return strings.NewReplacer("-", "", "_", "", " ", "").Replace(strings.ToLower(s))
+	if len(name) > 64 {
+		return ""
 	}
+	if k, ok := normalizedKeys[normalizeKey(name)]; ok {
+		return k
+	}
+	lower := strings.ToLower(name)
 	best, bestDist := "", 3
 	for _, k := range configKeys {
-		if norm(k.name) == norm(name) {
-			return k.name
+		if abs(len(lower)-len(k.name)) >= bestDist {
+			continue // the distance is at least the difference in length
 		}
-		if d := keyEditDistance(strings.ToLower(name), k.name); d < bestDist {
+		if d := keyEditDistance(lower, k.name); d < bestDist {
 			best, bestDist = k.name, d
 		}
 	}
 	return best
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 // editDistance is the Levenshtein distance of two short strings.

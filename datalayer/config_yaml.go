@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -325,14 +326,29 @@ func withoutYAMLComment(v string) string {
 	return v
 }
 
-// redactText replaces every secret of at least 3 bytes in s by "***".
-func redactSecrets(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 3 {
-			s = strings.ReplaceAll(s, sec, "***")
+// secretRedactor replaces every secret of at least 3 bytes by "***", in one
+// pass over a text however many secrets there are. Longest first, so that a
+// secret containing another is replaced whole.
+func secretRedactor(secrets []string) *strings.Replacer {
+	seen := make(map[string]bool, len(secrets))
+	var long []string
+	for _, s := range secrets {
+		if len(s) >= 3 && !seen[s] {
+			seen[s] = true
+			long = append(long, s)
 		}
 	}
-	return s
+	sort.SliceStable(long, func(i, j int) bool { return len(long[i]) > len(long[j]) })
+	pairs := make([]string, 0, 2*len(long))
+	for _, s := range long {
+		pairs = append(pairs, s, "***")
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// redactSecrets replaces every secret of at least 3 bytes in s by "***".
+func redactSecrets(s string, secrets []string) string {
+	return secretRedactor(secrets).Replace(s)
 }
 
 // yamlProblem is the message of a YAML syntax error, without secrets.

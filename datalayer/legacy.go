@@ -179,6 +179,9 @@ func MigrateLegacyConfig(old []byte) (unified []byte, report MigrationReport, er
 	fail := func(field, problem string) ([]byte, MigrationReport, error) {
 		return nil, report, &ConfigError{Fields: []FieldError{{Field: field, Problem: problem}}}
 	}
+	if len(old) > MaxConfigSize {
+		return nil, report, errTooLarge(int64(len(old)))
+	}
 	if len(bytes.TrimSpace(old)) == 0 {
 		return fail("database", "the legacy configuration is empty")
 	}

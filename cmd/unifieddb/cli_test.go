@@ -439,3 +439,34 @@ func TestConfigValidateLegacyLayout(t *testing.T) {
 	assert.Contains(t, stdout, "unifieddb config migrate")
 	assert.NotContains(t, stdout+stderr, legacyPassword)
 }
+
+func TestConfigCommandsStopWhenCanceled(t *testing.T) {
+	// Ctrl-C and SIGTERM cancel run's context (main uses
+	// signal.NotifyContext): the config commands stop instead of finishing
+	// their parse.
+	dir := t.TempDir()
+	good := writeFile(t, filepath.Join(dir, "good.yaml"), "database:\n  host: db.internal\n  database: app\n")
+	old := writeFile(t, filepath.Join(dir, "old.yaml"), legacyConfig(legacyPassword))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, args := range [][]string{
+		{"config", "validate", good},
+		{"config", "show", good},
+		{"config", "migrate", old, filepath.Join(dir, "new.yaml")},
+	} {
+		var out, errb strings.Builder
+		code := run(ctx, args, &out, &errb)
+		assert.Equal(t, exitFail, code, "%v", args)
+		assert.Contains(t, errb.String(), "interrupted", "%v", args)
+		assert.NoFileExists(t, filepath.Join(dir, "new.yaml"))
+	}
+}
+
+func TestConfigValidateTooLarge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.yaml")
+	big := "database:\n  host: h\n  database: d\n  # " + strings.Repeat("x", datalayer.MaxConfigSize) + "\n"
+	writeFile(t, path, big)
+	code, stdout, stderr := runCmd(t, "config", "validate", path)
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stdout+stderr, "larger than 1 MiB")
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
 )
@@ -44,15 +43,25 @@ func runConfigValidate(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	path := pos[0]
 	v := validation{File: path}
-	data, err := os.ReadFile(path)
-	var cfg datalayer.Config
-	if err == nil {
-		cfg, err = datalayer.ParseConfig(data)
-		stdout, stderr = redactingAll(stdout, passwordsIn(data)), redactingAll(stderr, passwordsIn(data))
-		stdout, stderr = redacting(stdout, cfg.Password), redacting(stderr, cfg.Password)
-	} else {
-		err = unwrapPathError(err)
+	type parsed struct {
+		data []byte
+		loaded
 	}
+	r, err := interruptible(ctx, func() parsed {
+		data, err := readConfigFile(path)
+		if err != nil {
+			return parsed{loaded: loaded{err: err}}
+		}
+		cfg, err := datalayer.ParseConfig(data)
+		return parsed{data, loaded{cfg, err}}
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "unifieddb config validate: interrupted: %v\n", err)
+		return exitFail
+	}
+	cfg, err := r.cfg, r.err
+	stdout, stderr = redactingAll(stdout, passwordsIn(r.data)), redactingAll(stderr, passwordsIn(r.data))
+	stdout, stderr = redacting(stdout, cfg.Password), redacting(stderr, cfg.Password)
 	var ce *datalayer.ConfigError
 	switch {
 	case err == nil:
