@@ -1,6 +1,7 @@
 package datalayer
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,8 +18,13 @@ import (
 // configuration is a *ConfigError (errors.Is(err, ErrInvalidConfig)).
 func LoadConfig(path string) (Config, error) {
 	data, err := readConfigFile(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("unifieddb: reading configuration %s: %w", path, err)
+	var ce *ConfigError
+	switch {
+	case errors.As(err, &ce):
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	case err != nil:
+		// err (an *fs.PathError) names the file already.
+		return Config{}, fmt.Errorf("unifieddb: reading configuration: %w", err)
 	}
 	cfg, err := ParseConfig(data)
 	if err != nil {

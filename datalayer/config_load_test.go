@@ -531,3 +531,11 @@ database:
 	assert.NotContains(t, err.Error(), "#SECRET")
 	assert.True(t, ce.Has("port"))
 }
+
+func TestLoadConfigNamesTheFileOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing.yaml")
+	_, err := LoadConfig(path)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+	assert.Equal(t, 1, strings.Count(err.Error(), path), err.Error())
+}

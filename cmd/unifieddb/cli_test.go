@@ -470,3 +470,30 @@ func TestConfigValidateTooLarge(t *testing.T) {
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stdout+stderr, "larger than 1 MiB")
 }
+
+func TestFileNamePrintedOnce(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.yaml")
+	bad := writeFile(t, filepath.Join(dir, "bad.yaml"), "database:\n  port: x\n")
+	for _, tc := range []struct {
+		args []string
+		path string
+	}{
+		{[]string{"config", "validate", missing}, missing},
+		{[]string{"config", "validate", "--json", missing}, missing},
+		{[]string{"config", "show", missing}, missing},
+		{[]string{"config", "migrate", missing, filepath.Join(dir, "new.yaml")}, missing},
+		{[]string{"health", "--config", missing}, missing},
+		{[]string{"config", "show", bad}, bad},
+		{[]string{"config", "validate", bad}, bad},
+		{[]string{"config", "migrate", bad, filepath.Join(dir, "new.yaml")}, bad},
+	} {
+		code, stdout, stderr := runCmd(t, tc.args...)
+		out := stdout + stderr
+		if tc.path == missing {
+			assert.Equal(t, exitFail, code, "%v", tc.args)
+			assert.Contains(t, out, "no such file", "%v", tc.args)
+		}
+		assert.Equal(t, 1, strings.Count(out, tc.path), "%v: %s", tc.args, out)
+	}
+}

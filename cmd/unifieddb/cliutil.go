@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -163,10 +165,22 @@ func interruptible[T any](ctx context.Context, fn func() T) (T, error) {
 func readConfigFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, unwrapPathError(err)
+		return nil, withoutPath(err)
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, datalayer.MaxConfigSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, datalayer.MaxConfigSize+1))
+	return data, withoutPath(err)
+}
+
+// withoutPath is err without the file name an *fs.PathError adds, for
+// messages that name the file already: "FILE: no such file or directory",
+// not "FILE: open FILE: no such file or directory".
+func withoutPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // loaded is a configuration and the error of loading it.
