@@ -60,7 +60,7 @@ func TestParseConfigSizeBound(t *testing.T) {
 	_, err := ParseConfig(data)
 	ce := requireConfigError(t, err)
 	require.Len(t, ce.Fields, 1)
-	assert.Equal(t, "database", ce.Fields[0].Field)
+	assert.Equal(t, "", ce.Fields[0].Field, "a problem of the whole file, not of a key")
 	assert.Contains(t, ce.Fields[0].Problem, "larger than 1 MiB")
 
 	// The file is not read past the bound.

@@ -66,7 +66,7 @@ const (
 
 // errTooLarge is the problem of an input over MaxConfigSize.
 func errTooLarge(size int64) *ConfigError {
-	return &ConfigError{Fields: []FieldError{{Field: "database", Problem: fmt.Sprintf(
+	return &ConfigError{Fields: []FieldError{{Problem: fmt.Sprintf(
 		"the configuration is larger than 1 MiB (%d bytes or more): is this the right file?", size)}}}
 }
 
@@ -116,7 +116,7 @@ func parseConfig(data []byte, lookup func(string) (string, bool), placeholdersOK
 		}
 	}
 	if n := len(p.errs) - maxProblems; n > 0 {
-		p.errs = append(p.errs[:maxProblems], FieldError{Field: "database", Problem: fmt.Sprintf("%d more problems not listed", n)})
+		p.errs = append(p.errs[:maxProblems], FieldError{Problem: fmt.Sprintf("%d more problems not listed", n)})
 	}
 	redact := secretRedactor(p.secrets())
 	for i := range p.warnings {
@@ -197,7 +197,7 @@ func (p *configParser) parse(data []byte) {
 	p.data = data
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		p.fail("database", yamlProblem(err, data))
+		p.fail("", yamlProblem(err, data)) // a syntax error is no key's
 		return
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {

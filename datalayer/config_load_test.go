@@ -174,10 +174,10 @@ func TestParseConfigInvalid(t *testing.T) {
 		{"top level a scalar", []byte("hunter2-SECRET\n"), "database"},
 		{"empty", []byte(""), "database"},
 		{"comments only", []byte("# nothing\n"), "database"},
-		{"bad YAML", []byte("database:\n  host: [\n  password: hunter2-SECRET\n"), "database"},
-		{"bad YAML on the password line", []byte("database:\n  host: x\n  password: \"hunter2-SECRET\n"), "database"},
-		{"unknown anchor as password", []byte("database:\n  host: x\n  password: *hunter2-SECRET\n"), "database"},
-		{"tabs", []byte("database:\n\thost: x\n\tpassword: hunter2-SECRET\n"), "database"},
+		{"bad YAML", []byte("database:\n  host: [\n  password: hunter2-SECRET\n"), ""},                        // a syntax error is no key's
+		{"bad YAML on the password line", []byte("database:\n  host: x\n  password: \"hunter2-SECRET\n"), ""}, // a syntax error is no key's
+		{"unknown anchor as password", []byte("database:\n  host: x\n  password: *hunter2-SECRET\n"), ""},     // a syntax error is no key's
+		{"tabs", []byte("database:\n\thost: x\n\tpassword: hunter2-SECRET\n"), ""},                            // a syntax error is no key's
 		{"duplicate section", []byte("database: {host: a, database: b}\ndatabase: {host: a, database: b}\n"), "database"},
 		{"unknown key in strict mode", section("strict_mode: true", "pool_sise: 3"), "pool_sise"},
 	}
@@ -538,4 +538,15 @@ func TestLoadConfigNamesTheFileOnce(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorIs(t, err, os.ErrNotExist)
 	assert.Equal(t, 1, strings.Count(err.Error(), path), err.Error())
+}
+
+func TestParseConfigYAMLSyntaxErrorIsNoKeys(t *testing.T) {
+	// A syntax error is not a problem of the database key (which may be
+	// perfectly fine): it is reported with no key.
+	_, err := ParseConfig([]byte("database:\n  host: db.internal\n  port: [5432\n"))
+	ce := requireConfigError(t, err)
+	require.Len(t, ce.Fields, 1)
+	assert.Equal(t, "", ce.Fields[0].Field)
+	assert.False(t, ce.Has("database"))
+	assert.True(t, strings.HasPrefix(err.Error(), "unifieddb: invalid configuration: invalid YAML: line "), err.Error())
 }

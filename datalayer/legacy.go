@@ -187,7 +187,7 @@ func MigrateLegacyConfig(old []byte) (unified []byte, report MigrationReport, er
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(old, &doc); err != nil {
-		return fail("database", yamlProblem(err, old))
+		return fail("", yamlProblem(err, old)) // a syntax error is no key's
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return fail("database", "the legacy configuration is empty")

@@ -353,7 +353,7 @@ func TestMigrateLegacyErrors(t *testing.T) {
 		{"empty file", "", "database", "empty"},
 		{"whitespace", "  \n\n", "database", "empty"},
 		{"comments only", "# nothing\n", "database", "empty"},
-		{"bad YAML", "database:\n  host: [\n  password: hunter2-SECRET\n", "database", "invalid YAML"},
+		{"bad YAML", "database:\n  host: [\n  password: hunter2-SECRET\n", "", "invalid configuration: invalid YAML"}, // a syntax error is no key's
 		{"list at top level", "- database\n- ha_database\n", "database", "not a list"},
 		{"scalar at top level", "hunter2-SECRET", "database", "mapping"},
 		{"no sections", "logging: {level: debug}\n", "database", "no database section"},

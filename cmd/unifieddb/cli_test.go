@@ -497,3 +497,11 @@ func TestFileNamePrintedOnce(t *testing.T) {
 		assert.Equal(t, 1, strings.Count(out, tc.path), "%v: %s", tc.args, out)
 	}
 }
+
+func TestConfigValidateYAMLSyntaxError(t *testing.T) {
+	path := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "database:\n  host: db.internal\n  port: [5432\n")
+	code, stdout, _ := runCmd(t, "config", "validate", path)
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stdout, "\n  invalid YAML: line ")
+	assert.NotContains(t, stdout, "database:")
+}

@@ -27,7 +27,7 @@ type validation struct {
 }
 
 type fieldProblem struct {
-	Field   string `json:"field"`
+	Field   string `json:"field"` // "" for a problem of the whole file
 	Problem string `json:"problem"`
 }
 
@@ -85,7 +85,11 @@ func runConfigValidate(ctx context.Context, args []string, stdout, stderr io.Wri
 		default:
 			fmt.Fprintf(stdout, "%s: invalid, %d problem(s):\n", path, len(v.Problems))
 			for _, f := range v.Problems {
-				fmt.Fprintf(stdout, "  %s: %s\n", f.Field, f.Problem)
+				if f.Field == "" {
+					fmt.Fprintf(stdout, "  %s\n", f.Problem)
+				} else {
+					fmt.Fprintf(stdout, "  %s: %s\n", f.Field, f.Problem)
+				}
 			}
 		}
 		for _, w := range v.Warnings {
