@@ -1,24 +1,30 @@
 package datalayer
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // LoadConfig reads the YAML file at path and parses it with ParseConfig.
 // An unreadable file is an error that names the path; an invalid
 // configuration is a *ConfigError (errors.Is(err, ErrInvalidConfig)).
 func LoadConfig(path string) (Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("unifieddb: reading configuration %s: %w", path, err)
+	data, err := readConfigFile(path)
+	var ce *ConfigError
+	switch {
+	case errors.As(err, &ce):
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	case err != nil:
+		// err (an *fs.PathError) names the file already.
+		return Config{}, fmt.Errorf("unifieddb: reading configuration: %w", err)
 	}
 	cfg, err := ParseConfig(data)
 	if err != nil {
@@ -38,8 +44,48 @@ func LoadConfig(path string) (Config, error) {
 // (`strict_mode: true` in the same section) and otherwise warnings in
 // Config.Warnings. No error or warning contains the password. A value
 // tagged !raw (`password: !raw "pa${ss"`) is taken as written, unexpanded.
+//
+// Input larger than MaxConfigSize is refused without being parsed, and at
+// most a few unknown keys and problems are listed one by one (the rest are
+// counted), so that the work and the message stay bounded whatever the input.
 func ParseConfig(data []byte) (Config, error) {
 	return parseConfig(data, os.LookupEnv, false)
+}
+
+// MaxConfigSize is the largest configuration ParseConfig, LoadConfig and
+// MigrateLegacyConfig read: 1 MiB, far above any real configuration (a few
+// KB), so that a wrong or hostile file is refused at once instead of being
+// parsed for minutes.
+const MaxConfigSize = 1 << 20
+
+// Caps on what one parse lists one by one; the rest are counted in one line.
+const (
+	maxUnknownReported = 20
+	maxProblems        = 100
+)
+
+// errTooLarge is the problem of an input over MaxConfigSize.
+func errTooLarge(size int64) *ConfigError {
+	return &ConfigError{Fields: []FieldError{{Problem: fmt.Sprintf(
+		"the configuration is larger than 1 MiB (%d bytes or more): is this the right file?", size)}}}
+}
+
+// readConfigFile reads path, but never more than MaxConfigSize+1 bytes: a
+// huge file (or /dev/zero) is refused without being read whole.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxConfigSize {
+		return nil, errTooLarge(int64(len(data)))
+	}
+	return data, nil
 }
 
 // parseConfig is ParseConfig with the environment given as lookup. With
@@ -47,6 +93,9 @@ func ParseConfig(data []byte) (Config, error) {
 // is not an error: that value is treated as set to something valid and is
 // neither converted nor validated (used to check migrated files).
 func parseConfig(data []byte, lookup func(string) (string, bool), placeholdersOK bool) (Config, error) {
+	if len(data) > MaxConfigSize {
+		return Config{}, errTooLarge(int64(len(data)))
+	}
 	p := &configParser{cfg: DefaultConfig(), lookup: lookup, placeholdersOK: placeholdersOK, skip: map[string]bool{}}
 	p.parse(data)
 	// A host or port that could not be read must not make a replica look
@@ -66,14 +115,17 @@ func parseConfig(data []byte, lookup func(string) (string, bool), placeholdersOK
 			}
 		}
 	}
-	secrets := p.secrets()
+	if n := len(p.errs) - maxProblems; n > 0 {
+		p.errs = append(p.errs[:maxProblems], FieldError{Problem: fmt.Sprintf("%d more problems not listed", n)})
+	}
+	redact := secretRedactor(p.secrets())
 	for i := range p.warnings {
-		p.warnings[i] = redactSecrets(p.warnings[i], secrets)
+		p.warnings[i] = redact.Replace(p.warnings[i])
 	}
 	if len(p.errs) > 0 {
 		for i := range p.errs {
-			p.errs[i].Field = redactSecrets(p.errs[i].Field, secrets)
-			p.errs[i].Problem = redactSecrets(p.errs[i].Problem, secrets)
+			p.errs[i].Field = redact.Replace(p.errs[i].Field)
+			p.errs[i].Problem = redact.Replace(p.errs[i].Problem)
 		}
 		return Config{}, &ConfigError{Fields: p.errs}
 	}
@@ -123,8 +175,6 @@ func (p *configParser) secrets() []string {
 	if p.rawPassword != "" && len(envRefs(p.rawPassword)) == 0 {
 		s = append(s, p.rawPassword)
 	}
-	// Longest first, so that a secret containing another is replaced whole.
-	sort.Slice(s, func(i, j int) bool { return len(s[i]) > len(s[j]) })
 	return s
 }
 
@@ -147,7 +197,7 @@ func (p *configParser) parse(data []byte) {
 	p.data = data
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		p.fail("database", yamlProblem(err, data))
+		p.fail("", yamlProblem(err, data)) // a syntax error is no key's
 		return
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
@@ -185,8 +235,12 @@ func (p *configParser) parse(data []byte) {
 		return
 	}
 	p.sectionFound = true
+	// A legacy section next to database makes this the legacy layout: its
+	// replicas and pools would be silently lost, so it is an error, not a
+	// warning, and the migration is named.
 	for _, name := range legacy {
-		p.unknown = append(p.unknown, name)
+		p.fail(name, "legacy section, its settings would be ignored: this file is in the legacy layout; "+
+			migrateHint+" to convert it")
 	}
 	p.reportUnknown()
 }
@@ -371,11 +425,20 @@ func (p *configParser) setList(name string, list *[]string, n *yaml.Node) {
 // reportUnknown reports the unknown keys: errors in strict mode, warnings
 // otherwise.
 func (p *configParser) reportUnknown() {
+	strict := p.cfg.StrictMode && !p.skip["strict_mode"]
+	if n := len(p.unknown) - maxUnknownReported; n > 0 {
+		defer func() {
+			if strict {
+				p.errs = append(p.errs, FieldError{Field: "database", Problem: fmt.Sprintf("%d more unknown keys (strict_mode)", n)})
+			} else {
+				p.warnings = append(p.warnings, fmt.Sprintf("%d more unknown keys ignored", n))
+			}
+		}()
+		p.unknown = p.unknown[:maxUnknownReported]
+	}
 	for _, name := range p.unknown {
 		var msg string
 		switch {
-		case legacySections[name]:
-			msg = fmt.Sprintf("legacy section %q ignored; %s", name, migrateHint)
 		case strings.HasPrefix(name, "("):
 			msg = "unknown key " + name + " ignored"
 		default:
@@ -386,7 +449,7 @@ func (p *configParser) reportUnknown() {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
 		}
-		if p.cfg.StrictMode && !p.skip["strict_mode"] {
+		if strict {
 			p.fail(name, strings.Replace(msg, " ignored", "", 1)+" (strict_mode)")
 		} else {
 			p.warnings = append(p.warnings, msg)
@@ -394,21 +457,57 @@ func (p *configParser) reportUnknown() {
 	}
 }
 
+// normalizedKeys maps each known key, lowercased without "-", "_" and " ",
+// to the key: computed once, not per comparison.
+var normalizedKeys = func() map[string]string {
+	m := make(map[string]string, len(configKeys))
+	for _, k := range configKeys {
+		m[normalizeKey(k.name)] = k.name
+	}
+	return m
+}()
+
+// normalizeKey lowercases s and drops "-", "_" and " ".
+func normalizeKey(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '-' || c == '_' || c == ' ':
+		case 'A' <= c && c <= 'Z':
+			b = append(b, c+'a'-'A')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
 // closestKey is the known key nearest to name, or "" when none is near.
 func closestKey(name string) string {
-	norm := func(s string) string {
-		return strings.NewReplacer("-", "", "_", "", " ", "").Replace(strings.ToLower(s))
+	if len(name) > 64 {
+		return ""
 	}
+	if k, ok := normalizedKeys[normalizeKey(name)]; ok {
+		return k
+	}
+	lower := strings.ToLower(name)
 	best, bestDist := "", 3
 	for _, k := range configKeys {
-		if norm(k.name) == norm(name) {
-			return k.name
+		if abs(len(lower)-len(k.name)) >= bestDist {
+			continue // the distance is at least the difference in length
 		}
-		if d := keyEditDistance(strings.ToLower(name), k.name); d < bestDist {
+		if d := keyEditDistance(lower, k.name); d < bestDist {
 			best, bestDist = k.name, d
 		}
 	}
 	return best
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 // editDistance is the Levenshtein distance of two short strings.

@@ -174,10 +174,10 @@ func TestParseConfigInvalid(t *testing.T) {
 		{"top level a scalar", []byte("hunter2-SECRET\n"), "database"},
 		{"empty", []byte(""), "database"},
 		{"comments only", []byte("# nothing\n"), "database"},
-		{"bad YAML", []byte("database:\n  host: [\n  password: hunter2-SECRET\n"), "database"},
-		{"bad YAML on the password line", []byte("database:\n  host: x\n  password: \"hunter2-SECRET\n"), "database"},
-		{"unknown anchor as password", []byte("database:\n  host: x\n  password: *hunter2-SECRET\n"), "database"},
-		{"tabs", []byte("database:\n\thost: x\n\tpassword: hunter2-SECRET\n"), "database"},
+		{"bad YAML", []byte("database:\n  host: [\n  password: hunter2-SECRET\n"), ""},                        // a syntax error is no key's
+		{"bad YAML on the password line", []byte("database:\n  host: x\n  password: \"hunter2-SECRET\n"), ""}, // a syntax error is no key's
+		{"unknown anchor as password", []byte("database:\n  host: x\n  password: *hunter2-SECRET\n"), ""},     // a syntax error is no key's
+		{"tabs", []byte("database:\n\thost: x\n\tpassword: hunter2-SECRET\n"), ""},                            // a syntax error is no key's
 		{"duplicate section", []byte("database: {host: a, database: b}\ndatabase: {host: a, database: b}\n"), "database"},
 		{"unknown key in strict mode", section("strict_mode: true", "pool_sise: 3"), "pool_sise"},
 	}
@@ -372,10 +372,18 @@ func TestParseConfigUnknownKeys(t *testing.T) {
 	ce := requireConfigError(t, err)
 	assert.Equal(t, []FieldError{{Field: "poolsize", Problem: `unknown key "poolsize" (did you mean "pool_size"?) (strict_mode)`}}, ce.Fields)
 
-	// Other top-level sections are not ours; legacy ones get a hint.
-	cfg, err = ParseConfig(append(section(), "logging:\n  level: debug\nha_database:\n  replica_hosts: [x]\n"...))
+	// Other top-level sections are not ours.
+	cfg, err = ParseConfig(append(section(), "logging:\n  level: debug\n"...))
 	require.NoError(t, err)
-	assert.Equal(t, []string{`legacy section "ha_database" ignored; run "unifieddb config migrate"`}, cfg.Warnings)
+	assert.Empty(t, cfg.Warnings)
+	// A legacy section next to database is the legacy layout: its settings
+	// (replicas, pools) would be ignored, so it is an error pointing at the
+	// migration, not a warning.
+	_, err = ParseConfig(append(section(), "logging:\n  level: debug\nha_database:\n  replica_hosts: [x]\nsession_management:\n  autoflush: true\n"...))
+	ce = requireConfigError(t, err)
+	assert.Equal(t, []string{"ha_database", "session_management"}, configFieldNames(ce))
+	assert.Contains(t, ce.Fields[0].Problem, "legacy layout")
+	assert.Contains(t, ce.Fields[0].Problem, `run "unifieddb config migrate"`)
 
 	_, err = ParseConfig([]byte("database:\n  sync_pool_size: 5\nha_database:\n  primary_host: x\n"))
 	require.Error(t, err)
@@ -493,4 +501,52 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		assert.Equal(t, cfg, again)
 	})
+}
+
+func TestParseConfigCommentIsNotASecret(t *testing.T) {
+	// The README's own example: a comment on the password line mentions the
+	// variable; only the password's value is secret, not the words around it.
+	_, err := ParseConfig([]byte(`
+database:
+  host: db.internal
+  database: app
+  password: ${UNIFIEDDB_TEST_UNSET_PW}         # ${VAR}: an error naming ` + "`password`" + ` if UNIFIEDDB_TEST_UNSET_PW is unset
+  port: ${UNIFIEDDB_TEST_UNSET_PORT}
+`))
+	ce := requireConfigError(t, err)
+	assert.Equal(t, []FieldError{
+		{Field: "password", Problem: "environment variable UNIFIEDDB_TEST_UNSET_PW is not set"},
+		{Field: "port", Problem: "environment variable UNIFIEDDB_TEST_UNSET_PORT is not set"},
+	}, ce.Fields)
+
+	// A literal password followed by a comment: the value is hidden, the
+	// comment's words are not treated as secrets.
+	_, err = ParseConfig([]byte("database:\n  database: app\n  password: hunter2-SECRET # unset error port\n  port: nope\n"))
+	ce = requireConfigError(t, err)
+	assert.Equal(t, []FieldError{{Field: "port", Problem: `must be an integer, got "nope"`}}, ce.Fields)
+
+	// Quoted values keep a " #" inside the quotes as part of the secret.
+	_, err = ParseConfig([]byte("database:\n  database: app\n  password: \"hunter2 #SECRET\" # comment\n  port: 'hunter2 #SECRET'\n"))
+	ce = requireConfigError(t, err)
+	assert.NotContains(t, err.Error(), "#SECRET")
+	assert.True(t, ce.Has("port"))
+}
+
+func TestLoadConfigNamesTheFileOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing.yaml")
+	_, err := LoadConfig(path)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+	assert.Equal(t, 1, strings.Count(err.Error(), path), err.Error())
+}
+
+func TestParseConfigYAMLSyntaxErrorIsNoKeys(t *testing.T) {
+	// A syntax error is not a problem of the database key (which may be
+	// perfectly fine): it is reported with no key.
+	_, err := ParseConfig([]byte("database:\n  host: db.internal\n  port: [5432\n"))
+	ce := requireConfigError(t, err)
+	require.Len(t, ce.Fields, 1)
+	assert.Equal(t, "", ce.Fields[0].Field)
+	assert.False(t, ce.Has("database"))
+	assert.True(t, strings.HasPrefix(err.Error(), "unifieddb: invalid configuration: invalid YAML: line "), err.Error())
 }

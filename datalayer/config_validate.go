@@ -140,9 +140,9 @@ func (c Config) Validate() error {
 	if len(errs) == 0 {
 		return nil
 	}
-	secrets := []string{c.Password}
+	redact := secretRedactor([]string{c.Password})
 	for i := range errs {
-		errs[i].Problem = redactSecrets(errs[i].Problem, secrets)
+		errs[i].Problem = redact.Replace(errs[i].Problem)
 	}
 	return &ConfigError{Fields: errs}
 }

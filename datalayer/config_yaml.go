@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // configKey is one YAML key of the `database` section and the Config field
@@ -290,21 +291,64 @@ var passwordLine = regexp.MustCompile(`(?im)^[\s\-?{,]*["']?[a-z_]*pass(?:word)?
 func secretsInText(data []byte) []string {
 	var out []string
 	for _, m := range passwordLine.FindAllSubmatch(data, -1) {
-		v := strings.TrimSpace(string(m[1]))
+		v := withoutYAMLComment(strings.TrimSpace(string(m[1])))
 		out = append(out, v, strings.Trim(v, `"'&*!|>{}[], `))
 		out = append(out, strings.Fields(v)...)
 	}
 	return out
 }
 
-// redactText replaces every secret of at least 3 bytes in s by "***".
-func redactSecrets(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 3 {
-			s = strings.ReplaceAll(s, sec, "***")
+// withoutYAMLComment is the value v of a line without its trailing comment:
+// the words of a comment (often the variable's name, as in
+// `password: ${DB_PASSWORD} # DB_PASSWORD must be set`) are not secrets, and
+// taking them as such would redact them from every message. A quoted value
+// ends at its closing quote; a plain one at the first "#" after a blank, as
+// YAML reads them. An unclosed quote keeps the whole text.
+func withoutYAMLComment(v string) string {
+	if v != "" && (v[0] == '"' || v[0] == '\'') {
+		for i := 1; i < len(v); i++ {
+			switch {
+			case v[0] == '"' && v[i] == '\\':
+				i++
+			case v[i] == v[0] && v[0] == '\'' && i+1 < len(v) && v[i+1] == '\'':
+				i++
+			case v[i] == v[0]:
+				return v[:i+1]
+			}
+		}
+		return v
+	}
+	for i := 1; i < len(v); i++ {
+		if v[i] == '#' && (v[i-1] == ' ' || v[i-1] == '\t') {
+			return strings.TrimSpace(v[:i])
 		}
 	}
-	return s
+	return v
+}
+
+// secretRedactor replaces every secret of at least 3 bytes by "***", in one
+// pass over a text however many secrets there are. Longest first, so that a
+// secret containing another is replaced whole.
+func secretRedactor(secrets []string) *strings.Replacer {
+	seen := make(map[string]bool, len(secrets))
+	var long []string
+	for _, s := range secrets {
+		if len(s) >= 3 && !seen[s] {
+			seen[s] = true
+			long = append(long, s)
+		}
+	}
+	sort.SliceStable(long, func(i, j int) bool { return len(long[i]) > len(long[j]) })
+	pairs := make([]string, 0, 2*len(long))
+	for _, s := range long {
+		pairs = append(pairs, s, "***")
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// redactSecrets replaces every secret of at least 3 bytes in s by "***".
+func redactSecrets(s string, secrets []string) string {
+	return secretRedactor(secrets).Replace(s)
 }
 
 // yamlProblem is the message of a YAML syntax error, without secrets.

@@ -1,8 +1,12 @@
 package datalayer
 
 import (
+	"go/parser"
+	"go/token"
 	"math"
+	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,4 +121,23 @@ func TestSeconds(t *testing.T) {
 		_, err := parseSeconds(s)
 		assert.Error(t, err, s)
 	}
+}
+
+// gopkg.in/yaml.v3 is archived; its maintained successor go.yaml.in/yaml/v3
+// is the one YAML library of the configuration code.
+func TestYAMLLibraryIsTheMaintainedOne(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	uses := false
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		require.NoError(t, err)
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			assert.NotEqual(t, "gopkg.in/yaml.v3", path, "%s imports the archived YAML library", name)
+			uses = uses || path == "go.yaml.in/yaml/v3"
+		}
+	}
+	assert.True(t, uses)
 }

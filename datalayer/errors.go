@@ -30,7 +30,8 @@ var (
 
 // FieldError is one problem of one configuration key.
 type FieldError struct {
-	// Field is the YAML key, e.g. "port" or "replica_hosts[1]".
+	// Field is the YAML key, e.g. "port" or "replica_hosts[1]"; "" for a
+	// problem of the whole file (a YAML syntax error, a file too large).
 	Field string
 	// Problem says what is wrong, without the value of a secret.
 	Problem string
@@ -49,8 +50,10 @@ func (e *ConfigError) Error() string {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		b.WriteString(f.Field)
-		b.WriteString(": ")
+		if f.Field != "" {
+			b.WriteString(f.Field)
+			b.WriteString(": ")
+		}
 		b.WriteString(f.Problem)
 	}
 	return b.String()

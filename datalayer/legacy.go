@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // KeyMove is a legacy key carried to a unified key.
@@ -139,6 +139,10 @@ var legacyRules = map[string]legacyRule{
 	"session_management.scoped_session":   {reason: "there are no scoped sessions: pass the context and the *gorm.DB"},
 	"session_management.isolation_level":  {reason: reasonIsolation},
 	"session_management.echo":             {to: "echo", prio: 1},
+	// No unified key is close: statement_timeout bounds one statement and
+	// pool_recycle one connection, neither a unit of work.
+	"session_management.session_timeout": {reason: "there are no long-lived sessions to expire: bound each call with its context's deadline " +
+		"(statement_timeout bounds one statement, pool_recycle one connection's lifetime)"},
 }
 
 // legacyEntry is one key/value of a legacy section.
@@ -175,12 +179,15 @@ func MigrateLegacyConfig(old []byte) (unified []byte, report MigrationReport, er
 	fail := func(field, problem string) ([]byte, MigrationReport, error) {
 		return nil, report, &ConfigError{Fields: []FieldError{{Field: field, Problem: problem}}}
 	}
+	if len(old) > MaxConfigSize {
+		return nil, report, errTooLarge(int64(len(old)))
+	}
 	if len(bytes.TrimSpace(old)) == 0 {
 		return fail("database", "the legacy configuration is empty")
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(old, &doc); err != nil {
-		return fail("database", yamlProblem(err, old))
+		return fail("", yamlProblem(err, old)) // a syntax error is no key's
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return fail("database", "the legacy configuration is empty")

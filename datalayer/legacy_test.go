@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 func readTestdata(t testing.TB, name string) []byte {
@@ -353,7 +353,7 @@ func TestMigrateLegacyErrors(t *testing.T) {
 		{"empty file", "", "database", "empty"},
 		{"whitespace", "  \n\n", "database", "empty"},
 		{"comments only", "# nothing\n", "database", "empty"},
-		{"bad YAML", "database:\n  host: [\n  password: hunter2-SECRET\n", "database", "invalid YAML"},
+		{"bad YAML", "database:\n  host: [\n  password: hunter2-SECRET\n", "", "invalid configuration: invalid YAML"}, // a syntax error is no key's
 		{"list at top level", "- database\n- ha_database\n", "database", "not a list"},
 		{"scalar at top level", "hunter2-SECRET", "database", "mapping"},
 		{"no sections", "logging: {level: debug}\n", "database", "no database section"},
@@ -455,4 +455,21 @@ func FuzzMigrateLegacyConfig(f *testing.F) {
 			t.Fatalf("no header comment:\n%s", out)
 		}
 	})
+}
+
+func TestMigrateLegacySessionTimeout(t *testing.T) {
+	// session_management.session_timeout is part of the guide's legacy
+	// layout: it is explained, not dropped as unknown.
+	old := append(readTestdata(t, "legacy_full.yaml"), "  session_timeout: 3600\n"...)
+	_, report, err := MigrateLegacyConfig(old)
+	require.NoError(t, err)
+	var reason string
+	for _, n := range report.Dropped {
+		if n.Key == "session_management.session_timeout" {
+			reason = n.Reason
+		}
+	}
+	assert.NotEqual(t, reasonUnknown, reason)
+	assert.Contains(t, reason, "context")
+	requireEveryKeyAccounted(t, old, report)
 }

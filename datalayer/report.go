@@ -283,11 +283,14 @@ type ConnectionInfo struct {
 }
 
 // QueryFigures are the statement figures of one node or one mode; latencies
-// are in milliseconds, quantiles estimated from a histogram.
+// are in milliseconds, quantiles estimated from a histogram of Samples
+// statement attempts. From one sample, the quantiles are that sample (equal
+// to AvgMs), not points interpolated inside its histogram bucket.
 type QueryFigures struct {
 	Queries int64   `json:"queries"`
 	Errors  int64   `json:"errors"`
 	Retries int64   `json:"retries"`
+	Samples int64   `json:"samples"`
 	AvgMs   float64 `json:"avg_ms"`
 	P50Ms   float64 `json:"p50_ms"`
 	P95Ms   float64 `json:"p95_ms"`
@@ -362,13 +365,22 @@ func connectionInfo(cs plugin.ClusterStatus, mt plugin.Metrics, enabled bool) Co
 }
 
 func queryFigures(f plugin.Figures) QueryFigures {
-	return QueryFigures{
+	q := QueryFigures{
 		Queries: f.Queries, Errors: f.Errors, Retries: f.Retries,
 		AvgMs: millis(f.Mean()),
-		P50Ms: millis(f.Quantile(0.50)),
-		P95Ms: millis(f.Quantile(0.95)),
-		P99Ms: millis(f.Quantile(0.99)),
 	}
+	for _, b := range f.Buckets {
+		q.Samples += b
+	}
+	if q.Samples == 1 {
+		// The one sample's duration is known exactly: it is the mean.
+		q.P50Ms, q.P95Ms, q.P99Ms = q.AvgMs, q.AvgMs, q.AvgMs
+		return q
+	}
+	q.P50Ms = millis(f.Quantile(0.50))
+	q.P95Ms = millis(f.Quantile(0.95))
+	q.P99Ms = millis(f.Quantile(0.99))
+	return q
 }
 
 // millis is d in milliseconds, to the microsecond.

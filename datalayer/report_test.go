@@ -231,3 +231,20 @@ func TestConnectionInfoFigures(t *testing.T) {
 	assert.Zero(t, empty.PoolUtilization)
 	assert.Zero(t, empty.AvgResponseTime)
 }
+
+func TestQueryFiguresFromOneSample(t *testing.T) {
+	// One statement of 0.7 ms: its percentiles are that one sample, not
+	// three different points interpolated inside its histogram bucket.
+	b := make([]int64, len(plugin.LatencyBuckets)+1)
+	b[3] = 1 // (0.5 ms, 1 ms]
+	f := queryFigures(plugin.Figures{Queries: 1, Total: 700 * time.Microsecond, Buckets: b})
+	assert.Equal(t, int64(1), f.Samples)
+	assert.Equal(t, QueryFigures{Queries: 1, Samples: 1, AvgMs: 0.7, P50Ms: 0.7, P95Ms: 0.7, P99Ms: 0.7}, f)
+
+	b[3] = 4
+	f = queryFigures(plugin.Figures{Queries: 4, Total: 2800 * time.Microsecond, Buckets: b})
+	assert.Equal(t, int64(4), f.Samples)
+	assert.Less(t, f.P50Ms, f.P99Ms, "several samples: estimated from the histogram")
+
+	assert.Equal(t, QueryFigures{}, queryFigures(plugin.Figures{}))
+}

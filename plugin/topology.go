@@ -164,7 +164,9 @@ func (p *Plugin) primaryChanged(ev *events, old, primary *node, now time.Time) {
 		from, since = p.lostPrimary, p.lostAt
 	}
 	p.lostPrimary = nil
-	if from == nil || from == primary || !p.discovered() {
+	// A node whose role no probe ever confirmed (Nodes[0], assumed primary
+	// at start) was never a primary: losing it is discovery, not failover.
+	if from == nil || from == primary || !p.discovered() || !from.st.answered {
 		p.log.Info("unifieddb: primary", "node", newName)
 		return
 	}

@@ -427,3 +427,81 @@ func TestLiveCommands(t *testing.T) {
 		assert.True(t, seen[cmd.name], "%s ran", cmd.name)
 	}
 }
+
+func TestConfigValidateLegacyLayout(t *testing.T) {
+	// A legacy file has a database section that parses, but its
+	// ha_database and connection_pools sections would be ignored: not valid.
+	old := writeFile(t, filepath.Join(t.TempDir(), "old.yaml"), legacyConfig(legacyPassword))
+	code, stdout, stderr := runCmd(t, "config", "validate", old)
+	assert.Equal(t, exitFail, code, stdout+stderr)
+	assert.NotContains(t, stdout, ": valid")
+	assert.Contains(t, stdout, "legacy layout")
+	assert.Contains(t, stdout, "unifieddb config migrate")
+	assert.NotContains(t, stdout+stderr, legacyPassword)
+}
+
+func TestConfigCommandsStopWhenCanceled(t *testing.T) {
+	// Ctrl-C and SIGTERM cancel run's context (main uses
+	// signal.NotifyContext): the config commands stop instead of finishing
+	// their parse.
+	dir := t.TempDir()
+	good := writeFile(t, filepath.Join(dir, "good.yaml"), "database:\n  host: db.internal\n  database: app\n")
+	old := writeFile(t, filepath.Join(dir, "old.yaml"), legacyConfig(legacyPassword))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, args := range [][]string{
+		{"config", "validate", good},
+		{"config", "show", good},
+		{"config", "migrate", old, filepath.Join(dir, "new.yaml")},
+	} {
+		var out, errb strings.Builder
+		code := run(ctx, args, &out, &errb)
+		assert.Equal(t, exitFail, code, "%v", args)
+		assert.Contains(t, errb.String(), "interrupted", "%v", args)
+		assert.NoFileExists(t, filepath.Join(dir, "new.yaml"))
+	}
+}
+
+func TestConfigValidateTooLarge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.yaml")
+	big := "database:\n  host: h\n  database: d\n  # " + strings.Repeat("x", datalayer.MaxConfigSize) + "\n"
+	writeFile(t, path, big)
+	code, stdout, stderr := runCmd(t, "config", "validate", path)
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stdout+stderr, "larger than 1 MiB")
+}
+
+func TestFileNamePrintedOnce(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.yaml")
+	bad := writeFile(t, filepath.Join(dir, "bad.yaml"), "database:\n  port: x\n")
+	for _, tc := range []struct {
+		args []string
+		path string
+	}{
+		{[]string{"config", "validate", missing}, missing},
+		{[]string{"config", "validate", "--json", missing}, missing},
+		{[]string{"config", "show", missing}, missing},
+		{[]string{"config", "migrate", missing, filepath.Join(dir, "new.yaml")}, missing},
+		{[]string{"health", "--config", missing}, missing},
+		{[]string{"config", "show", bad}, bad},
+		{[]string{"config", "validate", bad}, bad},
+		{[]string{"config", "migrate", bad, filepath.Join(dir, "new.yaml")}, bad},
+	} {
+		code, stdout, stderr := runCmd(t, tc.args...)
+		out := stdout + stderr
+		if tc.path == missing {
+			assert.Equal(t, exitFail, code, "%v", tc.args)
+			assert.Contains(t, out, "no such file", "%v", tc.args)
+		}
+		assert.Equal(t, 1, strings.Count(out, tc.path), "%v: %s", tc.args, out)
+	}
+}
+
+func TestConfigValidateYAMLSyntaxError(t *testing.T) {
+	path := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "database:\n  host: db.internal\n  port: [5432\n")
+	code, stdout, _ := runCmd(t, "config", "validate", path)
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stdout, "\n  invalid YAML: line ")
+	assert.NotContains(t, stdout, "database:")
+}

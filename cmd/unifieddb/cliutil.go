@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -110,7 +113,7 @@ func (l *liveFlags) start(ctx context.Context, fs *flag.FlagSet, args []string, 
 // errors only (node-down warnings would drown the report), redacted.
 // On failure it prints why and returns exitFail.
 func (l *liveFlags) open(ctx context.Context, name string, stdout, stderr io.Writer) (*session, int) {
-	cfg, err := datalayer.LoadConfig(l.config)
+	cfg, err := loadConfig(ctx, l.config)
 	if err != nil {
 		fmt.Fprintf(stderr, "unifieddb %s: %v\n", name, err)
 		return nil, exitFail
@@ -136,6 +139,66 @@ func (l *liveFlags) open(ctx context.Context, name string, stdout, stderr io.Wri
 func (s *session) close() {
 	s.m.Close()
 	s.cancel()
+}
+
+// interruptible runs fn, work that takes no context such as reading and
+// parsing a file, and returns its result; it stops waiting as soon as ctx
+// ends, so Ctrl-C and SIGTERM stop the command whatever it is doing.
+func interruptible[T any](ctx context.Context, fn func() T) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	done := make(chan T, 1)
+	go func() { done <- fn() }()
+	select {
+	case v := <-done:
+		return v, nil
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+}
+
+// readConfigFile reads a configuration file, never more than one byte past
+// datalayer.MaxConfigSize: a larger one is refused by the parser without
+// being read whole.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, withoutPath(err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, datalayer.MaxConfigSize+1))
+	return data, withoutPath(err)
+}
+
+// withoutPath is err without the file name an *fs.PathError adds, for
+// messages that name the file already: "FILE: no such file or directory",
+// not "FILE: open FILE: no such file or directory".
+func withoutPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// loaded is a configuration and the error of loading it.
+type loaded struct {
+	cfg datalayer.Config
+	err error
+}
+
+// loadConfig is datalayer.LoadConfig, stopped by ctx.
+func loadConfig(ctx context.Context, path string) (datalayer.Config, error) {
+	r, err := interruptible(ctx, func() loaded {
+		cfg, err := datalayer.LoadConfig(path)
+		return loaded{cfg, err}
+	})
+	if err != nil {
+		return datalayer.Config{}, fmt.Errorf("interrupted: %w", err)
+	}
+	return r.cfg, r.err
 }
 
 // redactWriter replaces a secret in everything written through it: the

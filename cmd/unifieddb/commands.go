@@ -66,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		usage(stdout)
 		return exitOK
+	case "-version", "--version":
+		return runVersion(ctx, rest, stdout, stderr)
 	}
 	c, ok := lookup(name)
 	if !ok {
@@ -87,6 +89,10 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Flags:")
+	fmt.Fprintln(w, "  -h, -help, --help     show this help")
+	fmt.Fprintln(w, "  -version, --version   print the version")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, `Run "unifieddb <command> --help" for the flags of a command.`)
 }
@@ -112,7 +118,7 @@ func newFlagSet(name, argsUsage, description string) *flag.FlagSet {
 			fmt.Fprintln(w, "Flags:")
 			fs.PrintDefaults()
 		}
-		fmt.Fprintln(w, "  -help")
+		fmt.Fprintln(w, "  -h, -help, --help")
 		fmt.Fprintln(w, "    \tshow this help")
 	}
 	return fs

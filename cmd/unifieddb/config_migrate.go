@@ -47,9 +47,9 @@ func runConfigMigrate(ctx context.Context, args []string, stdout, stderr io.Writ
 		return exitFail
 	}
 
-	old, err := os.ReadFile(oldPath)
+	old, err := readConfigFile(oldPath)
 	if err != nil {
-		return fail("reading %s: %v", oldPath, unwrapPathError(err))
+		return fail("reading %s: %v", oldPath, err)
 	}
 	// Whatever happens, nothing below prints a password of OLD.
 	secrets := passwordsIn(old)
@@ -60,7 +60,19 @@ func runConfigMigrate(ctx context.Context, args []string, stdout, stderr io.Writ
 	} else if same {
 		return fail("NEW is OLD (%s): OLD is never modified; choose another file", newPath)
 	}
-	unified, report, err := datalayer.MigrateLegacyConfig(old)
+	type migrated struct {
+		unified []byte
+		report  datalayer.MigrationReport
+		err     error
+	}
+	r, err := interruptible(ctx, func() migrated {
+		u, rep, err := datalayer.MigrateLegacyConfig(old)
+		return migrated{u, rep, err}
+	})
+	if err != nil {
+		return fail("interrupted: %v", err)
+	}
+	unified, report, err := r.unified, r.report, r.err
 	if err != nil {
 		return fail("%s: %v", oldPath, err)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-
-	"github.com/prompt-improver/unifieddb/datalayer"
 )
 
 const configShowDescription = `
@@ -25,7 +23,7 @@ func runConfigShow(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if code, done := wantArgs(fs, stderr, pos, "FILE"); done {
 		return code
 	}
-	cfg, err := datalayer.LoadConfig(pos[0])
+	cfg, err := loadConfig(ctx, pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "unifieddb config show: %v\n", err)
 		return exitFail

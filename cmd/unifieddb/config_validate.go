@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
 )
@@ -28,7 +27,7 @@ type validation struct {
 }
 
 type fieldProblem struct {
-	Field   string `json:"field"`
+	Field   string `json:"field"` // "" for a problem of the whole file
 	Problem string `json:"problem"`
 }
 
@@ -44,15 +43,25 @@ func runConfigValidate(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	path := pos[0]
 	v := validation{File: path}
-	data, err := os.ReadFile(path)
-	var cfg datalayer.Config
-	if err == nil {
-		cfg, err = datalayer.ParseConfig(data)
-		stdout, stderr = redactingAll(stdout, passwordsIn(data)), redactingAll(stderr, passwordsIn(data))
-		stdout, stderr = redacting(stdout, cfg.Password), redacting(stderr, cfg.Password)
-	} else {
-		err = unwrapPathError(err)
+	type parsed struct {
+		data []byte
+		loaded
 	}
+	r, err := interruptible(ctx, func() parsed {
+		data, err := readConfigFile(path)
+		if err != nil {
+			return parsed{loaded: loaded{err: err}}
+		}
+		cfg, err := datalayer.ParseConfig(data)
+		return parsed{data, loaded{cfg, err}}
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "unifieddb config validate: interrupted: %v\n", err)
+		return exitFail
+	}
+	cfg, err := r.cfg, r.err
+	stdout, stderr = redactingAll(stdout, passwordsIn(r.data)), redactingAll(stderr, passwordsIn(r.data))
+	stdout, stderr = redacting(stdout, cfg.Password), redacting(stderr, cfg.Password)
 	var ce *datalayer.ConfigError
 	switch {
 	case err == nil:
@@ -76,7 +85,11 @@ func runConfigValidate(ctx context.Context, args []string, stdout, stderr io.Wri
 		default:
 			fmt.Fprintf(stdout, "%s: invalid, %d problem(s):\n", path, len(v.Problems))
 			for _, f := range v.Problems {
-				fmt.Fprintf(stdout, "  %s: %s\n", f.Field, f.Problem)
+				if f.Field == "" {
+					fmt.Fprintf(stdout, "  %s\n", f.Problem)
+				} else {
+					fmt.Fprintf(stdout, "  %s: %s\n", f.Field, f.Problem)
+				}
 			}
 		}
 		for _, w := range v.Warnings {

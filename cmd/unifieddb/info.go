@@ -103,5 +103,10 @@ func printInfo(w io.Writer, ci datalayer.ConnectionInfo) {
 }
 
 func figuresRow(f datalayer.QueryFigures) string {
-	return fmt.Sprintf("%d\t%d\t%d\t%s\t%s\t%s\t%s", f.Queries, f.Errors, f.Retries, msText(f.AvgMs), msText(f.P50Ms), msText(f.P95Ms), msText(f.P99Ms))
+	p50, p95, p99 := msText(f.P50Ms), msText(f.P95Ms), msText(f.P99Ms)
+	if f.Samples == 1 {
+		// Percentiles of one sample are that sample, already under AVG.
+		p50, p95, p99 = "1 sample", "1 sample", "1 sample"
+	}
+	return fmt.Sprintf("%d\t%d\t%d\t%s\t%s\t%s\t%s", f.Queries, f.Errors, f.Retries, msText(f.AvgMs), p50, p95, p99)
 }

@@ -18,6 +18,9 @@ func main() {
 	// Ctrl-C and SIGTERM cancel ctx; commands clean up (the demo stops its
 	// cluster) and return.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal, the default handling is back: a second Ctrl-C
+	// or SIGTERM ends the process even if a command is slow to return.
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

@@ -35,6 +35,8 @@ func TestUsage(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, exitUsage, "", `unknown command "frobnicate"`},
 		{"help", []string{"help"}, exitOK, "demo", ""},
 		{"--help", []string{"--help"}, exitOK, "Commands:", ""},
+		{"--help names --version", []string{"--help"}, exitOK, "--version", ""},
+		{"command help names --help", []string{"health", "-h"}, exitOK, "-h, -help, --help", ""},
 		{"-h", []string{"-h"}, exitOK, "version", ""},
 		{"help demo", []string{"help", "demo"}, exitOK, "Usage: unifieddb demo", ""},
 		{"help unknown", []string{"help", "frobnicate"}, exitUsage, "", `unknown command "frobnicate"`},
@@ -45,6 +47,10 @@ func TestUsage(t *testing.T) {
 		{"version --help", []string{"version", "--help"}, exitOK, "Usage: unifieddb version", ""},
 		{"version extra argument", []string{"version", "x"}, exitUsage, "", `unexpected argument "x"`},
 		{"version", []string{"version"}, exitOK, "unifieddb ", ""},
+		{"--version", []string{"--version"}, exitOK, "unifieddb ", ""},
+		{"-version", []string{"-version"}, exitOK, "unifieddb ", ""},
+		{"-help", []string{"-help"}, exitOK, "Commands:", ""},
+		{"config -help", []string{"config", "validate", "-help"}, exitOK, "Usage: unifieddb config validate", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runCmd(t, tc.args...)

@@ -25,10 +25,23 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 func versionString() string {
-	v, rev, dirty := version, "", false
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	bi, _ := debug.ReadBuildInfo()
+	return versionFrom(version, bi)
+}
+
+// modulePath is the module unifieddb is built from.
+const modulePath = "github.com/prompt-improver/unifieddb"
+
+// versionFrom is the version line: the linked version, else the version of
+// the unifieddb module from the build information — the main module when
+// built here or installed with go install ...@v1.2.3 (no VCS data then), a
+// dependency when built from another module — else "devel"; then the VCS
+// revision when the build recorded one.
+func versionFrom(linked string, bi *debug.BuildInfo) string {
+	v, rev, dirty := linked, "", false
+	if bi != nil {
 		if v == "" {
-			v = bi.Main.Version
+			v = moduleVersion(bi)
 		}
 		for _, s := range bi.Settings {
 			switch s.Key {
@@ -53,4 +66,18 @@ func versionString() string {
 		s += " (" + rev + ")"
 	}
 	return s + " " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH
+}
+
+// moduleVersion is the version of modulePath in bi: the required version
+// of a replaced dependency (the replacement's is "(devel)" for a directory).
+func moduleVersion(bi *debug.BuildInfo) string {
+	if bi.Main.Path == modulePath {
+		return bi.Main.Version
+	}
+	for _, d := range bi.Deps {
+		if d.Path == modulePath {
+			return d.Version
+		}
+	}
+	return ""
 }
