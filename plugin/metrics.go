@@ -109,7 +109,11 @@ func (p *Plugin) observe(ctx context.Context, mode Mode, pl *pool, query string,
 		p.modeStats[mode].observe(d, failed)
 	}
 	if p.opts.Echo {
-		p.log.Info("unifieddb: sql", "node", pl.node.name, "mode", mode.String(), "pool", pl.kind.String(), "duration", d, "sql", query, "error", err)
+		if err != nil {
+			p.log.Info("unifieddb: sql", "node", pl.node.name, "mode", mode.String(), "pool", pl.kind.String(), "duration", d, "sql", query, "error", pl.node.redact(err.Error()))
+			return
+		}
+		p.log.Info("unifieddb: sql", "node", pl.node.name, "mode", mode.String(), "pool", pl.kind.String(), "duration", d, "sql", query)
 	}
 }
 

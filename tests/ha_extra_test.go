@@ -100,6 +100,7 @@ func TestEchoAndDebugLogging(t *testing.T) {
 	for _, want := range []string{"node=127.0.0.1:", "mode=read_only", "duration=", "SELECT 1"} {
 		assert.Contains(t, echo, want)
 	}
+	assert.NotContains(t, echo, "error=", "a statement that succeeded has no error attribute")
 	assert.Contains(t, out, "unifieddb: routed", "debug_mode logs routing decisions")
 	assert.NotContains(t, out, cfg.Password)
 	assert.NotContains(t, out, "secret-arg", "arguments are never logged")
