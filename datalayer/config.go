@@ -117,6 +117,16 @@ type Config struct {
 	// read-your-writes read waits for a replica to catch up before it uses the
 	// primary. Default 100ms. >= 0.
 	ReadYourWritesTimeout time.Duration
+	// TCPKeepalive (`tcp_keepalive`) is the idle time before the first TCP
+	// keepalive probe and the time between probes (3 probes), so a peer that
+	// vanished (power loss, a dropped route) is noticed on an idle
+	// connection. Default 15s. 0: the system's setting.
+	TCPKeepalive time.Duration
+	// TCPUserTimeout (`tcp_user_timeout`, Linux) is how long sent data may
+	// stay unacknowledged before the kernel drops the connection, so a
+	// statement sent into a black hole fails instead of waiting for TCP's
+	// ~15 minutes of retransmissions. Default 30s. 0: the system's setting.
+	TCPUserTimeout time.Duration
 
 	// Warnings lists non-fatal problems found while loading (unknown keys
 	// outside strict mode). Not a YAML key.
@@ -153,5 +163,7 @@ func DefaultConfig() Config {
 		BatchStatementTimeout:      10 * time.Minute,
 		TransactionRetries:         3,
 		ReadYourWritesTimeout:      100 * time.Millisecond,
+		TCPKeepalive:               15 * time.Second,
+		TCPUserTimeout:             30 * time.Second,
 	}
 }

@@ -95,6 +95,8 @@ database:
   batch_statement_timeout: 0
   transaction_retries: 0
   read_your_writes_timeout: 250ms
+  tcp_keepalive: 20s
+  tcp_user_timeout: 0
 `))
 	require.NoError(t, err)
 	assert.Equal(t, Config{
@@ -108,6 +110,7 @@ database:
 		ReplicaPolicy: "least_latency", FallbackToPrimary: false, BatchPoolSize: 2, BatchSize: 500,
 		TransactionalPoolSize: 3, StatementTimeout: 15 * time.Second, BatchStatementTimeout: 0,
 		TransactionRetries: 0, ReadYourWritesTimeout: 250 * time.Millisecond,
+		TCPKeepalive: 20 * time.Second, TCPUserTimeout: 0,
 	}, cfg)
 }
 
@@ -141,6 +144,8 @@ func TestParseConfigInvalid(t *testing.T) {
 		{"batch_statement_timeout negative", section("batch_statement_timeout: -1m"), "batch_statement_timeout"},
 		{"max_replication_lag negative", section("max_replication_lag: -1"), "max_replication_lag"},
 		{"read_your_writes_timeout negative", section("read_your_writes_timeout: -1ms"), "read_your_writes_timeout"},
+		{"tcp_keepalive negative", section("tcp_keepalive: -1s"), "tcp_keepalive"},
+		{"tcp_user_timeout negative", section("tcp_user_timeout: -1s"), "tcp_user_timeout"},
 		{"statement_cache_size negative", section("statement_cache_size: -1"), "statement_cache_size"},
 		{"prepared_statement_cache_size negative", section("prepared_statement_cache_size: -2"), "prepared_statement_cache_size"},
 		{"transaction_retries negative", section("transaction_retries: -1"), "transaction_retries"},

@@ -100,6 +100,8 @@ func (c Config) Validate() error {
 		{"statement_timeout", c.StatementTimeout},
 		{"batch_statement_timeout", c.BatchStatementTimeout},
 		{"read_your_writes_timeout", c.ReadYourWritesTimeout},
+		{"tcp_keepalive", c.TCPKeepalive},
+		{"tcp_user_timeout", c.TCPUserTimeout},
 	} {
 		if f.v < 0 {
 			bad(f.key, "must be 0 or more, got %s", f.v)

@@ -59,6 +59,8 @@ var configKeys = []configKey{
 	{"batch_statement_timeout", func(c *Config) any { return &c.BatchStatementTimeout }},
 	{"transaction_retries", func(c *Config) any { return &c.TransactionRetries }},
 	{"read_your_writes_timeout", func(c *Config) any { return &c.ReadYourWritesTimeout }},
+	{"tcp_keepalive", func(c *Config) any { return &c.TCPKeepalive }},
+	{"tcp_user_timeout", func(c *Config) any { return &c.TCPUserTimeout }},
 }
 
 // configKeyIndex maps a YAML key to its position in configKeys.

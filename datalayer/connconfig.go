@@ -38,6 +38,7 @@ func (c Config) connConfig(addr plugin.Addr) (*pgx.ConnConfig, error) {
 		cc.Password = c.Password
 	}
 	cc.ConnectTimeout = c.ConnectionTimeout
+	cc.DialFunc = c.dialer().DialContext
 	cc.StatementCacheCapacity = c.StatementCacheSize
 	cc.DescriptionCacheCapacity = c.PreparedStatementCacheSize
 	switch {
