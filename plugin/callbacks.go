@@ -79,6 +79,7 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 		}
 	}
 	mode := modeOf(stmt)
+	carryMode(stmt, mode)
 	switch cp := stmt.ConnPool.(type) {
 	case *txConn:
 		if write && (mode == ReadOnly || cp.readOnly) {

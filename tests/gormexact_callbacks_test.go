@@ -4,8 +4,12 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/prompt-improver/unifieddb/datalayer"
 )
 
 // gxOwner has many pets at a field index that a pet does not have: GORM
@@ -145,6 +149,106 @@ func TestGormExactDeleteWithSelectedAssociationIsAtomic(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			sameAsGORM(t, gormCase{setup: setup, op: op, rows: counts})
+		})
+	}
+}
+
+// gxItem is a plain model for the Create tests.
+type gxItem struct {
+	ID   uint
+	Name string
+}
+
+// gxHome's kids are read from a view that says which server answered.
+type gxHome struct {
+	ID       uint
+	Name     string
+	Kids     []gxKid `gorm:"foreignKey:GxHomeID"`
+	HookPort int     `gorm:"-"`
+}
+
+// AfterFind reads in a hook: GORM runs it in a new session.
+func (h *gxHome) AfterFind(tx *gorm.DB) error { return scanPort(tx, &h.HookPort) }
+
+type gxKid struct {
+	ID       uint
+	GxHomeID uint
+	Name     string
+	Port     int
+}
+
+func (gxKid) TableName() string { return "gx_kid_ports" }
+
+type gxNote struct {
+	ID       uint
+	Name     string
+	HookPort int `gorm:"-"`
+}
+
+func (n *gxNote) AfterCreate(tx *gorm.DB) error { return scanPort(tx, &n.HookPort) }
+
+// scanPort is a model read (no raw SQL) of the port of the server that
+// answers it.
+func scanPort(db *gorm.DB, port *int) error {
+	return db.Table("gx_kid_ports").Select("port").Limit(1).Scan(port).Error
+}
+
+// Item 3: every statement GORM runs for a call follows the call's mode.
+func TestGormExactModeReachesSubStatements(t *testing.T) {
+	ctx := testCtx(t)
+	m := managerOn(t, freshDatabase(t), nil)
+	rw := m.Conn(ctx, datalayer.ReadWrite).Session(&gorm.Session{})
+	for _, q := range []string{
+		"CREATE TABLE gx_homes (id bigserial PRIMARY KEY, name text)",
+		"CREATE TABLE gx_kid_rows (id bigserial PRIMARY KEY, gx_home_id bigint, name text)",
+		"CREATE VIEW gx_kid_ports AS SELECT *, inet_server_port() AS port FROM gx_kid_rows",
+		"CREATE TABLE gx_notes (id bigserial PRIMARY KEY, name text)",
+		"INSERT INTO gx_homes (name) VALUES ('h')",
+		"INSERT INTO gx_kid_rows (gx_home_id, name) VALUES (1, 'a'), (1, 'b')",
+	} {
+		require.NoError(t, rw.Exec(q).Error, q)
+	}
+	waitReplicated(t, shared, shared.Nodes()[0])
+	nodes := shared.Nodes()
+	primary := nodes[0].Port()
+	replicas := map[int]bool{nodes[1].Port(): true, nodes[2].Port(): true}
+
+	for _, mode := range []datalayer.Mode{datalayer.Auto, datalayer.ReadOnly, datalayer.ReadWrite, datalayer.Batch, datalayer.Transactional} {
+		t.Run(mode.String(), func(t *testing.T) {
+			onPrimary := mode != datalayer.Auto && mode != datalayer.ReadOnly
+			where := func(what string, port int) {
+				t.Helper()
+				if onPrimary {
+					assert.Equal(t, primary, port, "%s in %s", what, mode)
+				} else {
+					assert.True(t, replicas[port], "%s in %s served by %d, not a replica", what, mode, port)
+				}
+			}
+			db := func() *gorm.DB { return m.Conn(ctx, mode).Session(&gorm.Session{}) }
+
+			var home gxHome
+			require.NoError(t, db().Preload("Kids").First(&home).Error)
+			require.Len(t, home.Kids, 2)
+			where("preload", home.Kids[0].Port)
+			where("AfterFind read", home.HookPort)
+
+			var homes []gxHome
+			var inner int
+			require.NoError(t, db().FindInBatches(&homes, 10, func(tx *gorm.DB, _ int) error {
+				return scanPort(tx, &inner)
+			}).Error)
+			where("FindInBatches callback read", inner)
+
+			if mode == datalayer.ReadOnly {
+				return
+			}
+			note := gxNote{Name: "n"}
+			require.NoError(t, db().Session(&gorm.Session{SkipDefaultTransaction: true}).Create(&note).Error)
+			if mode == datalayer.Auto {
+				// An Auto read inside an Auto write's hook may use a replica.
+				return
+			}
+			where("AfterCreate read", note.HookPort)
 		})
 	}
 }
