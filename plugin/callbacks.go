@@ -34,14 +34,17 @@ func (p *Plugin) registerCallbacks(db *gorm.DB) error {
 
 func (p *Plugin) routeWrite(db *gorm.DB) { p.route(db, opWrite, true) }
 
-// routeQuery: a model read may go to a replica; raw SQL and locking reads go
-// to the primary unless the mode says otherwise. Raw SQL is never routed by
+// routeQuery: a model read may go to a replica; raw SQL, locking reads and
+// the read of FirstOrCreate/FirstOrInit (firstorcreate.go) go to the primary
+// unless the mode says otherwise. Raw SQL is never routed by
 // guessing from its text: SELECT nextval(...) is a write.
 func (p *Plugin) routeQuery(db *gorm.DB) {
 	op := opRead
 	if db.Statement.SQL.Len() > 0 {
 		op = opWrite
 	} else if _, locking := db.Statement.Clauses["FOR"]; locking {
+		op = opWrite
+	} else if readBeforeWrite(db.Statement) && modeOf(db.Statement) == Auto {
 		op = opWrite
 	}
 	p.route(db, op, false)

@@ -252,3 +252,34 @@ func TestGormExactModeReachesSubStatements(t *testing.T) {
 		})
 	}
 }
+
+// Item 4: FirstOrCreate and FirstOrInit read where their write goes.
+func TestGormExactFirstOrCreateReadsThePrimary(t *testing.T) {
+	ctx := testCtx(t)
+	m := managerOn(t, freshDatabase(t), func(c *datalayer.Config) { c.MaxReplicationLag = 0 })
+	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).AutoMigrate(&gxItem{}))
+	waitReplicated(t, shared, shared.Nodes()[0])
+	// The replicas stop replaying: they stay in rotation but never see
+	// what is written from now on.
+	for _, n := range shared.Nodes()[1:] {
+		require.NoError(t, n.PauseReplay(ctx))
+		t.Cleanup(func() { _ = n.ResumeReplay(testCtx(t)) })
+	}
+
+	for range 2 {
+		var it gxItem
+		require.NoError(t, m.DB().WithContext(ctx).Where(gxItem{Name: "fo"}).FirstOrCreate(&it).Error)
+		assert.NotZero(t, it.ID)
+	}
+	var n int64
+	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).Model(&gxItem{}).Where("name = ?", "fo").Count(&n).Error)
+	assert.EqualValues(t, 1, n, "FirstOrCreate twice creates one row")
+
+	var found gxItem
+	require.NoError(t, m.DB().WithContext(ctx).Where(gxItem{Name: "fo"}).FirstOrInit(&found).Error)
+	assert.NotZero(t, found.ID, "FirstOrInit finds the row the primary has")
+
+	// First stays an Auto read: the paused replica does not have the row.
+	var first gxItem
+	assert.ErrorIs(t, m.DB().WithContext(ctx).Where(gxItem{Name: "fo"}).First(&first).Error, gorm.ErrRecordNotFound)
+}
