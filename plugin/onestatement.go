@@ -60,6 +60,11 @@ func oneStatement(stmt *gorm.Statement, kind writeKind) (one bool) {
 		// A delete touches associations only when they are selected.
 		return true
 	}
+	if kind == kindCreate && mapValues(stmt.ReflectValue) {
+		// GORM's INSERT ... RETURNING fails to scan into a map after the row
+		// was written; only GORM's transaction takes the row back.
+		return false
+	}
 	if !hasRelations(s) {
 		return true
 	}
@@ -123,6 +128,19 @@ func selectsAssociation(stmt *gorm.Statement, s *schema.Schema) bool {
 		}
 	}
 	return false
+}
+
+// mapValues reports whether v is a map or a slice or array of maps (or of
+// interfaces, which may hold maps).
+func mapValues(v reflect.Value) bool {
+	t := v.Type()
+	if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+		t = t.Elem()
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Kind() == reflect.Map || t.Kind() == reflect.Interface
 }
 
 // noAssociationValues reports whether v (a model struct, a map, or a slice

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"errors"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -10,6 +11,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
+	"github.com/prompt-improver/unifieddb/repos"
 )
 
 // gxOwner has many pets at a field index that a pet does not have: GORM
@@ -157,6 +159,72 @@ func TestGormExactDeleteWithSelectedAssociationIsAtomic(t *testing.T) {
 type gxItem struct {
 	ID   uint
 	Name string
+}
+
+// Item 5: Auto does not turn Create into CreateInBatches.
+func TestGormExactCreateIsNotBatched(t *testing.T) {
+	items := func(db *gorm.DB) (any, error) {
+		var names []string
+		err := db.Model(&gxItem{}).Order("id").Pluck("name", &names).Error
+		return names, err
+	}
+	migrate := func(db *gorm.DB) error { return db.AutoMigrate(&gxItem{}) }
+	for name, op := range map[string]func(db *gorm.DB) error{
+		"empty slice": func(db *gorm.DB) error {
+			err := db.Create(&[]gxItem{}).Error
+			if !errors.Is(err, gorm.ErrEmptySlice) {
+				return errors.New("not ErrEmptySlice")
+			}
+			return err
+		},
+		"map slice": func(db *gorm.DB) error {
+			return db.Model(&gxItem{}).Create([]map[string]any{{"name": "a"}, {"name": "b"}}).Error
+		},
+		"array": func(db *gorm.DB) error { return db.Create(&[2]gxItem{{Name: "a"}, {Name: "b"}}).Error },
+		"statement SQL": func(db *gorm.DB) error {
+			tx := db.Create(&[]gxItem{{Name: "a"}})
+			if tx.Error == nil && tx.Statement.SQL.Len() == 0 {
+				return errors.New("empty Statement.SQL")
+			}
+			return tx.Error
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sameAsGORM(t, gormCase{setup: migrate, op: op, rows: items})
+		})
+	}
+}
+
+// gxHooked has a create hook, so repos.CreateMany inserts it with INSERTs
+// (no COPY).
+type gxHooked struct {
+	ID   uint
+	Name string
+}
+
+func (*gxHooked) BeforeCreate(*gorm.DB) error { return nil }
+
+// batch_size still reaches the bulk path (repos.CreateMany), and a Batch
+// handle's Create is GORM's Create.
+func TestGormExactBatchSizeReachesCreateMany(t *testing.T) {
+	ctx := testCtx(t)
+	m := managerOn(t, freshDatabase(t), func(c *datalayer.Config) { c.BatchSize = 2 })
+	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).AutoMigrate(&gxHooked{}))
+	var inserts atomic.Int64
+	require.NoError(t, m.DB().Callback().Create().After("gorm:create").Register("gx:count", func(db *gorm.DB) {
+		if db.Error == nil && db.Statement.Schema != nil && db.Statement.Schema.Table == "gx_hookeds" {
+			inserts.Add(1)
+		}
+	}))
+	t.Cleanup(func() { _ = m.DB().Callback().Create().Remove("gx:count") })
+
+	require.NoError(t, repos.New[gxHooked](m.DB()).CreateMany(ctx, []gxHooked{{Name: "a"}, {Name: "b"}, {Name: "c"}}))
+	assert.EqualValues(t, 2, inserts.Swap(0), "3 rows in INSERTs of batch_size 2")
+
+	require.NoError(t, m.Conn(ctx, datalayer.Batch).Create(&[]gxHooked{{Name: "d"}, {Name: "e"}, {Name: "f"}}).Error)
+	assert.EqualValues(t, 1, inserts.Swap(0), "Create in Batch mode: one INSERT, as GORM")
+	err := m.Conn(ctx, datalayer.Batch).Create(&[]gxHooked{}).Error
+	assert.ErrorIs(t, err, gorm.ErrEmptySlice)
 }
 
 // gxHome's kids are read from a view that says which server answered.
