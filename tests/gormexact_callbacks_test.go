@@ -195,6 +195,29 @@ func TestGormExactCreateIsNotBatched(t *testing.T) {
 	}
 }
 
+// Save runs GORM's update then, when no row matched, GORM's insert: two
+// callback chains, each in its own default transaction in plain GORM too.
+func TestGormExactSave(t *testing.T) {
+	items := func(db *gorm.DB) (any, error) {
+		var got []gxItem
+		err := db.Order("id").Find(&got).Error
+		return got, err
+	}
+	setup := func(db *gorm.DB) error {
+		return errors.Join(db.AutoMigrate(&gxItem{}), db.Create(&gxItem{Name: "a"}).Error)
+	}
+	for name, op := range map[string]func(db *gorm.DB) error{
+		"existing row":       func(db *gorm.DB) error { return db.Save(&gxItem{ID: 1, Name: "b"}).Error },
+		"missing row":        func(db *gorm.DB) error { return db.Save(&gxItem{ID: 7, Name: "c"}).Error },
+		"new row":            func(db *gorm.DB) error { return db.Save(&gxItem{Name: "d"}).Error },
+		"rows, one existing": func(db *gorm.DB) error { return db.Save(&[]gxItem{{ID: 1, Name: "e"}, {ID: 9, Name: "f"}}).Error },
+	} {
+		t.Run(name, func(t *testing.T) {
+			sameAsGORM(t, gormCase{setup: setup, op: op, rows: items})
+		})
+	}
+}
+
 // gxHooked has a create hook, so repos.CreateMany inserts it with INSERTs
 // (no COPY).
 type gxHooked struct {
