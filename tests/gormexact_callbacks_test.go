@@ -323,6 +323,11 @@ func TestGormExactModeReachesSubStatements(t *testing.T) {
 			where("preload", home.Kids[0].Port)
 			where("AfterFind read", home.HookPort)
 
+			var kids []gxKid
+			require.NoError(t, db().Model(&gxHome{ID: home.ID}).Association("Kids").Find(&kids))
+			require.NotEmpty(t, kids)
+			where("association find", kids[0].Port)
+
 			var homes []gxHome
 			var inner int
 			require.NoError(t, db().FindInBatches(&homes, 10, func(tx *gorm.DB, _ int) error {
