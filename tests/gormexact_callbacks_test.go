@@ -1,9 +1,11 @@
 package tests
 
 import (
+	"context"
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -359,7 +361,11 @@ func TestGormExactFirstOrCreateReadsThePrimary(t *testing.T) {
 	// what is written from now on.
 	for _, n := range shared.Nodes()[1:] {
 		require.NoError(t, n.PauseReplay(ctx))
-		t.Cleanup(func() { _ = n.ResumeReplay(testCtx(t)) })
+		t.Cleanup(func() {
+			rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			assert.NoError(t, n.ResumeReplay(rctx), "resuming %s", n.Name())
+		})
 	}
 
 	for range 2 {
