@@ -75,9 +75,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	// No CreateBatchSize: it would turn every slice Create into
+	// CreateInBatches, which is not what GORM's Create does (no
+	// ErrEmptySlice, panics on arrays and map slices). batch_size reaches
+	// the bulk paths through the plugin (plugin.BatchSize).
 	db, err := gorm.Open(postgres.New(postgres.Config{Conn: p.ConnPool()}), &gorm.Config{
-		Logger:          gormLogger(cfg, o.log),
-		CreateBatchSize: cfg.BatchSize,
+		Logger: gormLogger(cfg, o.log),
 	})
 	if err == nil {
 		err = db.Use(p)
@@ -114,6 +117,7 @@ func (c Config) pluginOptions(reg *registry.Registry, log *slog.Logger, hooks pl
 		Pool:              pool,
 		Batch:             batch,
 		Transactional:     tx,
+		BatchSize:         c.BatchSize,
 		PoolTimeout:       c.PoolTimeout,
 		FailoverTimeout:   c.FailoverTimeout,
 		FallbackToPrimary: c.FallbackToPrimary,

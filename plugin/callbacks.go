@@ -6,7 +6,6 @@ import (
 	"reflect"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/callbacks"
 	"gorm.io/gorm/schema"
 )
 
@@ -25,25 +24,27 @@ func (p *Plugin) registerCallbacks(db *gorm.DB) error {
 		cb.Delete().Before("*").Register(callbackName, p.routeWrite),
 		cb.Row().Before("*").Register(callbackName, p.routeRow),
 		cb.Raw().Before("*").Register(callbackName, p.routeWrite),
-		// GORM wraps every create, update and delete in a transaction: three
-		// round trips where one statement is atomic by itself. Keep the
-		// transaction only where GORM may run several statements.
-		cb.Create().Replace("gorm:begin_transaction", beginIfNeeded),
-		cb.Update().Replace("gorm:begin_transaction", beginIfNeeded),
-		cb.Delete().Replace("gorm:begin_transaction", beginIfNeeded),
+		// GORM's default transaction, kept wherever GORM may run more than
+		// one statement (onestatement.go).
+		cb.Create().Replace("gorm:begin_transaction", beginCreate),
+		cb.Update().Replace("gorm:begin_transaction", beginUpdate),
+		cb.Delete().Replace("gorm:begin_transaction", beginDelete),
 	)
 }
 
 func (p *Plugin) routeWrite(db *gorm.DB) { p.route(db, opWrite, true) }
 
-// routeQuery: a model read may go to a replica; raw SQL and locking reads go
-// to the primary unless the mode says otherwise. Raw SQL is never routed by
+// routeQuery: a model read may go to a replica; raw SQL, locking reads and
+// the read of FirstOrCreate/FirstOrInit (firstorcreate.go) go to the primary
+// unless the mode says otherwise. Raw SQL is never routed by
 // guessing from its text: SELECT nextval(...) is a write.
 func (p *Plugin) routeQuery(db *gorm.DB) {
 	op := opRead
 	if db.Statement.SQL.Len() > 0 {
 		op = opWrite
 	} else if _, locking := db.Statement.Clauses["FOR"]; locking {
+		op = opWrite
+	} else if readBeforeWrite(db.Statement) && modeOf(db.Statement) == Auto {
 		op = opWrite
 	}
 	p.route(db, op, false)
@@ -81,6 +82,7 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 		}
 	}
 	mode := modeOf(stmt)
+	carryMode(stmt, mode)
 	switch cp := stmt.ConnPool.(type) {
 	case *txConn:
 		if write && (mode == ReadOnly || cp.readOnly) {
@@ -126,54 +128,4 @@ func (p *Plugin) checkModel(s *schema.Schema) error {
 	}
 	p.seen.Store(s, struct{}{})
 	return nil
-}
-
-// beginIfNeeded opens GORM's default transaction only for statements that
-// may run several statements: saving associations or running hooks.
-func beginIfNeeded(db *gorm.DB) {
-	if needsTransaction(db.Statement) {
-		callbacks.BeginTransaction(db)
-	}
-}
-
-func needsTransaction(stmt *gorm.Statement) bool {
-	s := stmt.Schema
-	if s == nil {
-		return false
-	}
-	if s.BeforeCreate || s.AfterCreate || s.BeforeSave || s.AfterSave ||
-		s.BeforeUpdate || s.AfterUpdate || s.BeforeDelete || s.AfterDelete {
-		return true
-	}
-	if len(s.Relationships.Relations) == 0 {
-		return false
-	}
-	return hasAssociationValues(stmt, s)
-}
-
-// hasAssociationValues reports whether any relation field of the value being
-// written is set, i.e. GORM would save associations.
-func hasAssociationValues(stmt *gorm.Statement, s *schema.Schema) bool {
-	rv := stmt.ReflectValue
-	check := func(v reflect.Value) bool {
-		for _, rel := range s.Relationships.Relations {
-			if _, zero := rel.Field.ValueOf(stmt.Context, v); !zero {
-				return true
-			}
-		}
-		return false
-	}
-	switch rv.Kind() {
-	case reflect.Struct:
-		return check(rv)
-	case reflect.Slice, reflect.Array:
-		for i := 0; i < rv.Len(); i++ {
-			v := reflect.Indirect(rv.Index(i))
-			if v.Kind() == reflect.Struct && check(v) {
-				return true
-			}
-		}
-		return false
-	}
-	return true
 }

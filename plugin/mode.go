@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -76,14 +77,37 @@ func (m Mode) ModifyStatement(stmt *gorm.Statement) {
 // Build implements clause.Expression; a mode writes nothing.
 func (Mode) Build(clause.Builder) {}
 
-// modeOf returns the statement's mode, Auto when none was set.
+// modeOf returns the statement's mode: its mode clause, else the mode of the
+// call it belongs to (carried by its context), else Auto.
 func modeOf(stmt *gorm.Statement) Mode {
 	if c, ok := stmt.Clauses[modeClause]; ok {
 		if m, ok := c.Expression.(Mode); ok {
 			return m
 		}
 	}
-	return Auto
+	return ctxMode(stmt.Context)
+}
+
+// modeKey carries a call's mode in its statements' context. GORM runs
+// preloads, hooks, association saves and FindInBatches' callbacks in new
+// sessions that drop the mode clause but keep the context, so the mode
+// reaches every statement GORM runs for one call.
+type modeKey struct{}
+
+func ctxMode(ctx context.Context) Mode {
+	if ctx == nil {
+		return Auto
+	}
+	m, _ := ctx.Value(modeKey{}).(Mode)
+	return m
+}
+
+// carryMode makes stmt's context carry mode for the statements GORM derives
+// from it. Auto statements of Auto calls allocate nothing.
+func carryMode(stmt *gorm.Statement, mode Mode) {
+	if stmt.Context != nil && ctxMode(stmt.Context) != mode {
+		stmt.Context = context.WithValue(stmt.Context, modeKey{}, mode)
+	}
 }
 
 // fromDB finds the plugin installed on db, or nil.

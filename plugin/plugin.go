@@ -51,6 +51,10 @@ type Options struct {
 	Batch PoolConfig
 	// Transactional sizes the Transactional pool (used on the primary).
 	Transactional PoolConfig
+	// BatchSize is the rows per INSERT statement of the data layer's bulk
+	// paths (repos.CreateMany), read back with BatchSize(db). It never
+	// changes what GORM's Create does. 0: the caller's default.
+	BatchSize int
 	// PoolTimeout bounds the wait for a free connection. Must be > 0.
 	PoolTimeout time.Duration
 	// FailoverTimeout bounds how long a statement waits for a usable node.

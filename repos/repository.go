@@ -11,10 +11,12 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
+	"github.com/prompt-improver/unifieddb/plugin"
 )
 
 // defaultBatchSize is the rows per INSERT statement of CreateMany when
-// neither WithBatchSize nor the db's gorm.Config.CreateBatchSize says.
+// neither WithBatchSize, the db's gorm.Config.CreateBatchSize nor the
+// Manager's batch_size says.
 const defaultBatchSize = 1000
 
 // Option adjusts New.
@@ -26,7 +28,8 @@ type options struct {
 
 // WithBatchSize sets how many rows one INSERT statement of CreateMany carries
 // when it cannot use COPY. n must be > 0. Default: the db's
-// gorm.Config.CreateBatchSize when set, else 1000.
+// gorm.Config.CreateBatchSize when set, else the Manager's batch_size, else
+// 1000.
 func WithBatchSize(n int) Option {
 	return func(o *options) error {
 		if n <= 0 {
@@ -68,6 +71,8 @@ func New[T any](db *gorm.DB, opts ...Option) *Repository[T] {
 	} else {
 		if db.CreateBatchSize > 0 {
 			o.batchSize = db.CreateBatchSize
+		} else if n := plugin.BatchSize(db); n > 0 {
+			o.batchSize = n // the Manager's batch_size
 		}
 		stmt := &gorm.Statement{DB: db}
 		if k := reflect.TypeFor[T]().Kind(); k != reflect.Struct {
