@@ -161,9 +161,11 @@ func (m *Manager) Config() Config { return m.cfg }
 // DB returns the GORM handle, in Auto mode.
 func (m *Manager) DB() *gorm.DB { return m.db }
 
-// Conn is m.DB().WithContext(ctx).Clauses(mode).
+// Conn is m.DB().WithContext(ctx).Clauses(mode) as a new GORM session: a
+// handle to keep and reuse, whose statements each start from the mode alone
+// (conditions of one never leak into the next).
 func (m *Manager) Conn(ctx context.Context, mode Mode) *gorm.DB {
-	return m.db.WithContext(ctx).Clauses(mode)
+	return m.db.WithContext(ctx).Clauses(mode).Session(&gorm.Session{})
 }
 
 // Plugin returns the Manager's GORM plugin, for its health snapshot
