@@ -117,6 +117,11 @@ type Config struct {
 	// read-your-writes read waits for a replica to catch up before it uses the
 	// primary. Default 100ms. >= 0.
 	ReadYourWritesTimeout time.Duration
+	// SimpleProtocol (`simple_protocol`) sends every statement with
+	// PostgreSQL's simple query protocol, arguments interpolated by pgx on
+	// the client: no server-side prepared statements, as PgBouncer in
+	// transaction pooling mode needs. Default false.
+	SimpleProtocol bool
 	// TCPKeepalive (`tcp_keepalive`) is the idle time before the first TCP
 	// keepalive probe and the time between probes (3 probes), so a peer that
 	// vanished (power loss, a dropped route) is noticed on an idle

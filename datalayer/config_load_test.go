@@ -95,6 +95,7 @@ database:
   batch_statement_timeout: 0
   transaction_retries: 0
   read_your_writes_timeout: 250ms
+  simple_protocol: true
   tcp_keepalive: 20s
   tcp_user_timeout: 0
 `))
@@ -110,7 +111,7 @@ database:
 		ReplicaPolicy: "least_latency", FallbackToPrimary: false, BatchPoolSize: 2, BatchSize: 500,
 		TransactionalPoolSize: 3, StatementTimeout: 15 * time.Second, BatchStatementTimeout: 0,
 		TransactionRetries: 0, ReadYourWritesTimeout: 250 * time.Millisecond,
-		TCPKeepalive: 20 * time.Second, TCPUserTimeout: 0,
+		SimpleProtocol: true, TCPKeepalive: 20 * time.Second, TCPUserTimeout: 0,
 	}, cfg)
 }
 

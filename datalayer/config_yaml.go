@@ -59,6 +59,7 @@ var configKeys = []configKey{
 	{"batch_statement_timeout", func(c *Config) any { return &c.BatchStatementTimeout }},
 	{"transaction_retries", func(c *Config) any { return &c.TransactionRetries }},
 	{"read_your_writes_timeout", func(c *Config) any { return &c.ReadYourWritesTimeout }},
+	{"simple_protocol", func(c *Config) any { return &c.SimpleProtocol }},
 	{"tcp_keepalive", func(c *Config) any { return &c.TCPKeepalive }},
 	{"tcp_user_timeout", func(c *Config) any { return &c.TCPUserTimeout }},
 }

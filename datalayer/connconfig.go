@@ -42,6 +42,8 @@ func (c Config) connConfig(addr plugin.Addr) (*pgx.ConnConfig, error) {
 	cc.StatementCacheCapacity = c.StatementCacheSize
 	cc.DescriptionCacheCapacity = c.PreparedStatementCacheSize
 	switch {
+	case c.SimpleProtocol:
+		cc.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 	case c.StatementCacheSize > 0:
 		cc.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
 	case c.PreparedStatementCacheSize > 0:

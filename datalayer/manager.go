@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -34,9 +35,11 @@ type Manager struct {
 type Option func(*options)
 
 type options struct {
-	log   *slog.Logger
-	reg   *registry.Registry
-	hooks plugin.Hooks
+	log      *slog.Logger
+	reg      *registry.Registry
+	hooks    plugin.Hooks
+	gormCfg  *gorm.Config
+	connHook func(*pgx.ConnConfig)
 }
 
 // WithLogger sends the Manager's log lines to l (default slog.Default()).
@@ -44,6 +47,19 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
 // WithHooks sets callbacks for node down/up, primary change and failover.
 func WithHooks(h plugin.Hooks) Option { return func(o *options) { o.hooks = h } }
+
+// WithGormConfig opens the GORM handle with c (NamingStrategy, NowFunc,
+// TranslateError, Logger, ...), as gorm.Open(dialector, c) would. The
+// Manager supplies the connection pool and installs the plugin; c's Logger
+// nil keeps the Manager's quiet GORM logger. c itself is not modified.
+func WithGormConfig(c *gorm.Config) Option { return func(o *options) { o.gormCfg = c } }
+
+// WithConnConfig lets fn adjust the pgx settings of every connection the
+// Manager opens, after the Manager's own: run-time parameters such as
+// cc.RuntimeParams["TimeZone"] = "UTC", TLS settings, a custom dialer.
+func WithConnConfig(fn func(cc *pgx.ConnConfig)) Option {
+	return func(o *options) { o.connHook = fn }
+}
 
 // WithRegistry makes the Manager use r instead of a copy of the default
 // registry.
@@ -71,7 +87,17 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 	if o.reg == nil {
 		o.reg = registry.Default().Clone(registry.WithStrict(cfg.StrictMode), registry.WithLogger(o.log))
 	}
-	p, err := plugin.New(cfg.pluginOptions(o.reg, o.log, o.hooks))
+	popts := cfg.pluginOptions(o.reg, o.log, o.hooks)
+	if o.connHook != nil {
+		popts.ConnConfig = func(addr plugin.Addr) (*pgx.ConnConfig, error) {
+			cc, err := cfg.connConfig(addr)
+			if err == nil {
+				o.connHook(cc)
+			}
+			return cc, err
+		}
+	}
+	p, err := plugin.New(popts)
 	if err != nil {
 		return nil, err
 	}
@@ -79,9 +105,14 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 	// CreateInBatches, which is not what GORM's Create does (no
 	// ErrEmptySlice, panics on arrays and map slices). batch_size reaches
 	// the bulk paths through the plugin (plugin.BatchSize).
-	db, err := gorm.Open(postgres.New(postgres.Config{Conn: p.ConnPool()}), &gorm.Config{
-		Logger: gormLogger(cfg, o.log),
-	})
+	gcfg := &gorm.Config{}
+	if o.gormCfg != nil {
+		*gcfg = *o.gormCfg
+	}
+	if gcfg.Logger == nil {
+		gcfg.Logger = gormLogger(cfg, o.log)
+	}
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: p.ConnPool()}), gcfg)
 	if err == nil {
 		err = db.Use(p)
 	}
