@@ -24,7 +24,8 @@ var errNotPrimary = errors.New("the node is in recovery, not the primary")
 // dependency order, on the primary only (verified on the very connection that
 // migrates), through the Transactional pool, in one transaction holding a
 // PostgreSQL advisory lock: ten instances starting at once neither fail nor
-// race, and a failure leaves the schema as it was.
+// race, and a failure leaves the schema as it was. It returns once the
+// replicas in rotation have replayed the migration (see syncReplicas).
 func (m *Manager) AutoMigrate(ctx context.Context) error {
 	if err := m.waitPrimary(ctx); err != nil {
 		return err
@@ -45,12 +46,28 @@ func (m *Manager) AutoMigrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("unifieddb: AutoMigrate: %w", err)
 	}
+	return m.syncReplicas(ctx)
+}
+
+// syncReplicas returns once the replicas in rotation have replayed the
+// migration, so the next Auto read sees the new schema. It waits at most
+// max_replication_lag (failover_timeout when that is 0); a replica still
+// behind then leaves rotation until it catches up.
+func (m *Manager) syncReplicas(ctx context.Context) error {
+	wait := m.cfg.MaxReplicationLag
+	if wait <= 0 {
+		wait = m.cfg.FailoverTimeout
+	}
+	if err := m.plugin.SyncReplicas(ctx, wait); err != nil {
+		return fmt.Errorf("unifieddb: waiting for replicas to replay the migration: %w", err)
+	}
 	return nil
 }
 
 // Migrate runs AutoMigrate, then the embedded SQL migrations (package
 // migrations) that are not applied yet, under the same advisory lock. It is
-// idempotent: a second call changes nothing.
+// idempotent: a second call changes nothing. Like AutoMigrate it returns once
+// the replicas in rotation have replayed what it did.
 func (m *Manager) Migrate(ctx context.Context) ([]migrations.Result, error) {
 	if err := m.AutoMigrate(ctx); err != nil {
 		return nil, err
@@ -64,7 +81,7 @@ func (m *Manager) Migrate(ctx context.Context) ([]migrations.Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("unifieddb: migrate: %w", err)
 	}
-	return res, nil
+	return res, m.syncReplicas(ctx)
 }
 
 // Migrations returns a runner of the embedded SQL migrations on the primary's

@@ -192,6 +192,7 @@ type Plugin struct {
 	historyOf   *node
 	lostPrimary *node
 	lostAt      time.Time
+	minReplay   int64 // replicas short of this WAL position stay out of rotation (SyncReplicas)
 	failovers   atomic.Int64
 }
 

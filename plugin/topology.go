@@ -123,6 +123,9 @@ func (p *Plugin) rebuildLocked(ev *events, now time.Time) {
 		if n == primary || !n.st.up || !n.st.readable() {
 			continue
 		}
+		if n.st.role == RoleReplica && n.st.lsn < p.minReplay {
+			continue // has not replayed a migration yet (SyncReplicas)
+		}
 		n.st.lagBytes, n.st.lag = p.lagOf(n, primary, now)
 		if p.opts.MaxReplicationLag > 0 && n.st.lag > p.opts.MaxReplicationLag {
 			continue
@@ -149,6 +152,7 @@ func (p *Plugin) rebuildLocked(ev *events, now time.Time) {
 
 func (p *Plugin) primaryChanged(ev *events, old, primary *node, now time.Time) {
 	oldName, newName := nameOf(old), nameOf(primary)
+	p.minReplay = 0 // WAL positions of another primary's history
 	if primary == nil {
 		p.lostPrimary, p.lostAt = old, now
 		p.log.Warn("unifieddb: no writable primary; writes wait up to failover_timeout", "lost", oldName)

@@ -1,0 +1,81 @@
+package plugin
+
+import (
+	"context"
+	"time"
+)
+
+// SyncReplicas waits until every replica in read rotation has replayed the
+// primary's current WAL position, for at most timeout, so that reads after a
+// migration see the new schema. A replica that has not caught up by then
+// leaves rotation until a probe shows it has. It returns an error only when
+// ctx ends, the plugin is closed, or the primary cannot be asked.
+func (p *Plugin) SyncReplicas(ctx context.Context, timeout time.Duration) error {
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	t := p.topo.Load()
+	if t.primary == nil || len(t.replicas) == 0 {
+		return nil
+	}
+	var target int64
+	if err := t.primary.pools[poolWrite].queryRow(ctx, currentLSNSQL).Scan(&target); err != nil {
+		return err
+	}
+	waiting := append([]*node(nil), t.replicas...)
+	deadline := time.Now().Add(timeout)
+	for {
+		waiting = p.stillBehind(ctx, waiting, target, deadline)
+		if len(waiting) == 0 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !time.Now().Before(deadline) {
+			p.fence(target)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-p.closing:
+			return ErrClosed
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// stillBehind asks each replica for its replay position (each question
+// bounded by the deadline) and returns those short of target.
+func (p *Plugin) stillBehind(ctx context.Context, nodes []*node, target int64, deadline time.Time) []*node {
+	var behind []*node
+	for _, n := range nodes {
+		qctx, cancel := context.WithDeadline(ctx, deadline)
+		var replayed int64
+		err := n.pools[poolRead].queryRow(qctx, replayLSNSQL).Scan(&replayed)
+		cancel()
+		if err == nil && replayed >= target {
+			p.stateMu.Lock()
+			n.st.lsn = max(n.st.lsn, replayed)
+			p.stateMu.Unlock()
+			n.lsn.Store(max(n.lsn.Load(), replayed))
+			continue
+		}
+		behind = append(behind, n)
+	}
+	return behind
+}
+
+// fence keeps replicas whose last known replay position is short of lsn out
+// of rotation until a probe shows them past it.
+func (p *Plugin) fence(lsn int64) {
+	var ev events
+	p.stateMu.Lock()
+	if lsn > p.minReplay {
+		p.minReplay = lsn
+		p.rebuildLocked(&ev, time.Now())
+	}
+	p.stateMu.Unlock()
+	ev.run()
+}
