@@ -2,10 +2,8 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"net"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -24,40 +22,24 @@ type trackedConn struct {
 	net.Conn
 	set  *connSet
 	once sync.Once
-
-	// For dead: set up once at dial time, so a check allocates nothing.
-	raw     syscall.RawConn
-	peekFn  func(fd uintptr) bool
-	peekBuf [1]byte
-	peekN   int
-	peekErr error
+	peek *peeker // nil where the platform has no non-blocking peek
 }
 
-// dead reports, without blocking and without sending anything, whether the
-// server side of an idle pooled connection is gone: the kernel already holds
-// its EOF or reset (the server process died), or unsolicited data (such as a
-// FATAL before it closed). Checked before a pooled connection is reused for a
-// write, it turns "sent into a dead socket, outcome unknown" into "not sent,
-// retried". One non-blocking recv, no allocation.
+// dead reports, without blocking, without taking any lock of the socket and
+// without sending anything, whether the server side of an idle pooled
+// connection is gone: the kernel already holds its EOF or reset (the server
+// process died), or unsolicited data (such as a FATAL before it closed).
+// Checked before a pooled connection is reused for a write, it turns "sent
+// into a dead socket, outcome unknown" into "not sent, retried".
+//
+// It must not take the socket's read lock: pgx's background reader (started
+// when a write is slow to send) may still sit in a blocking Read on this idle
+// connection, holding that lock until data arrives, which may be never.
 func (c *trackedConn) dead() bool {
-	if c.raw == nil {
+	if c.peek == nil {
 		return false
 	}
-	if err := c.raw.Read(c.peekFn); err != nil {
-		return true
-	}
-	switch {
-	case errors.Is(c.peekErr, syscall.EAGAIN), errors.Is(c.peekErr, syscall.EWOULDBLOCK):
-		return false // nothing pending: the server is there, as far as can be known
-	case c.peekErr != nil:
-		return true
-	}
-	return true // EOF (0 bytes) or pending data: let a ping decide
-}
-
-func (c *trackedConn) peek(fd uintptr) bool {
-	c.peekN, _, c.peekErr = syscall.Recvfrom(int(fd), c.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	return true // never wait for readiness
+	return c.peek.dead()
 }
 
 // Close closes the socket once. The plugin may close it first (closeAll);
@@ -80,13 +62,7 @@ func (s *connSet) wrap(dial func(ctx context.Context, network, addr string) (net
 		if err != nil {
 			return nil, err
 		}
-		tc := &trackedConn{Conn: c, set: s}
-		if sc, ok := c.(syscall.Conn); ok {
-			if raw, err := sc.SyscallConn(); err == nil {
-				tc.raw = raw
-				tc.peekFn = tc.peek
-			}
-		}
+		tc := &trackedConn{Conn: c, set: s, peek: newPeeker(c)}
 		s.mu.Lock()
 		if s.conns == nil {
 			s.conns = map[*trackedConn]struct{}{}
@@ -119,8 +95,24 @@ func shouldPing(_ context.Context, p stdlib.ShouldPingParams) bool {
 	if p.IdleDuration > time.Second {
 		return true
 	}
-	if tc, ok := p.Conn.PgConn().Conn().(*trackedConn); ok {
+	if tc := tracked(p.Conn.PgConn().Conn()); tc != nil {
 		return tc.dead()
 	}
 	return false
+}
+
+// tracked finds the plugin's socket under the connection pgx talks through:
+// with TLS that is a *tls.Conn around it.
+func tracked(c net.Conn) *trackedConn {
+	for range 4 { // a few layers at most; never loop on a cycle
+		switch v := c.(type) {
+		case *trackedConn:
+			return v
+		case interface{ NetConn() net.Conn }:
+			c = v.NetConn()
+		default:
+			return nil
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"testing"
 	"time"
@@ -45,6 +46,51 @@ func TestDeadSeesAServerThatWentAway(t *testing.T) {
 	time.Sleep(10 * time.Millisecond)
 	if !c.dead() {
 		t.Fatal("a connection whose server closed reads as alive")
+	}
+}
+
+// pgx's background reader can sit in a blocking Read on an idle pooled
+// connection, holding the socket's read lock until data arrives. The check
+// must answer at once all the same: it once waited for that lock forever.
+func TestDeadDoesNotWaitForABlockedReader(t *testing.T) {
+	c, srv := pair(t)
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		buf := make([]byte, 1)
+		c.Read(buf) // blocks: the server sends nothing
+	}()
+	time.Sleep(50 * time.Millisecond) // let the reader park with the lock held
+
+	answered := make(chan bool, 1)
+	go func() { answered <- c.dead() }()
+	select {
+	case d := <-answered:
+		if d {
+			t.Fatal("an idle live connection with a parked reader reads as dead")
+		}
+	case <-time.After(5 * time.Second):
+		srv.Write([]byte("x")) // release the reader, then the check
+		<-answered
+		t.Fatal("the socket check waited for another goroutine's Read")
+	}
+	srv.Write([]byte("x"))
+	<-read
+}
+
+// With TLS pgx talks through a *tls.Conn around the plugin's socket; the
+// check must find the socket under it.
+func TestTrackedFindsTheSocketUnderTLS(t *testing.T) {
+	c, _ := pair(t)
+	if got := tracked(c); got != c {
+		t.Fatal("plain socket not found")
+	}
+	tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true})
+	if got := tracked(tc); got != c {
+		t.Fatalf("socket under TLS not found: %v", got)
+	}
+	if got := tracked(&net.TCPConn{}); got != nil {
+		t.Fatal("a socket the plugin did not open must not be checked")
 	}
 }
 

@@ -71,6 +71,9 @@ func (c *Cluster) appendConf(n *Node) error {
 	for _, kv := range baseSettings {
 		fmt.Fprintf(&b, "%s = %s\n", kv[0], quoteConf(kv[1]))
 	}
+	for _, kv := range c.tlsSettings {
+		fmt.Fprintf(&b, "%s = %s\n", kv[0], quoteConf(kv[1]))
+	}
 	keys := make([]string, 0, len(c.opts.Settings))
 	for k := range c.opts.Settings {
 		keys = append(keys, k)

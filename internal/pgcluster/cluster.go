@@ -31,14 +31,15 @@ const (
 
 // Cluster is a running set of nodes. Close it when done.
 type Cluster struct {
-	opts     Options
-	binDir   string
-	runAs    runAs
-	dir      string
-	password string
-	redact   redactor
-	spawner  *spawner
-	closed   atomic.Bool
+	opts        Options
+	binDir      string
+	runAs       runAs
+	dir         string
+	password    string
+	redact      redactor
+	spawner     *spawner
+	tlsSettings [][2]string // ssl settings of every node, with Options.TLS
+	closed      atomic.Bool
 
 	nodes []*Node // fixed after Start
 
@@ -95,6 +96,11 @@ func (c *Cluster) setup(ctx context.Context) error {
 		return fmt.Errorf("pgcluster: start: %w", err)
 	}
 	c.password, c.redact = pw, redactor{secret: pw}
+	if c.opts.TLS {
+		if c.tlsSettings, err = c.makeCert(); err != nil {
+			return fmt.Errorf("pgcluster: start: %w", err)
+		}
+	}
 
 	primary, err := newNode(c, "primary")
 	if err != nil {

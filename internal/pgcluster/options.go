@@ -41,6 +41,9 @@ type Options struct {
 	// (and so overriding) the package's own settings, except port and
 	// unix_socket_directories which are per node. Values are quoted for you.
 	Settings map[string]string
+	// TLS turns ssl on in every node with a self-signed certificate made for
+	// the cluster, so clients can connect with sslmode=require.
+	TLS bool
 	// StartTimeout bounds how long one server may take to accept connections.
 	// 0 means 60 s. The ctx passed to Start and Node.Start bounds it as well.
 	StartTimeout time.Duration
