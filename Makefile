@@ -37,8 +37,10 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# internal/testprogress prints each top-level test as it ends, and the full
+# output of what failed.
 test: ensure-postgres fmt-check vet
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m -json ./... | $(GO) run ./internal/testprogress
 
 # The failover and hang tests STRESS_COUNT times under a CPU burner, each
 # operation under the watchdog; prints "stress: P/N runs passed".
