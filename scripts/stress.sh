@@ -38,6 +38,7 @@ for i in $(seq 1 "$count"); do
 	if (cd tests && "$work/tests.test" -test.run "$pattern" -test.count=1 -test.v -test.timeout 15m) >"$log" 2>&1; then
 		passed=$((passed + 1))
 		echo "stress: run $i/$count passed in $((SECONDS - start))s"
+		grep -A2 -- '--- SKIP' "$log" || true # skipped tests say why
 	else
 		echo "stress: run $i/$count FAILED in $((SECONDS - start))s; its output:"
 		cat "$log"
