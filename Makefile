@@ -11,12 +11,15 @@ GO ?= go
 # `make bench BENCH_ROUNDS=10 BENCH_TIME=2s` for a longer run.
 BENCH_ROUNDS ?= 15
 BENCH_TIME ?= 500ms
+# `make stress STRESS_COUNT=3` for a shorter run.
+STRESS_COUNT ?= 10
 
-.PHONY: help test demo bench bench-select bench-bulk bench-failover ensure-postgres fmt-check vet generate
+.PHONY: help test stress demo bench bench-select bench-bulk bench-failover ensure-postgres fmt-check vet generate
 
 help:
 	@echo "make demo   start a local primary + 2 replicas and show the Manager routing by mode"
 	@echo "make test   gofmt check, go vet, every test with -race (starts local PostgreSQL clusters)"
+	@echo "make stress the failover and hang tests STRESS_COUNT times (default 10) with every core kept busy"
 	@echo "make bench  point-select overhead, bulk load, and the failover comparison with GORM + dbresolver"
 	@echo "make generate  regenerate wire_gen.go (make test fails when it is stale)"
 
@@ -34,8 +37,15 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# internal/testprogress prints each top-level test as it ends, and the full
+# output of what failed.
 test: ensure-postgres fmt-check vet
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m -json ./... | $(GO) run ./internal/testprogress
+
+# The failover and hang tests STRESS_COUNT times under a CPU burner, each
+# operation under the watchdog; prints "stress: P/N runs passed".
+stress: ensure-postgres
+	STRESS_COUNT=$(STRESS_COUNT) GO=$(GO) scripts/stress.sh
 
 demo: ensure-postgres
 	$(GO) run ./cmd/unifieddb demo

@@ -43,11 +43,20 @@ func haConfig(c *datalayer.Config) {
 // the replicas have them.
 func seedItems(t *testing.T, c *pgcluster.Cluster, m *datalayer.Manager, n int) {
 	ctx := testCtx(t)
-	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).AutoMigrate(&haItem{}))
+	require.NoError(t, migrate(t, ctx, m, &haItem{}))
 	for i := 1; i <= n; i++ {
-		require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).Create(&haItem{Name: fmt.Sprint(i)}).Error)
+		require.NoError(t, stmt(t, ctx, "seed insert", func(ctx context.Context) error {
+			return m.Conn(ctx, datalayer.ReadWrite).Create(&haItem{Name: fmt.Sprint(i)}).Error
+		}))
 	}
 	waitReplicated(t, c, c.Nodes()[0])
+}
+
+// migrate creates model's table on the primary.
+func migrate(t *testing.T, ctx context.Context, m *datalayer.Manager, model any) error {
+	return stmt(t, ctx, "AutoMigrate", func(ctx context.Context) error {
+		return m.Conn(ctx, datalayer.ReadWrite).AutoMigrate(model)
+	})
 }
 
 func readOp(m *datalayer.Manager, n int) func(ctx context.Context, w, seq int) error {
@@ -69,7 +78,9 @@ func servesReads(t *testing.T, m *datalayer.Manager, n *pgcluster.Node, within t
 	ctx := testCtx(t)
 	require.Eventually(t, func() bool {
 		var port int
-		err := m.DB().WithContext(ctx).Model(&haItem{}).Select("inet_server_port()").Limit(1).Scan(&port).Error
+		err := stmt(t, ctx, "model read of inet_server_port()", func(ctx context.Context) error {
+			return m.DB().WithContext(ctx).Model(&haItem{}).Select("inet_server_port()").Limit(1).Scan(&port).Error
+		})
 		return err == nil && port == n.Port()
 	}, within, 20*time.Millisecond, "%s does not serve reads again", n.Name())
 }
@@ -81,11 +92,11 @@ func TestReplicaCrashAndRestartFailsNoRead(t *testing.T) {
 	seedItems(t, c, m, 50)
 	replica := c.Node("replica1")
 
-	l := startLoad(ctx, 8, 5*time.Millisecond, readOp(m, 50))
+	l := startLoad(t, ctx, 8, 5*time.Millisecond, readOp(m, 50))
 	time.Sleep(500 * time.Millisecond)
 	require.NoError(t, replica.Kill())
 	time.Sleep(3 * time.Second)
-	require.NoError(t, replica.Start(ctx))
+	require.NoError(t, nodeOp(t, ctx, "restart replica1", replica.Start))
 	servesReads(t, m, replica, 10*time.Second)
 	time.Sleep(300 * time.Millisecond)
 	rs := l.Stop()
@@ -101,7 +112,7 @@ func TestHungReplicaFailsNoReadAndStallsNone(t *testing.T) {
 	seedItems(t, c, m, 50)
 	replica := c.Node("replica1")
 
-	l := startLoad(ctx, 8, 5*time.Millisecond, readOp(m, 50))
+	l := startLoad(t, ctx, 8, 5*time.Millisecond, readOp(m, 50))
 	time.Sleep(500 * time.Millisecond)
 	require.NoError(t, replica.Pause())
 	time.Sleep(10 * time.Second)
@@ -126,13 +137,17 @@ func TestPrimaryCrashWritesWaitForThePromotionAndNothingIsLost(t *testing.T) {
 	c := startCluster(t, opts)
 	primary, next, other := c.Node("primary"), c.Node("replica1"), c.Node("replica2")
 	// replica1 must not wait for a synchronous standby of its own once promoted.
-	require.NoError(t, next.Exec(ctx, "ALTER SYSTEM SET synchronous_standby_names = ''"))
-	require.NoError(t, next.Exec(ctx, "SELECT pg_reload_conf()"))
+	require.NoError(t, stmt(t, ctx, "replica1: no synchronous standby of its own", func(ctx context.Context) error {
+		if err := next.Exec(ctx, "ALTER SYSTEM SET synchronous_standby_names = ''"); err != nil {
+			return err
+		}
+		return next.Exec(ctx, "SELECT pg_reload_conf()")
+	}))
 	m := newManager(t, c, haConfig)
-	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).AutoMigrate(&haWrite{}))
+	require.NoError(t, migrate(t, ctx, m, &haWrite{}))
 
 	const workers = 8
-	l := startLoad(ctx, workers, 5*time.Millisecond, writeOp(m))
+	l := startLoad(t, ctx, workers, 5*time.Millisecond, writeOp(m))
 	time.Sleep(time.Second)
 	killing := time.Now()
 	require.NoError(t, primary.Kill())
@@ -141,10 +156,10 @@ func TestPrimaryCrashWritesWaitForThePromotionAndNothingIsLost(t *testing.T) {
 	crashed := time.Now()
 	t.Logf("kill took %s", crashed.Sub(killing))
 	time.Sleep(2 * time.Second)
-	require.NoError(t, next.Promote(ctx))
+	require.NoError(t, nodeOp(t, ctx, "promote replica1", next.Promote))
 	promoted := time.Now()
 	t.Logf("promote took %s", promoted.Sub(crashed.Add(2*time.Second)))
-	require.NoError(t, other.Repoint(ctx, next))
+	require.NoError(t, nodeOp(t, ctx, "repoint replica2", func(ctx context.Context) error { return other.Repoint(ctx, next) }))
 	t.Logf("repoint took %s", time.Since(promoted))
 	time.Sleep(time.Second)
 	rs := l.Stop()
@@ -182,16 +197,17 @@ func TestSwitchoverNeverSurfaces25006(t *testing.T) {
 	c := startCluster(t, pgcluster.DefaultOptions())
 	old, next, other := c.Node("primary"), c.Node("replica1"), c.Node("replica2")
 	m := newManager(t, c, haConfig)
-	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).AutoMigrate(&haWrite{}))
+	require.NoError(t, migrate(t, ctx, m, &haWrite{}))
 
 	const workers = 8
-	l := startLoad(ctx, workers, 5*time.Millisecond, writeOp(m))
+	l := startLoad(t, ctx, workers, 5*time.Millisecond, writeOp(m))
 	time.Sleep(time.Second)
-	require.NoError(t, old.Stop(ctx))
+	require.NoError(t, nodeOp(t, ctx, "stop the primary", old.Stop))
 	stopped := time.Now()
-	require.NoError(t, next.Promote(ctx))
-	require.NoError(t, old.Repoint(ctx, next)) // the old primary comes back as a standby
-	require.NoError(t, other.Repoint(ctx, next))
+	require.NoError(t, nodeOp(t, ctx, "promote replica1", next.Promote))
+	// The old primary comes back as a standby.
+	require.NoError(t, nodeOp(t, ctx, "repoint the old primary", func(ctx context.Context) error { return old.Repoint(ctx, next) }))
+	require.NoError(t, nodeOp(t, ctx, "repoint replica2", func(ctx context.Context) error { return other.Repoint(ctx, next) }))
 	time.Sleep(time.Second)
 	rs := l.Stop()
 
@@ -227,17 +243,21 @@ func TestLaggingReplicaLeavesRotationAndReadYourWrites(t *testing.T) {
 		for i := range 50 {
 			rctx := datalayer.WithReadYourWrites(ctx)
 			it := haItem{Name: fmt.Sprint("ryw-", i)}
-			require.NoError(t, m.DB().WithContext(rctx).Create(&it).Error)
+			require.NoError(t, stmt(t, rctx, "read-your-writes insert", func(ctx context.Context) error {
+				return m.DB().WithContext(ctx).Create(&it).Error
+			}))
 			var got haItem
-			require.NoError(t, m.DB().WithContext(rctx).First(&got, it.ID).Error, "read-your-writes read %d", i)
+			require.NoError(t, stmt(t, rctx, "read-your-writes read", func(ctx context.Context) error {
+				return m.DB().WithContext(ctx).First(&got, it.ID).Error
+			}), "read-your-writes read %d", i)
 			assert.Equal(t, it.Name, got.Name)
 		}
 	}
 	checkRYW()
 
-	require.NoError(t, lagging.PauseReplay(ctx))
-	writes := startLoad(ctx, 1, 20*time.Millisecond, writeOp(m))
-	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).AutoMigrate(&haWrite{}))
+	require.NoError(t, nodeOp(t, ctx, "pause replay on replica1", lagging.PauseReplay))
+	writes := startLoad(t, ctx, 1, 20*time.Millisecond, writeOp(m))
+	require.NoError(t, migrate(t, ctx, m, &haWrite{}))
 	// Past max_replication_lag the lagging replica serves no read.
 	require.Eventually(t, func() bool {
 		for range 20 {
@@ -249,7 +269,7 @@ func TestLaggingReplicaLeavesRotationAndReadYourWrites(t *testing.T) {
 	}, 10*time.Second, 100*time.Millisecond, "the lagging replica stays in rotation")
 	checkRYW()
 
-	require.NoError(t, lagging.ResumeReplay(ctx))
+	require.NoError(t, nodeOp(t, ctx, "resume replay on replica1", lagging.ResumeReplay))
 	servesReads(t, m, lagging, 10*time.Second)
 	assert.Empty(t, failures(writes.Stop()))
 }
@@ -260,39 +280,43 @@ func TestNodesDownAtStartAllReplicasDownAndEverythingDown(t *testing.T) {
 	primary, r1, r2 := c.Node("primary"), c.Node("replica1"), c.Node("replica2")
 	setup := newManager(t, c, haConfig)
 	seedItems(t, c, setup, 10)
-	require.NoError(t, r1.Stop(ctx))
+	require.NoError(t, nodeOp(t, ctx, "stop replica1", r1.Stop))
 
 	m := newManager(t, c, func(cfg *datalayer.Config) {
 		haConfig(cfg)
 		cfg.FailoverTimeout = 2 * time.Second
 	})
 	read := func() error {
-		var it haItem
-		return m.DB().WithContext(ctx).First(&it, 1).Error
+		return stmt(t, ctx, "read", func(ctx context.Context) error {
+			var it haItem
+			return m.DB().WithContext(ctx).First(&it, 1).Error
+		})
 	}
 	for range 20 {
 		require.NoError(t, read(), "a replica down at start")
 	}
-	require.NoError(t, r1.Start(ctx))
+	require.NoError(t, nodeOp(t, ctx, "start replica1", r1.Start))
 	servesReads(t, m, r1, 10*time.Second)
 
 	// Every replica down: reads fall back to the primary.
-	require.NoError(t, r1.Stop(ctx))
-	require.NoError(t, r2.Stop(ctx))
+	require.NoError(t, nodeOp(t, ctx, "stop replica1", r1.Stop))
+	require.NoError(t, nodeOp(t, ctx, "stop replica2", r2.Stop))
 	for range 20 {
 		require.NoError(t, read(), "all replicas down")
 	}
 	assert.Equal(t, primary.Port(), servedByModelRead(t, m.DB().WithContext(ctx), &haItem{}))
 
 	// Everything down: clear errors within failover_timeout, no hang.
-	require.NoError(t, primary.Stop(ctx))
+	require.NoError(t, nodeOp(t, ctx, "stop the primary", primary.Stop))
 	limit := m.Config().FailoverTimeout + time.Second
 	start := time.Now()
 	err := read()
 	assert.True(t, errors.Is(err, datalayer.ErrNoHealthyNode) || errors.Is(err, datalayer.ErrNoPrimary), "read: %v", err)
 	assert.Less(t, time.Since(start), limit)
 	start = time.Now()
-	err = m.DB().WithContext(ctx).Create(&haItem{Name: "x"}).Error
+	err = stmt(t, ctx, "write", func(ctx context.Context) error {
+		return m.DB().WithContext(ctx).Create(&haItem{Name: "x"}).Error
+	})
 	assert.ErrorIs(t, err, datalayer.ErrNoPrimary)
 	assert.Less(t, time.Since(start), limit)
 }
@@ -310,7 +334,9 @@ func TestUnreachableHostWithAStandaloneReplicaHost(t *testing.T) {
 		cfg.FailoverTimeout = time.Second
 	})
 	var one int
-	require.NoError(t, m.DB().WithContext(ctx).Raw("SELECT 1").Scan(&one).Error)
+	require.NoError(t, stmt(t, ctx, "SELECT 1", func(ctx context.Context) error {
+		return m.DB().WithContext(ctx).Raw("SELECT 1").Scan(&one).Error
+	}))
 	assert.Equal(t, 1, one)
 }
 
@@ -324,7 +350,9 @@ func writesOn(t *testing.T, n *pgcluster.Node) map[[2]int]int {
 	require.NoError(t, err)
 	defer sqlDB.Close()
 	var rows []haWrite
-	require.NoError(t, db.WithContext(testCtx(t)).Find(&rows).Error)
+	require.NoError(t, stmt(t, testCtx(t), "read ha_writes of "+n.Name(), func(ctx context.Context) error {
+		return db.WithContext(ctx).Find(&rows).Error
+	}))
 	out := map[[2]int]int{}
 	for _, r := range rows {
 		out[[2]int{r.Worker, r.Seq}]++

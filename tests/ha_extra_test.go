@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"strings"
 	"sync"
@@ -25,12 +26,15 @@ func TestSplitBrainPicksTheNewestTimeline(t *testing.T) {
 	m := newManager(t, c, haConfig)
 	require.Equal(t, old.Port(), servedByRaw(t, m.DB().WithContext(ctx)))
 
-	require.NoError(t, promoted.Promote(ctx))
+	require.NoError(t, nodeOp(t, ctx, "promote replica1", promoted.Promote))
 	require.Eventually(t, func() bool {
 		return m.Plugin().Status().SplitBrain && servedByRaw(t, m.DB().WithContext(ctx)) == promoted.Port()
 	}, 10*time.Second, 50*time.Millisecond, "writes go to the node on the newest timeline")
-	r, err := m.HealthCheck(ctx)
-	require.NoError(t, err)
+	var r datalayer.HealthReport
+	require.NoError(t, stmt(t, ctx, "HealthCheck", func(ctx context.Context) (err error) {
+		r, err = m.HealthCheck(ctx)
+		return err
+	}))
 	assert.Equal(t, datalayer.StatusDegraded, r.Status)
 	assert.True(t, r.SplitBrain)
 }
@@ -45,7 +49,7 @@ func TestPassiveSignalsWithoutHealthChecks(t *testing.T) {
 		cfg.EnableHealthChecks = false
 	})
 	seedItems(t, c, m, 20)
-	l := startLoad(ctx, 4, 5*time.Millisecond, readOp(m, 20))
+	l := startLoad(t, ctx, 4, 5*time.Millisecond, readOp(m, 20))
 	time.Sleep(300 * time.Millisecond)
 	require.NoError(t, c.Node("replica1").Kill())
 	time.Sleep(2 * time.Second)

@@ -13,11 +13,16 @@ import (
 	"github.com/prompt-improver/unifieddb/datalayer"
 	"github.com/prompt-improver/unifieddb/internal/pgcluster"
 	"github.com/prompt-improver/unifieddb/internal/testenv"
+	"github.com/prompt-improver/unifieddb/internal/watchdog"
 )
 
+// testCtx is a context for the rest of the test, under the test's watchdog:
+// a test still running a second past it ends the test binary with every
+// goroutine's stack.
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
+	t.Cleanup(watchdog.ForTest(t).Watch(ctx, "the test"))
 	return ctx
 }
 
@@ -28,8 +33,11 @@ func newManager(t *testing.T, c *pgcluster.Cluster, mutate func(*datalayer.Confi
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	m, err := datalayer.New(testCtx(t), cfg)
-	require.NoError(t, err)
+	var m *datalayer.Manager
+	require.NoError(t, stmt(t, testCtx(t), "datalayer.New", func(ctx context.Context) (err error) {
+		m, err = datalayer.New(ctx, cfg)
+		return err
+	}))
 	t.Cleanup(func() { m.Close() })
 	return m
 }
@@ -39,7 +47,9 @@ func newManager(t *testing.T, c *pgcluster.Cluster, mutate func(*datalayer.Confi
 func servedByModelRead(t *testing.T, db *gorm.DB, model any) int {
 	t.Helper()
 	var port int
-	require.NoError(t, db.Model(model).Select("inet_server_port()").Limit(1).Scan(&port).Error)
+	require.NoError(t, stmt(t, db.Statement.Context, "model read of inet_server_port()", func(ctx context.Context) error {
+		return db.WithContext(ctx).Model(model).Select("inet_server_port()").Limit(1).Scan(&port).Error
+	}))
 	return port
 }
 
@@ -47,7 +57,9 @@ func servedByModelRead(t *testing.T, db *gorm.DB, model any) int {
 func servedByRaw(t *testing.T, db *gorm.DB) int {
 	t.Helper()
 	var port int
-	require.NoError(t, db.Raw("SELECT inet_server_port()").Scan(&port).Error)
+	require.NoError(t, stmt(t, db.Statement.Context, "SELECT inet_server_port()", func(ctx context.Context) error {
+		return db.WithContext(ctx).Raw("SELECT inet_server_port()").Scan(&port).Error
+	}))
 	return port
 }
 
@@ -56,14 +68,21 @@ func servedByRaw(t *testing.T, db *gorm.DB) int {
 func waitReplicated(t *testing.T, c *pgcluster.Cluster, primary *pgcluster.Node) {
 	t.Helper()
 	ctx := testCtx(t)
-	lsn, err := primary.QueryInt(ctx, "SELECT (pg_current_wal_lsn() - '0/0')::bigint")
-	require.NoError(t, err)
+	var lsn int64
+	require.NoError(t, stmt(t, ctx, "primary WAL position", func(ctx context.Context) (err error) {
+		lsn, err = primary.QueryInt(ctx, "SELECT (pg_current_wal_lsn() - '0/0')::bigint")
+		return err
+	}))
 	for _, n := range c.Nodes() {
 		if n == primary || !n.Running() {
 			continue
 		}
 		require.Eventually(t, func() bool {
-			caught, err := n.QueryInt(ctx, "SELECT ((pg_last_wal_replay_lsn() - '0/0')::bigint >= $1)::int", lsn)
+			var caught int64
+			err := stmt(t, ctx, "replica replay position", func(ctx context.Context) (err error) {
+				caught, err = n.QueryInt(ctx, "SELECT ((pg_last_wal_replay_lsn() - '0/0')::bigint >= $1)::int", lsn)
+				return err
+			})
 			return err == nil && caught == 1
 		}, 30*time.Second, 20*time.Millisecond, "replica %s did not replay up to %d", n.Name(), lsn)
 	}

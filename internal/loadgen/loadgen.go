@@ -1,12 +1,16 @@
 // Package loadgen runs a steady request load for failover tests and the
 // failover comparison: workers each issue one request per interval, every
-// request under its own deadline, so a hang shows as a failure.
+// request under its own deadline and a watchdog, so a request that ignores
+// its deadline ends the run with every goroutine's stack.
 package loadgen
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
+
+	"github.com/prompt-improver/unifieddb/internal/watchdog"
 )
 
 // Result is one request.
@@ -28,8 +32,14 @@ type Run struct {
 const RequestTimeout = 20 * time.Second
 
 // Start runs op on workers goroutines, each once per interval, until Stop
-// or ctx ends.
+// or ctx ends, under a watchdog named "loadgen".
 func Start(ctx context.Context, workers int, interval time.Duration, op func(ctx context.Context, worker, seq int) error) *Run {
+	return StartWatched(ctx, watchdog.New("loadgen"), workers, interval, op)
+}
+
+// StartWatched is Start with the watchdog wd (a test's, so that a hang is
+// reported under the test's name).
+func StartWatched(ctx context.Context, wd *watchdog.Watchdog, workers int, interval time.Duration, op func(ctx context.Context, worker, seq int) error) *Run {
 	ctx, cancel := context.WithCancel(ctx)
 	r := &Run{cancel: cancel}
 	for w := range workers {
@@ -44,11 +54,12 @@ func Start(ctx context.Context, workers int, interval time.Duration, op func(ctx
 					return
 				case <-tick.C:
 				}
-				opCtx, opCancel := context.WithTimeout(context.Background(), RequestTimeout)
 				res := Result{Worker: w, Seq: seq, Start: time.Now()}
-				res.Err = op(opCtx, w, seq)
+				what := fmt.Sprintf("load request %d/%d", w, seq)
+				res.Err = wd.Do(context.Background(), what, RequestTimeout, func(ctx context.Context) error {
+					return op(ctx, w, seq)
+				})
 				res.End = time.Now()
-				opCancel()
 				r.mu.Lock()
 				r.results = append(r.results, res)
 				r.mu.Unlock()
