@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -23,6 +24,28 @@ type trackedConn struct {
 	set  *connSet
 	once sync.Once
 	peek *peeker // nil where the platform has no non-blocking peek
+
+	// sentAt is when something was written that the server has not answered
+	// yet (unix ns, 0: nothing awaited): a statement sent into a node that
+	// went silent shows here without any timer per statement.
+	sentAt atomic.Int64
+}
+
+// Write notes when the server starts to owe an answer.
+func (c *trackedConn) Write(b []byte) (int, error) {
+	if c.sentAt.Load() == 0 {
+		c.sentAt.Store(time.Now().UnixNano())
+	}
+	return c.Conn.Write(b)
+}
+
+// Read clears the debt when the server answers.
+func (c *trackedConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 && c.sentAt.Load() != 0 {
+		c.sentAt.Store(0)
+	}
+	return n, err
 }
 
 // dead reports, without blocking, without taking any lock of the socket and
@@ -71,6 +94,20 @@ func (s *connSet) wrap(dial func(ctx context.Context, network, addr string) (net
 		s.mu.Unlock()
 		return tc, nil
 	}
+}
+
+// stalledSince returns the oldest time (unix ns) at which a socket sent
+// something the server has not answered yet, or 0.
+func (s *connSet) stalledSince() int64 {
+	var oldest int64
+	s.mu.Lock()
+	for c := range s.conns {
+		if at := c.sentAt.Load(); at != 0 && (oldest == 0 || at < oldest) {
+			oldest = at
+		}
+	}
+	s.mu.Unlock()
+	return oldest
 }
 
 // closeAll closes every tracked socket; their statements fail with a

@@ -85,12 +85,14 @@ type probeResult struct {
 	at         time.Time
 }
 
-// startHealth launches one probe loop per node.
+// startHealth launches one probe loop per node and the stall watcher.
 func (p *Plugin) startHealth() {
 	for _, n := range p.nodes {
 		p.wg.Add(1)
 		go p.probeLoop(n)
 	}
+	p.wg.Add(1)
+	go p.watchStalls()
 }
 
 func (p *Plugin) probeLoop(n *node) {
@@ -133,7 +135,7 @@ func (p *Plugin) probeDelay(n *node) time.Duration {
 // timeout (connection_timeout). The probe connection is the node's own, so
 // an exhausted pool cannot hide a healthy node.
 func (p *Plugin) probe(n *node) probeResult {
-	ctx, cancel := context.WithTimeout(p.stopCtx, p.opts.ProbeTimeout)
+	ctx, cancel := context.WithTimeout(p.stopCtx, p.probeTimeout(n))
 	defer cancel()
 	if n.reconnect.Swap(false) {
 		n.closeProbe()
@@ -160,6 +162,9 @@ func (p *Plugin) probe(n *node) probeResult {
 	r.err = n.probeConn.QueryRow(ctx, probeSQL).Scan(&r.inRecovery, &r.lsn, &r.timeline, &r.readOnly)
 	r.at = time.Now()
 	r.latency = r.at.Sub(start)
+	if r.err == nil {
+		n.answeredAt.Store(start.UnixNano())
+	}
 	if r.err != nil || (r.readOnly && !r.inRecovery) {
 		// A read-only primary: the next probe starts a new session, which
 		// sees when ALTER DATABASE/ROLE ... RESET makes it writable again.

@@ -33,7 +33,11 @@ type node struct {
 	// reconnect asks the probe loop for a new probe session: one that
 	// refused a write may be read-only since its session started.
 	reconnect atomic.Bool
-	stats     counters
+	// answeredAt is when the last successful probe was sent (unix ns): a
+	// socket waiting since before then is a slow statement, not a hung node.
+	answeredAt atomic.Int64
+	quickProbe atomic.Bool // the next probe is a quick one (see watchStalls)
+	stats      counters
 
 	probeConn *pgx.Conn // owned by the node's probe loop
 	st        nodeState // guarded by Plugin.stateMu

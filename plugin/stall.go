@@ -1,0 +1,54 @@
+package plugin
+
+import "time"
+
+// A node that stops answering (SIGSTOP, a frozen VM, a black-holed link)
+// must not hold a read for the probe interval plus the probe timeout: the
+// bound must not depend on health checks being on or on their interval.
+// Every stallTick the watcher looks for a socket that has waited more than
+// stallAfter for an answer since the node last answered a probe, and asks
+// that node's probe loop for an immediate probe: bounded by stallProbeTimeout
+// on a replica (reads only: a wrong "hung" costs retried reads), by the
+// usual probe timeout on the primary (in-flight writes would end as outcome
+// unknown). A probe that times out closes the node's sockets, so the stuck
+// statements fail and reads are retried elsewhere.
+const (
+	stallTick         = 50 * time.Millisecond
+	stallAfter        = 250 * time.Millisecond
+	stallProbeTimeout = 400 * time.Millisecond
+)
+
+// watchStalls runs until Close.
+func (p *Plugin) watchStalls() {
+	defer p.wg.Done()
+	t := time.NewTicker(stallTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.closing:
+			return
+		case <-t.C:
+		}
+		now := time.Now().UnixNano()
+		for _, n := range p.nodes {
+			if at := n.conns.stalledSince(); at != 0 && now-at > int64(stallAfter) && at > n.answeredAt.Load() {
+				n.stallProbe()
+			}
+		}
+	}
+}
+
+// stallProbe asks for a quick probe of a node whose sockets wait.
+func (n *node) stallProbe() {
+	n.quickProbe.Store(true)
+	n.kickProbe()
+}
+
+// probeTimeout bounds the next probe of n: short after a stall on a node
+// that is not the primary.
+func (p *Plugin) probeTimeout(n *node) time.Duration {
+	if !n.quickProbe.Swap(false) || p.topo.Load().primary == n {
+		return p.opts.ProbeTimeout
+	}
+	return min(p.opts.ProbeTimeout, stallProbeTimeout)
+}
