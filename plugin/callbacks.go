@@ -81,15 +81,9 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 		}
 	}
 	mode := modeOf(stmt)
-	switch cp := stmt.ConnPool.(type) {
-	case *txConn:
-		if write && (mode == ReadOnly || cp.readOnly) {
-			db.AddError(refusal(stmt))
-		}
-		return
-	case gorm.TxCommitter:
-		if write && mode == ReadOnly {
-			db.AddError(refusal(stmt))
+	if keep, err := kept(stmt, mode, write); keep {
+		if err != nil {
+			db.AddError(err)
 		}
 		return
 	}
@@ -97,7 +91,11 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 		db.AddError(refusal(stmt))
 		return
 	}
-	stmt.ConnPool = p.routes[mode][op]
+	r := p.routes[mode][op]
+	if wantsPrepared(stmt.ConnPool) {
+		r = r.prepared
+	}
+	stmt.ConnPool = r
 }
 
 func refusal(stmt *gorm.Statement) error {

@@ -57,7 +57,7 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 			return r.pick(0)
 		}
 		var lsn int64
-		if err := t.primary.pools[poolWrite].queryRow(ctx, currentLSNSQL).Scan(&lsn); err != nil {
+		if err := t.primary.pools[poolWrite].queryRow(ctx, false, currentLSNSQL).Scan(&lsn); err != nil {
 			return r.primaryPool()
 		}
 		st.dirty.Store(false)
@@ -79,7 +79,7 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 		}
 		for _, n := range t.replicas {
 			var replayed int64
-			if err := n.pools[poolRead].queryRow(ctx, replayLSNSQL).Scan(&replayed); err == nil && replayed >= target {
+			if err := n.pools[poolRead].queryRow(ctx, false, replayLSNSQL).Scan(&replayed); err == nil && replayed >= target {
 				n.lsn.Store(replayed)
 				return n.pools[poolRead], nil
 			}

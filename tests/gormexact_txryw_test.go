@@ -1,0 +1,186 @@
+package tests
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/prompt-improver/unifieddb/datalayer"
+)
+
+// txrywItem is a table of the transaction, pinning and read-your-writes
+// tests only.
+type txrywItem struct {
+	ID   uint `gorm:"primaryKey"`
+	Name string
+}
+
+// onePerPool sizes every pool to one connection, so that a statement that
+// leaves a pinned connection or needs a second one waits for pool_timeout.
+func onePerPool(cfg *datalayer.Config) {
+	cfg.PoolSize, cfg.MaxOverflow = 1, 0
+	cfg.BatchPoolSize, cfg.TransactionalPoolSize = 1, 1
+	cfg.PoolTimeout = 500 * time.Millisecond
+}
+
+func seedTxryw(t *testing.T, m *datalayer.Manager, n int) {
+	t.Helper()
+	ctx := testCtx(t)
+	rw := m.Conn(ctx, datalayer.ReadWrite)
+	require.NoError(t, rw.AutoMigrate(&txrywItem{}))
+	require.NoError(t, rw.Exec("TRUNCATE txryw_items").Error)
+	for i := range n {
+		require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).Create(&txrywItem{Name: fmt.Sprint("seed-", i)}).Error)
+	}
+	waitReplicated(t, shared, shared.Nodes()[0])
+}
+
+// A handle whose last statement was an Auto read still begins its next
+// transaction on the primary: FindInBatches hands such a handle to its
+// callback.
+func TestAutoTransactionAfterAReadBeginsOnThePrimary(t *testing.T) {
+	ctx := testCtx(t)
+	m := newManager(t, shared, nil)
+	seedTxryw(t, m, 3)
+	primary := shared.Nodes()[0].Port()
+
+	var batch []txrywItem
+	res := m.DB().WithContext(ctx).Model(&txrywItem{}).Where("name LIKE ?", "seed-%").FindInBatches(&batch, 10, func(tx *gorm.DB, _ int) error {
+		return tx.Transaction(func(tx *gorm.DB) error {
+			assert.Equal(t, primary, servedByRaw(t, tx), "the transaction runs on the primary")
+			return tx.Create(&txrywItem{Name: "in-batch"}).Error
+		})
+	})
+	require.NoError(t, res.Error)
+
+	q := m.DB().WithContext(ctx).Model(&txrywItem{}).Where("name LIKE ?", "seed-%")
+	var all []txrywItem
+	require.NoError(t, q.Find(&all).Error)
+	require.NoError(t, q.Transaction(func(tx *gorm.DB) error {
+		return tx.Create(&txrywItem{Name: "after-read"}).Error
+	}))
+}
+
+// db.Connection pins one connection: every statement inside runs on it, so
+// session state (SET, advisory locks, temporary tables) holds, and with one
+// connection per pool nothing waits for another.
+func TestConnectionPinsOnePrimaryConnection(t *testing.T) {
+	ctx := testCtx(t)
+	m := newManager(t, shared, onePerPool)
+	seedTxryw(t, m, 1)
+	primary := shared.Nodes()[0].Port()
+
+	err := m.DB().WithContext(ctx).Connection(func(tx *gorm.DB) error {
+		var pid int
+		require.NoError(t, tx.Raw("SELECT pg_backend_pid()").Scan(&pid).Error)
+		require.NoError(t, tx.Exec("SET application_name = 'txryw-pinned'").Error)
+		require.NoError(t, tx.Exec("CREATE TEMP TABLE txryw_tmp (v int)").Error)
+		require.NoError(t, tx.Exec("INSERT INTO txryw_tmp VALUES (7)").Error)
+
+		var one int
+		require.NoError(t, tx.Raw("SELECT 1").Scan(&one).Error)
+		var app string
+		require.NoError(t, tx.Raw("SHOW application_name").Scan(&app).Error)
+		assert.Equal(t, "txryw-pinned", app)
+		var v int
+		require.NoError(t, tx.Raw("SELECT v FROM txryw_tmp").Scan(&v).Error)
+		assert.Equal(t, 7, v)
+
+		// A model read stays on the pinned connection too.
+		var got struct{ Pid, Port int }
+		require.NoError(t, tx.Model(&txrywItem{}).Select("pg_backend_pid() AS pid, inet_server_port() AS port").Limit(1).Scan(&got).Error)
+		assert.Equal(t, pid, got.Pid)
+		assert.Equal(t, primary, got.Port)
+		var n int64
+		require.NoError(t, tx.Model(&txrywItem{}).Count(&n).Error)
+		assert.EqualValues(t, 1, n)
+		return nil
+	})
+	require.NoError(t, err)
+}
+
+// A nested transaction inside a ReadOnly transaction takes a savepoint: a
+// savepoint is not a write.
+func TestNestedTransactionInAReadOnlyTransaction(t *testing.T) {
+	ctx := testCtx(t)
+	m := newManager(t, shared, nil)
+	seedTxryw(t, m, 2)
+
+	inner := errors.New("inner fails")
+	err := m.Conn(ctx, datalayer.ReadOnly).Transaction(func(tx *gorm.DB) error {
+		require.NoError(t, tx.Transaction(func(tx *gorm.DB) error {
+			var n int64
+			return tx.Model(&txrywItem{}).Count(&n).Error
+		}))
+		// A failed nested transaction rolls back to its savepoint and the
+		// outer one goes on.
+		require.ErrorIs(t, tx.Transaction(func(tx *gorm.DB) error {
+			var n int64
+			if err := tx.Model(&txrywItem{}).Count(&n).Error; err != nil {
+				return err
+			}
+			return inner
+		}), inner)
+		// A statement the server rejects aborts the transaction up to the
+		// savepoint only.
+		require.Error(t, tx.Transaction(func(tx *gorm.DB) error {
+			var v int
+			return tx.Raw("SELECT 1/0").Scan(&v).Error
+		}))
+		var n int64
+		require.NoError(t, tx.Model(&txrywItem{}).Count(&n).Error)
+		assert.EqualValues(t, 2, n)
+		// A write inside is still refused.
+		require.ErrorIs(t, tx.Create(&txrywItem{Name: "no"}).Error, datalayer.ErrReadOnly)
+		return nil
+	})
+	require.NoError(t, err)
+}
+
+// Session{PrepareStmt: true} prepares statements on the node that runs them.
+func TestPreparedStatementsArePreparedOnTheServingNode(t *testing.T) {
+	ctx := testCtx(t)
+	m := newManager(t, shared, onePerPool)
+	seedTxryw(t, m, 2)
+
+	prepared := func(db *gorm.DB) (port, n int) {
+		var got struct{ Port, N int }
+		// pgx names the statements database/sql prepares stmt_<digest>.
+		require.NoError(t, db.Raw("SELECT inet_server_port() AS port, count(*) AS n FROM pg_prepared_statements WHERE left(name, 5) = 'stmt_' AND statement LIKE '%txryw_items%'").Scan(&got).Error)
+		return got.Port, got.N
+	}
+
+	rw := m.Conn(ctx, datalayer.ReadWrite).Session(&gorm.Session{PrepareStmt: true})
+	for i := range 3 {
+		require.NoError(t, rw.Create(&txrywItem{Name: fmt.Sprint("prep-", i)}).Error)
+		var got txrywItem
+		require.NoError(t, rw.Where("name = ?", fmt.Sprint("prep-", i)).First(&got).Error)
+		assert.Equal(t, fmt.Sprint("prep-", i), got.Name)
+	}
+	port, n := prepared(m.Conn(ctx, datalayer.ReadWrite))
+	assert.Equal(t, shared.Nodes()[0].Port(), port)
+	assert.Equal(t, 2, n, "the INSERT and the SELECT are prepared on the primary's connection")
+
+	waitReplicated(t, shared, shared.Nodes()[0])
+	auto := m.DB().WithContext(ctx).Session(&gorm.Session{PrepareStmt: true})
+	for range 4 {
+		var got []txrywItem
+		require.NoError(t, auto.Where("name LIKE ?", "prep-%").Find(&got).Error)
+		assert.Len(t, got, 3)
+	}
+	// Auto reads went round robin to both replicas: each prepared the SELECT.
+	seen := map[int]int{}
+	for range 4 {
+		port, n := prepared(m.Conn(ctx, datalayer.ReadOnly))
+		seen[port] = n
+	}
+	assert.Len(t, seen, 2)
+	for port, n := range seen {
+		assert.Equal(t, 1, n, "replica %d prepared the read", port)
+	}
+}
