@@ -106,19 +106,26 @@ func (pl *pool) query(ctx context.Context, prep bool, query string, args ...any)
 	return rows, nil
 }
 
+// queryRow runs a single-row query. Errors it can know before the row is
+// scanned (no free connection within pool_timeout, a failed send) are in
+// the row's Err, so that the caller may retry them.
 func (pl *pool) queryRow(ctx context.Context, prep bool, query string, args ...any) *sql.Row {
 	if !pl.full() {
-		if st, err := pl.stmt(ctx, prep, query); err == nil && st != nil {
+		st, err := pl.stmt(ctx, prep, query)
+		if err != nil {
+			return errRow(ctx, err)
+		}
+		if st != nil {
 			return st.QueryRowContext(ctx, args...)
 		}
 		return pl.db.QueryRowContext(ctx, query, args...)
 	}
 	c, err := pl.conn(ctx)
 	if err != nil {
-		// *sql.Row cannot carry our error; queue on the pool instead.
-		return pl.db.QueryRowContext(ctx, query, args...)
+		return errRow(ctx, err)
 	}
 	row := c.QueryRowContext(ctx, query, args...)
+	// sql.Conn.Close waits until the row is scanned, then returns the connection.
 	go c.Close()
 	return row
 }

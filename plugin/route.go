@@ -263,15 +263,30 @@ func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*s
 	return rows, err
 }
 
-// QueryRowContext implements gorm.ConnPool. A *sql.Row carries its error to
-// Scan, so there is no retry here; the callbacks refuse the statement first
-// when no node can take it.
+// QueryRowContext implements gorm.ConnPool. It routes like QueryContext
+// (read-your-writes, retries, pool_timeout): a *sql.Row carries the error
+// of its query, known before Scan, so a failed attempt can be retried. An
+// error found after that (while the row is read) reaches Scan.
 func (r *route) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	pl, err := r.pick(0)
-	if err != nil {
-		pl = r.p.nodes[0].pools[r.kind]
+	var row *sql.Row
+	do := func(pl *pool) error {
+		start := r.p.clock()
+		row = pl.queryRow(ctx, r.prep, query, args...)
+		err := row.Err()
+		r.p.observe(ctx, r.mode, pl, query, start, err)
+		return err
 	}
-	return pl.queryRow(ctx, r.prep, query, args...)
+	pl, err := r.first(ctx)
+	if err != nil {
+		err = r.noNode(ctx, err, do)
+	} else if err = do(pl); err != nil {
+		err = r.retryLoop(ctx, pl, err, r.read, do)
+	}
+	if err != nil {
+		return errRow(ctx, err)
+	}
+	r.done(ctx)
+	return row
 }
 
 // PrepareContext implements gorm.ConnPool.

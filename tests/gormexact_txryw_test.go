@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
+	"github.com/prompt-improver/unifieddb/internal/pgcluster"
 )
 
 // txrywItem is a table of the transaction, pinning and read-your-writes
@@ -183,4 +185,56 @@ func TestPreparedStatementsArePreparedOnTheServingNode(t *testing.T) {
 	for port, n := range seen {
 		assert.Equal(t, 1, n, "replica %d prepared the read", port)
 	}
+}
+
+// Row and Rows route like every other read: after a write, a read-your-writes
+// context reads it back, and an exhausted pool gives ErrPoolTimeout after
+// pool_timeout instead of queueing until the context ends.
+func TestRowAndRowsReadYourWritesAndPoolTimeout(t *testing.T) {
+	ctx := testCtx(t)
+	c := startCluster(t, pgcluster.Options{Replicas: 1})
+	m := newManager(t, c, func(cfg *datalayer.Config) {
+		onePerPool(cfg)
+		cfg.MaxReplicationLag = 0 // the paused replica stays in rotation
+		cfg.ReadYourWritesTimeout = 50 * time.Millisecond
+	})
+	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).AutoMigrate(&txrywItem{}))
+	waitReplicated(t, c, c.Node("primary"))
+	replica := c.Node("replica1")
+	require.NoError(t, replica.PauseReplay(ctx))
+	t.Cleanup(func() { _ = replica.ResumeReplay(context.Background()) })
+
+	rctx := datalayer.WithReadYourWrites(ctx)
+	it := txrywItem{Name: "row"}
+	require.NoError(t, m.DB().WithContext(rctx).Create(&it).Error)
+	byID := func(db *gorm.DB) *gorm.DB { return db.Model(&txrywItem{}).Where("id = ?", it.ID) }
+
+	var count int64
+	require.NoError(t, byID(m.DB().WithContext(rctx)).Count(&count).Error)
+	assert.EqualValues(t, 1, count)
+	var n int
+	require.NoError(t, byID(m.DB().WithContext(rctx)).Select("count(*)").Row().Scan(&n))
+	assert.Equal(t, 1, n, "Row reads its own write")
+	rows, err := byID(m.DB().WithContext(rctx)).Select("name").Rows()
+	require.NoError(t, err)
+	var names []string
+	for rows.Next() {
+		var name string
+		require.NoError(t, rows.Scan(&name))
+		names = append(names, name)
+	}
+	require.NoError(t, rows.Close())
+	assert.Equal(t, []string{"row"}, names, "Rows reads its own write")
+
+	// Hold the replica's only read connection.
+	tx := m.Conn(ctx, datalayer.ReadOnly).Begin()
+	require.NoError(t, tx.Error)
+	t.Cleanup(func() { tx.Rollback() })
+	var one int
+	require.NoError(t, tx.Raw("SELECT 1").Scan(&one).Error)
+
+	short, cancel := context.WithTimeout(ctx, 4*time.Second)
+	defer cancel()
+	err = m.DB().WithContext(short).Model(&txrywItem{}).Select("count(*)").Row().Scan(&n)
+	require.ErrorIs(t, err, datalayer.ErrPoolTimeout)
 }
