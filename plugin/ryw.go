@@ -10,9 +10,15 @@ type rywKey struct{}
 
 // rywState is shared by every statement made with one read-your-writes
 // context.
+//
+// Writes are counted rather than flagged: a read that asks the primary for
+// its WAL position covers only the writes counted before it asked (they
+// committed before their count went up). A write that finishes while the
+// question is in flight stays uncovered, and the next read asks again.
 type rywState struct {
-	dirty atomic.Bool  // a write happened since target was read
-	lsn   atomic.Int64 // the primary's WAL position after the last write
+	writes  atomic.Uint64 // writes made with the context
+	covered atomic.Uint64 // writes known to be in lsn
+	lsn     atomic.Int64  // a primary WAL position that has them
 }
 
 // WithReadYourWrites returns a context with which every Auto read sees every
@@ -39,7 +45,7 @@ func MarkWritten(ctx context.Context) { wrote(ctx) }
 // wrote marks a successful write made with ctx.
 func wrote(ctx context.Context) {
 	if st := rywFrom(ctx); st != nil {
-		st.dirty.Store(true)
+		st.writes.Add(1)
 	}
 }
 
@@ -48,24 +54,55 @@ const (
 	replayLSNSQL  = `SELECT COALESCE((pg_last_wal_replay_lsn() - '0/0')::bigint, 0)`
 )
 
+// target returns the WAL position a read must see: the primary's position
+// after the context's writes, asked of current when a write happened since
+// it was last asked.
+func (st *rywState) target(ctx context.Context, current func(context.Context) (int64, error)) (int64, error) {
+	writes := st.writes.Load()
+	if writes > st.covered.Load() {
+		lsn, err := current(ctx)
+		if err != nil {
+			return 0, err
+		}
+		// lsn first: a read that sees covered >= its writes must find an
+		// lsn that has them.
+		raise(&st.lsn, lsn)
+		raise(&st.covered, writes)
+	}
+	return st.lsn.Load(), nil
+}
+
+// raise sets a to v unless it already holds more; concurrent raises keep the
+// highest.
+func raise[T int64 | uint64](a interface {
+	Load() T
+	CompareAndSwap(old, new T) bool
+}, v T) {
+	for {
+		old := a.Load()
+		if v <= old || a.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
 // pickFresh picks a replica that has replayed the context's last write, or
 // the primary. It runs only for reads made with WithReadYourWrites.
 func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
-	if st.dirty.Load() {
-		t := r.p.topo.Load()
+	t := r.p.topo.Load()
+	target, err := st.target(ctx, func(ctx context.Context) (lsn int64, err error) {
+		if t.primary == nil {
+			return 0, ErrNoPrimary
+		}
+		err = t.primary.pools[poolWrite].queryRow(ctx, false, currentLSNSQL).Scan(&lsn)
+		return lsn, err
+	})
+	if err != nil {
 		if t.primary == nil {
 			return r.pick(0)
 		}
-		var lsn int64
-		if err := t.primary.pools[poolWrite].queryRow(ctx, false, currentLSNSQL).Scan(&lsn); err != nil {
-			return r.primaryPool()
-		}
-		st.dirty.Store(false)
-		if lsn > st.lsn.Load() {
-			st.lsn.Store(lsn)
-		}
+		return r.primaryPool()
 	}
-	target := st.lsn.Load()
 	if target == 0 {
 		return r.pick(0)
 	}

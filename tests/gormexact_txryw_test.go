@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -237,4 +239,42 @@ func TestRowAndRowsReadYourWritesAndPoolTimeout(t *testing.T) {
 	defer cancel()
 	err = m.DB().WithContext(short).Model(&txrywItem{}).Select("count(*)").Row().Scan(&n)
 	require.ErrorIs(t, err, datalayer.ErrPoolTimeout)
+}
+
+// Goroutines sharing one read-your-writes context each read their own write
+// back, on a replica that replays WAL a little late: a write that finishes
+// while another goroutine's read asks the primary for its WAL position is
+// not lost.
+func TestReadYourWritesSharedByGoroutines(t *testing.T) {
+	ctx := testCtx(t)
+	c := startCluster(t, pgcluster.Options{Replicas: 1, Settings: map[string]string{"recovery_min_apply_delay": "100ms"}})
+	m := newManager(t, c, func(cfg *datalayer.Config) {
+		cfg.MaxReplicationLag = 0 // the late replica stays in rotation
+		cfg.ReadYourWritesTimeout = 2 * time.Second
+	})
+	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).AutoMigrate(&txrywItem{}))
+	waitReplicated(t, c, c.Node("primary"))
+
+	rctx := datalayer.WithReadYourWrites(ctx)
+	var wg sync.WaitGroup
+	var missed atomic.Int64
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 25 {
+				it := txrywItem{Name: fmt.Sprint(w, "-", i)}
+				if err := m.DB().WithContext(rctx).Create(&it).Error; err != nil {
+					t.Errorf("create: %v", err)
+					return
+				}
+				var got txrywItem
+				if err := m.DB().WithContext(rctx).First(&got, it.ID).Error; err != nil {
+					missed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Zero(t, missed.Load(), "reads that missed their own write")
 }
