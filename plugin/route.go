@@ -365,7 +365,7 @@ func (r *route) noNode(ctx context.Context, perr error, do func(*pool) error) er
 			return fmt.Errorf("%w: %w", perr, err)
 		}
 		backoff = min(backoff*2, 500*time.Millisecond)
-		pl, err := r.pick(0)
+		pl, err := r.first(ctx) // read-your-writes is checked again
 		if err != nil {
 			perr = err
 			continue

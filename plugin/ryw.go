@@ -98,9 +98,8 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 		return lsn, err
 	})
 	if err != nil {
-		if t.primary == nil {
-			return r.pick(0)
-		}
+		// Without a primary the context's last writes cannot be located:
+		// wait for one (noNode) rather than read a replica that may miss them.
 		return r.primaryPool()
 	}
 	if target == 0 {

@@ -278,3 +278,73 @@ func TestReadYourWritesSharedByGoroutines(t *testing.T) {
 	wg.Wait()
 	assert.Zero(t, missed.Load(), "reads that missed their own write")
 }
+
+// With no primary known, a replica's lag is measured against the last
+// position known of the lost primary: a replica paused behind does not
+// re-enter rotation with lag 0, and reads keep seeing committed rows.
+func TestNoPrimaryKnownKeepsALaggingReplicaOut(t *testing.T) {
+	ctx := testCtx(t)
+	c := startCluster(t, pgcluster.DefaultOptions())
+	m := newManager(t, c, func(cfg *datalayer.Config) {
+		haConfig(cfg)
+		cfg.MaxReplicationLag = time.Second
+		cfg.FailoverTimeout = time.Second
+	})
+	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).AutoMigrate(&txrywItem{}))
+	waitReplicated(t, c, c.Node("primary"))
+	lagging, fine := c.Node("replica1"), c.Node("replica2")
+	require.NoError(t, lagging.PauseReplay(ctx))
+	t.Cleanup(func() { _ = lagging.ResumeReplay(context.Background()) })
+
+	// Writes go on until the paused replica is out of rotation.
+	var last txrywItem
+	require.Eventually(t, func() bool {
+		last = txrywItem{Name: "late"}
+		require.NoError(t, m.DB().WithContext(ctx).Create(&last).Error)
+		for range 6 {
+			if servedByModelRead(t, m.DB().WithContext(ctx), &txrywItem{}) != fine.Port() {
+				return false
+			}
+		}
+		return true
+	}, 20*time.Second, 100*time.Millisecond, "the paused replica stays in rotation")
+	waitReplicatedTo(t, fine, c.Node("primary"))
+	// One context read its write back before the crash (its position is
+	// known), the other did not.
+	rctx, uctx := datalayer.WithReadYourWrites(ctx), datalayer.WithReadYourWrites(ctx)
+	mine, unread := txrywItem{Name: "mine"}, txrywItem{Name: "unread"}
+	require.NoError(t, m.DB().WithContext(rctx).Create(&mine).Error)
+	require.NoError(t, m.DB().WithContext(rctx).First(&txrywItem{}, mine.ID).Error)
+	require.NoError(t, m.DB().WithContext(uctx).Create(&unread).Error)
+	waitReplicatedTo(t, fine, c.Node("primary"))
+
+	require.NoError(t, c.Node("primary").Kill())
+	// Let health checks see the primary gone.
+	time.Sleep(time.Second)
+	for i := range 20 {
+		var got txrywItem
+		assert.NoError(t, m.DB().WithContext(ctx).First(&got, last.ID).Error, "auto read %d", i)
+		var own txrywItem
+		assert.NoError(t, m.DB().WithContext(rctx).First(&own, mine.ID).Error, "read-your-writes read %d", i)
+	}
+	// Without a primary the unread write cannot be located: no replica may
+	// answer for it.
+	for i := range 3 {
+		var got txrywItem
+		err := m.DB().WithContext(uctx).First(&got, unread.ID).Error
+		assert.ErrorIs(t, err, datalayer.ErrNoPrimary, "read-your-writes read %d of a write never read back", i)
+	}
+}
+
+// waitReplicatedTo waits until replica has replayed primary's current WAL
+// position.
+func waitReplicatedTo(t *testing.T, replica, primary *pgcluster.Node) {
+	t.Helper()
+	ctx := testCtx(t)
+	lsn, err := primary.QueryInt(ctx, "SELECT (pg_current_wal_lsn() - '0/0')::bigint")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		caught, err := replica.QueryInt(ctx, "SELECT ((pg_last_wal_replay_lsn() - '0/0')::bigint >= $1)::int", lsn)
+		return err == nil && caught == 1
+	}, 30*time.Second, 20*time.Millisecond, "replica %s did not replay up to %d", replica.Name(), lsn)
+}
