@@ -240,6 +240,9 @@ func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*s
 		var rows *sql.Rows
 		err = r.noNode(ctx, err, func(pl *pool) (err error) {
 			rows, err = pl.query(ctx, r.prep, query, args...)
+			if err == nil {
+				r.served(ctx, pl)
+			}
 			return err
 		})
 		return rows, err
@@ -249,12 +252,16 @@ func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*s
 	r.p.observe(ctx, r.mode, pl, query, start, err)
 	if err == nil {
 		r.done(ctx)
+		r.served(ctx, pl)
 		return rows, nil
 	}
 	err = r.retryLoop(ctx, pl, err, r.read, func(pl *pool) (err error) {
 		start := r.p.clock()
 		rows, err = pl.query(ctx, r.prep, query, args...)
 		r.p.observe(ctx, r.mode, pl, query, start, err)
+		if err == nil {
+			r.served(ctx, pl)
+		}
 		return err
 	})
 	if err == nil {
@@ -274,6 +281,9 @@ func (r *route) QueryRowContext(ctx context.Context, query string, args ...any) 
 		row = pl.queryRow(ctx, r.prep, query, args...)
 		err := row.Err()
 		r.p.observe(ctx, r.mode, pl, query, start, err)
+		if err == nil {
+			r.served(ctx, pl)
+		}
 		return err
 	}
 	pl, err := r.first(ctx)

@@ -18,13 +18,18 @@ type rywKey struct{}
 type rywState struct {
 	writes  atomic.Uint64 // writes made with the context
 	covered atomic.Uint64 // writes known to be in lsn
-	lsn     atomic.Int64  // a primary WAL position that has them
+	lsn     atomic.Int64  // reads must reach it: it has the covered writes and what earlier reads may have shown
+	// last is the node of the context's last read. Reads stay on it while
+	// it is fresh enough (its replay only moves forward), and move only to a
+	// node that has replayed what it may have shown: monotonic reads.
+	last atomic.Pointer[node]
 }
 
 // WithReadYourWrites returns a context with which every Auto read sees every
 // write made with the same context: after a write, reads go only to replicas
 // that have replayed the primary's WAL position (waiting up to
-// read_your_writes_timeout), else to the primary.
+// read_your_writes_timeout), else to the primary. Reads are also monotonic:
+// none shows older data than an earlier read made with the context.
 func WithReadYourWrites(ctx context.Context) context.Context {
 	if rywFrom(ctx) != nil {
 		return ctx
@@ -102,6 +107,22 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 		// wait for one (noNode) rather than read a replica that may miss them.
 		return r.primaryPool()
 	}
+	if last := st.last.Load(); last != nil {
+		if last == t.primary {
+			return r.primaryPool()
+		}
+		if inRotation(t, last) && last.lsn.Load() >= target {
+			return last.pools[poolRead], nil
+		}
+		// Moving to another node: it must have replayed what last may have
+		// shown, which is at most last's position now.
+		bound, err := r.positionOf(ctx, t, last)
+		if err != nil {
+			return r.primaryPool()
+		}
+		raise(&st.lsn, bound)
+		target = max(target, bound)
+	}
 	if target == 0 {
 		return r.pick(0)
 	}
@@ -127,6 +148,41 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 		case <-ctx.Done():
 		case <-time.After(5 * time.Millisecond):
 		}
+	}
+}
+
+// positionOf returns an upper bound of what a read on n may have shown: its
+// replay position now, or the primary's position when n does not answer.
+func (r *route) positionOf(ctx context.Context, t *topology, n *node) (lsn int64, err error) {
+	// n may be down or hung (it left rotation): ask it no longer than a probe.
+	qctx, cancel := context.WithTimeout(ctx, r.p.opts.ProbeTimeout)
+	err = n.pools[poolRead].queryRow(qctx, false, replayLSNSQL).Scan(&lsn)
+	cancel()
+	if err == nil && lsn > 0 {
+		n.lsn.Store(lsn)
+		return lsn, nil
+	}
+	if t.primary == nil {
+		return 0, ErrNoPrimary
+	}
+	err = t.primary.pools[poolWrite].queryRow(ctx, false, currentLSNSQL).Scan(&lsn)
+	return lsn, err
+}
+
+func inRotation(t *topology, n *node) bool {
+	for _, r := range t.replicas {
+		if r == n {
+			return true
+		}
+	}
+	return false
+}
+
+// served records the node of a successful read made with a read-your-writes
+// context.
+func (r *route) served(ctx context.Context, pl *pool) {
+	if st := r.fresh(ctx); st != nil {
+		st.last.Store(pl.node)
 	}
 }
 

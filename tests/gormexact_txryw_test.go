@@ -348,3 +348,37 @@ func waitReplicatedTo(t *testing.T, replica, primary *pgcluster.Node) {
 		return err == nil && caught == 1
 	}, 30*time.Second, 20*time.Millisecond, "replica %s did not replay up to %d", replica.Name(), lsn)
 }
+
+// A read-your-writes context also reads monotonically: once a read saw a
+// row, no later read made with the context misses it, even with a replica
+// in rotation that is behind.
+func TestReadYourWritesContextReadsMonotonically(t *testing.T) {
+	ctx := testCtx(t)
+	c := startCluster(t, pgcluster.DefaultOptions())
+	m := newManager(t, c, func(cfg *datalayer.Config) {
+		cfg.MaxReplicationLag = 0 // the paused replica stays in rotation
+	})
+	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).AutoMigrate(&txrywItem{}))
+	waitReplicated(t, c, c.Node("primary"))
+	lagging, fine := c.Node("replica1"), c.Node("replica2")
+	require.NoError(t, lagging.PauseReplay(ctx))
+	t.Cleanup(func() { _ = lagging.ResumeReplay(context.Background()) })
+	it := txrywItem{Name: "new"}
+	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).Create(&it).Error)
+	waitReplicatedTo(t, fine, c.Node("primary"))
+
+	for range 5 {
+		rctx := datalayer.WithReadYourWrites(ctx)
+		seen := false
+		for i := range 10 {
+			var got txrywItem
+			err := m.DB().WithContext(rctx).Where("id = ?", it.ID).Find(&got).Error
+			require.NoError(t, err)
+			if got.ID == it.ID {
+				seen = true
+			} else {
+				assert.False(t, seen, "read %d missed a row an earlier read of the context saw", i)
+			}
+		}
+	}
+}
