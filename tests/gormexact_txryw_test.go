@@ -382,3 +382,35 @@ func TestReadYourWritesContextReadsMonotonically(t *testing.T) {
 		}
 	}
 }
+
+// GORM's prepared-statement deadlock case: many goroutines on a
+// PrepareStmt session over one connection finish, right, and leave no
+// connection in use.
+func TestPreparedStatementsOnOneConnectionDoNotDeadlock(t *testing.T) {
+	ctx := testCtx(t)
+	m := newManager(t, shared, nil)
+	seedTxryw(t, m, 0)
+	sqlDB, err := m.Conn(ctx, datalayer.ReadWrite).DB()
+	require.NoError(t, err)
+	sqlDB.SetMaxOpenConns(1)
+	db := m.Conn(ctx, datalayer.ReadWrite).Session(&gorm.Session{PrepareStmt: true})
+
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			assert.NoError(t, db.Create(&txrywItem{Name: fmt.Sprint("dl-", i)}).Error)
+			var got txrywItem
+			assert.NoError(t, db.Where("name = ?", fmt.Sprint("dl-", i)).First(&got).Error)
+		}()
+	}
+	wg.Wait()
+	// A connection taken when the pool was full goes back once its rows
+	// are closed, asynchronously: wait for it rather than for GORM's
+	// immediate zero.
+	assert.Eventually(t, func() bool { return sqlDB.Stats().InUse == 0 }, 5*time.Second, 10*time.Millisecond, "a connection stays in use")
+	var n int64
+	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).Model(&txrywItem{}).Where("name LIKE ?", "dl-%").Count(&n).Error)
+	assert.EqualValues(t, 50, n)
+}
