@@ -139,8 +139,9 @@ func TestNestedTransactionInAReadOnlyTransaction(t *testing.T) {
 		var n int64
 		require.NoError(t, tx.Model(&txrywItem{}).Count(&n).Error)
 		assert.EqualValues(t, 2, n)
-		// A write inside is still refused.
+		// A write inside is still refused, prepared or not.
 		require.ErrorIs(t, tx.Create(&txrywItem{Name: "no"}).Error, datalayer.ErrReadOnly)
+		require.ErrorIs(t, tx.Session(&gorm.Session{PrepareStmt: true}).Create(&txrywItem{Name: "no"}).Error, datalayer.ErrReadOnly)
 		return nil
 	})
 	require.NoError(t, err)
