@@ -83,15 +83,9 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 	}
 	mode := modeOf(stmt)
 	carryMode(stmt, mode)
-	switch cp := stmt.ConnPool.(type) {
-	case *txConn:
-		if write && (mode == ReadOnly || cp.readOnly) {
-			db.AddError(refusal(stmt))
-		}
-		return
-	case gorm.TxCommitter:
-		if write && mode == ReadOnly {
-			db.AddError(refusal(stmt))
+	if keep, err := kept(stmt, mode, write); keep {
+		if err != nil {
+			db.AddError(err)
 		}
 		return
 	}
@@ -99,7 +93,11 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 		db.AddError(refusal(stmt))
 		return
 	}
-	stmt.ConnPool = p.routes[mode][op]
+	r := p.routes[mode][op]
+	if wantsPrepared(stmt.ConnPool) {
+		r = r.prepared
+	}
+	stmt.ConnPool = r
 }
 
 func refusal(stmt *gorm.Statement) error {

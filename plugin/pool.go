@@ -35,6 +35,8 @@ type pool struct {
 	node *node
 	kind poolKind
 	wait time.Duration
+
+	stmts stmtCache // for Session{PrepareStmt: true}
 }
 
 // full reports whether every connection the pool may open is in use, so a
@@ -60,8 +62,15 @@ func (pl *pool) conn(ctx context.Context) (*sql.Conn, error) {
 	return nil, err
 }
 
-func (pl *pool) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+func (pl *pool) exec(ctx context.Context, prep bool, query string, args ...any) (sql.Result, error) {
 	if !pl.full() {
+		st, err := pl.stmt(ctx, prep, query)
+		if err != nil {
+			return nil, err
+		}
+		if st != nil {
+			return st.ExecContext(ctx, args...)
+		}
 		return pl.db.ExecContext(ctx, query, args...)
 	}
 	c, err := pl.conn(ctx)
@@ -72,8 +81,15 @@ func (pl *pool) exec(ctx context.Context, query string, args ...any) (sql.Result
 	return c.ExecContext(ctx, query, args...)
 }
 
-func (pl *pool) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (pl *pool) query(ctx context.Context, prep bool, query string, args ...any) (*sql.Rows, error) {
 	if !pl.full() {
+		st, err := pl.stmt(ctx, prep, query)
+		if err != nil {
+			return nil, err
+		}
+		if st != nil {
+			return st.QueryContext(ctx, args...)
+		}
 		return pl.db.QueryContext(ctx, query, args...)
 	}
 	c, err := pl.conn(ctx)
@@ -90,18 +106,37 @@ func (pl *pool) query(ctx context.Context, query string, args ...any) (*sql.Rows
 	return rows, nil
 }
 
-func (pl *pool) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+// queryRow runs a single-row query. Errors it can know before the row is
+// scanned (no free connection within pool_timeout, a failed send) are in
+// the row's Err, so that the caller may retry them.
+func (pl *pool) queryRow(ctx context.Context, prep bool, query string, args ...any) *sql.Row {
 	if !pl.full() {
+		st, err := pl.stmt(ctx, prep, query)
+		if err != nil {
+			return errRow(ctx, err)
+		}
+		if st != nil {
+			return st.QueryRowContext(ctx, args...)
+		}
 		return pl.db.QueryRowContext(ctx, query, args...)
 	}
 	c, err := pl.conn(ctx)
 	if err != nil {
-		// *sql.Row cannot carry our error; queue on the pool instead.
-		return pl.db.QueryRowContext(ctx, query, args...)
+		return errRow(ctx, err)
 	}
 	row := c.QueryRowContext(ctx, query, args...)
+	// sql.Conn.Close waits until the row is scanned, then returns the connection.
 	go c.Close()
 	return row
+}
+
+// stmt returns the pool's prepared statement for query when prep is set,
+// nil when it is not (or the cache is full: the query then runs unprepared).
+func (pl *pool) stmt(ctx context.Context, prep bool, query string) (*sql.Stmt, error) {
+	if !prep {
+		return nil, nil
+	}
+	return pl.stmts.get(ctx, pl.db, query)
 }
 
 // begin starts a transaction; release returns a dedicated connection (slow

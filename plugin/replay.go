@@ -19,7 +19,7 @@ func (p *Plugin) SyncReplicas(ctx context.Context, timeout time.Duration) error 
 		return nil
 	}
 	var target int64
-	if err := t.primary.pools[poolWrite].queryRow(ctx, currentLSNSQL).Scan(&target); err != nil {
+	if err := t.primary.pools[poolWrite].queryRow(ctx, false, currentLSNSQL).Scan(&target); err != nil {
 		return err
 	}
 	waiting := append([]*node(nil), t.replicas...)
@@ -53,7 +53,7 @@ func (p *Plugin) stillBehind(ctx context.Context, nodes []*node, target int64, d
 	for _, n := range nodes {
 		qctx, cancel := context.WithDeadline(ctx, deadline)
 		var replayed int64
-		err := n.pools[poolRead].queryRow(qctx, replayLSNSQL).Scan(&replayed)
+		err := n.pools[poolRead].queryRow(qctx, false, replayLSNSQL).Scan(&replayed)
 		cancel()
 		if err == nil && replayed >= target {
 			p.stateMu.Lock()

@@ -30,6 +30,8 @@ type route struct {
 	kind     poolKind // the pool used on the primary
 	replicas bool     // prefer replicas (their read pool)
 	read     bool     // idempotent: a connection error may be retried on another node
+	prep     bool     // run statements prepared, per pool (Session{PrepareStmt: true})
+	prepared *route   // this route's twin with prep set
 }
 
 func newRoutes(p *Plugin) (routes [modeCount][opKinds]*route) {
@@ -50,6 +52,9 @@ func newRoutes(p *Plugin) (routes [modeCount][opKinds]*route) {
 			case Transactional:
 				r.kind = poolTx
 			}
+			twin := *r
+			twin.prep = true
+			r.prepared = &twin
 			routes[m][op] = r
 		}
 	}
@@ -203,13 +208,13 @@ func (r *route) ExecContext(ctx context.Context, query string, args ...any) (sql
 	if err != nil {
 		var res sql.Result
 		err = r.noNode(ctx, err, func(pl *pool) (err error) {
-			res, err = pl.exec(ctx, query, args...)
+			res, err = pl.exec(ctx, r.prep, query, args...)
 			return err
 		})
 		return res, err
 	}
 	start := r.p.clock()
-	res, err := pl.exec(ctx, query, args...)
+	res, err := pl.exec(ctx, r.prep, query, args...)
 	r.p.observe(ctx, r.mode, pl, query, start, err)
 	if err == nil {
 		r.done(ctx)
@@ -217,7 +222,7 @@ func (r *route) ExecContext(ctx context.Context, query string, args ...any) (sql
 	}
 	err = r.retryLoop(ctx, pl, err, r.read, func(pl *pool) (err error) {
 		start := r.p.clock()
-		res, err = pl.exec(ctx, query, args...)
+		res, err = pl.exec(ctx, r.prep, query, args...)
 		r.p.observe(ctx, r.mode, pl, query, start, err)
 		return err
 	})
@@ -234,22 +239,29 @@ func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*s
 	if err != nil {
 		var rows *sql.Rows
 		err = r.noNode(ctx, err, func(pl *pool) (err error) {
-			rows, err = pl.query(ctx, query, args...)
+			rows, err = pl.query(ctx, r.prep, query, args...)
+			if err == nil {
+				r.served(ctx, pl)
+			}
 			return err
 		})
 		return rows, err
 	}
 	start := r.p.clock()
-	rows, err := pl.query(ctx, query, args...)
+	rows, err := pl.query(ctx, r.prep, query, args...)
 	r.p.observe(ctx, r.mode, pl, query, start, err)
 	if err == nil {
 		r.done(ctx)
+		r.served(ctx, pl)
 		return rows, nil
 	}
 	err = r.retryLoop(ctx, pl, err, r.read, func(pl *pool) (err error) {
 		start := r.p.clock()
-		rows, err = pl.query(ctx, query, args...)
+		rows, err = pl.query(ctx, r.prep, query, args...)
 		r.p.observe(ctx, r.mode, pl, query, start, err)
+		if err == nil {
+			r.served(ctx, pl)
+		}
 		return err
 	})
 	if err == nil {
@@ -258,15 +270,33 @@ func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*s
 	return rows, err
 }
 
-// QueryRowContext implements gorm.ConnPool. A *sql.Row carries its error to
-// Scan, so there is no retry here; the callbacks refuse the statement first
-// when no node can take it.
+// QueryRowContext implements gorm.ConnPool. It routes like QueryContext
+// (read-your-writes, retries, pool_timeout): a *sql.Row carries the error
+// of its query, known before Scan, so a failed attempt can be retried. An
+// error found after that (while the row is read) reaches Scan.
 func (r *route) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	pl, err := r.pick(0)
-	if err != nil {
-		pl = r.p.nodes[0].pools[r.kind]
+	var row *sql.Row
+	do := func(pl *pool) error {
+		start := r.p.clock()
+		row = pl.queryRow(ctx, r.prep, query, args...)
+		err := row.Err()
+		r.p.observe(ctx, r.mode, pl, query, start, err)
+		if err == nil {
+			r.served(ctx, pl)
+		}
+		return err
 	}
-	return pl.queryRow(ctx, query, args...)
+	pl, err := r.first(ctx)
+	if err != nil {
+		err = r.noNode(ctx, err, do)
+	} else if err = do(pl); err != nil {
+		err = r.retryLoop(ctx, pl, err, r.read, do)
+	}
+	if err != nil {
+		return errRow(ctx, err)
+	}
+	r.done(ctx)
+	return row
 }
 
 // PrepareContext implements gorm.ConnPool.
@@ -281,6 +311,11 @@ func (r *route) PrepareContext(ctx context.Context, query string) (*sql.Stmt, er
 // BeginTx implements gorm.ConnPoolBeginner. BEGIN has no effect, so a
 // connection error while beginning is always retried.
 func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	if r.replicas && r.mode != ReadOnly {
+		// A handle whose last statement was a read still holds the read
+		// route: a transaction of that mode begins where its writes go.
+		r = r.p.entries[r.mode]
+	}
 	if r.mode == ReadOnly {
 		ro := sql.TxOptions{ReadOnly: true}
 		if opts != nil {
@@ -340,7 +375,7 @@ func (r *route) noNode(ctx context.Context, perr error, do func(*pool) error) er
 			return fmt.Errorf("%w: %w", perr, err)
 		}
 		backoff = min(backoff*2, 500*time.Millisecond)
-		pl, err := r.pick(0)
+		pl, err := r.first(ctx) // read-your-writes is checked again
 		if err != nil {
 			perr = err
 			continue

@@ -10,15 +10,26 @@ type rywKey struct{}
 
 // rywState is shared by every statement made with one read-your-writes
 // context.
+//
+// Writes are counted rather than flagged: a read that asks the primary for
+// its WAL position covers only the writes counted before it asked (they
+// committed before their count went up). A write that finishes while the
+// question is in flight stays uncovered, and the next read asks again.
 type rywState struct {
-	dirty atomic.Bool  // a write happened since target was read
-	lsn   atomic.Int64 // the primary's WAL position after the last write
+	writes  atomic.Uint64 // writes made with the context
+	covered atomic.Uint64 // writes known to be in lsn
+	lsn     atomic.Int64  // reads must reach it: it has the covered writes and what earlier reads may have shown
+	// last is the node of the context's last read. Reads stay on it while
+	// it is fresh enough (its replay only moves forward), and move only to a
+	// node that has replayed what it may have shown: monotonic reads.
+	last atomic.Pointer[node]
 }
 
 // WithReadYourWrites returns a context with which every Auto read sees every
 // write made with the same context: after a write, reads go only to replicas
 // that have replayed the primary's WAL position (waiting up to
-// read_your_writes_timeout), else to the primary.
+// read_your_writes_timeout), else to the primary. Reads are also monotonic:
+// none shows older data than an earlier read made with the context.
 func WithReadYourWrites(ctx context.Context) context.Context {
 	if rywFrom(ctx) != nil {
 		return ctx
@@ -39,7 +50,7 @@ func MarkWritten(ctx context.Context) { wrote(ctx) }
 // wrote marks a successful write made with ctx.
 func wrote(ctx context.Context) {
 	if st := rywFrom(ctx); st != nil {
-		st.dirty.Store(true)
+		st.writes.Add(1)
 	}
 }
 
@@ -48,24 +59,70 @@ const (
 	replayLSNSQL  = `SELECT COALESCE((pg_last_wal_replay_lsn() - '0/0')::bigint, 0)`
 )
 
+// target returns the WAL position a read must see: the primary's position
+// after the context's writes, asked of current when a write happened since
+// it was last asked.
+func (st *rywState) target(ctx context.Context, current func(context.Context) (int64, error)) (int64, error) {
+	writes := st.writes.Load()
+	if writes > st.covered.Load() {
+		lsn, err := current(ctx)
+		if err != nil {
+			return 0, err
+		}
+		// lsn first: a read that sees covered >= its writes must find an
+		// lsn that has them.
+		raise(&st.lsn, lsn)
+		raise(&st.covered, writes)
+	}
+	return st.lsn.Load(), nil
+}
+
+// raise sets a to v unless it already holds more; concurrent raises keep the
+// highest.
+func raise[T int64 | uint64](a interface {
+	Load() T
+	CompareAndSwap(old, new T) bool
+}, v T) {
+	for {
+		old := a.Load()
+		if v <= old || a.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
 // pickFresh picks a replica that has replayed the context's last write, or
 // the primary. It runs only for reads made with WithReadYourWrites.
 func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
-	if st.dirty.Load() {
-		t := r.p.topo.Load()
+	t := r.p.topo.Load()
+	target, err := st.target(ctx, func(ctx context.Context) (lsn int64, err error) {
 		if t.primary == nil {
-			return r.pick(0)
+			return 0, ErrNoPrimary
 		}
-		var lsn int64
-		if err := t.primary.pools[poolWrite].queryRow(ctx, currentLSNSQL).Scan(&lsn); err != nil {
+		err = t.primary.pools[poolWrite].queryRow(ctx, false, currentLSNSQL).Scan(&lsn)
+		return lsn, err
+	})
+	if err != nil {
+		// Without a primary the context's last writes cannot be located:
+		// wait for one (noNode) rather than read a replica that may miss them.
+		return r.primaryPool()
+	}
+	if last := st.last.Load(); last != nil {
+		if last == t.primary {
 			return r.primaryPool()
 		}
-		st.dirty.Store(false)
-		if lsn > st.lsn.Load() {
-			st.lsn.Store(lsn)
+		if inRotation(t, last) && last.lsn.Load() >= target {
+			return last.pools[poolRead], nil
 		}
+		// Moving to another node: it must have replayed what last may have
+		// shown, which is at most last's position now.
+		bound, err := r.positionOf(ctx, t, last)
+		if err != nil {
+			return r.primaryPool()
+		}
+		raise(&st.lsn, bound)
+		target = max(target, bound)
 	}
-	target := st.lsn.Load()
 	if target == 0 {
 		return r.pick(0)
 	}
@@ -79,7 +136,7 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 		}
 		for _, n := range t.replicas {
 			var replayed int64
-			if err := n.pools[poolRead].queryRow(ctx, replayLSNSQL).Scan(&replayed); err == nil && replayed >= target {
+			if err := n.pools[poolRead].queryRow(ctx, false, replayLSNSQL).Scan(&replayed); err == nil && replayed >= target {
 				n.lsn.Store(replayed)
 				return n.pools[poolRead], nil
 			}
@@ -91,6 +148,41 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 		case <-ctx.Done():
 		case <-time.After(5 * time.Millisecond):
 		}
+	}
+}
+
+// positionOf returns an upper bound of what a read on n may have shown: its
+// replay position now, or the primary's position when n does not answer.
+func (r *route) positionOf(ctx context.Context, t *topology, n *node) (lsn int64, err error) {
+	// n may be down or hung (it left rotation): ask it no longer than a probe.
+	qctx, cancel := context.WithTimeout(ctx, r.p.opts.ProbeTimeout)
+	err = n.pools[poolRead].queryRow(qctx, false, replayLSNSQL).Scan(&lsn)
+	cancel()
+	if err == nil && lsn > 0 {
+		n.lsn.Store(lsn)
+		return lsn, nil
+	}
+	if t.primary == nil {
+		return 0, ErrNoPrimary
+	}
+	err = t.primary.pools[poolWrite].queryRow(ctx, false, currentLSNSQL).Scan(&lsn)
+	return lsn, err
+}
+
+func inRotation(t *topology, n *node) bool {
+	for _, r := range t.replicas {
+		if r == n {
+			return true
+		}
+	}
+	return false
+}
+
+// served records the node of a successful read made with a read-your-writes
+// context.
+func (r *route) served(ctx context.Context, pl *pool) {
+	if st := r.fresh(ctx); st != nil {
+		st.last.Store(pl.node)
 	}
 }
 

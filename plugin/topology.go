@@ -82,20 +82,35 @@ func (p *Plugin) recordLSN(n *node, at time.Time, lsn int64) {
 	p.history = append(p.history, lsnSample{at: at, lsn: lsn})
 }
 
-func (p *Plugin) lagOf(n, primary *node, now time.Time) (int64, time.Duration) {
-	if primary == nil || n.st.role != RoleReplica || p.historyOf != primary {
-		return 0, 0
+// lagOf returns a replica's lag behind primary, measured against the lost
+// primary's last known position when no primary is known. known is false
+// when there is nothing to measure against (no primary seen yet, or a new
+// primary without history while the replica is behind it): a lag that cannot
+// be known is not taken for 0.
+func (p *Plugin) lagOf(n, primary *node, now time.Time) (bytes int64, lag time.Duration, known bool) {
+	if n.st.role != RoleReplica {
+		return 0, 0, true
 	}
-	if n.st.lsn >= primary.st.lsn {
-		return 0, 0
+	ref := primary
+	if ref == nil {
+		ref = p.historyOf
 	}
-	bytes := primary.st.lsn - n.st.lsn
+	if ref == nil {
+		return 0, 0, false
+	}
+	if n.st.lsn >= ref.st.lsn {
+		return 0, 0, true
+	}
+	if p.historyOf != ref {
+		return ref.st.lsn - n.st.lsn, 0, false
+	}
+	bytes = ref.st.lsn - n.st.lsn
 	for _, s := range p.history {
 		if s.lsn > n.st.lsn {
-			return bytes, now.Sub(s.at)
+			return bytes, now.Sub(s.at), true
 		}
 	}
-	return bytes, 0
+	return bytes, 0, true
 }
 
 // rebuildLocked derives a new topology from the node states and swaps it in
@@ -126,8 +141,9 @@ func (p *Plugin) rebuildLocked(ev *events, now time.Time) {
 		if n.st.role == RoleReplica && n.st.lsn < p.minReplay {
 			continue // has not replayed a migration yet (SyncReplicas)
 		}
-		n.st.lagBytes, n.st.lag = p.lagOf(n, primary, now)
-		if p.opts.MaxReplicationLag > 0 && n.st.lag > p.opts.MaxReplicationLag {
+		var known bool
+		n.st.lagBytes, n.st.lag, known = p.lagOf(n, primary, now)
+		if p.opts.MaxReplicationLag > 0 && (!known || n.st.lag > p.opts.MaxReplicationLag) {
 			continue
 		}
 		n.st.inRotation = true

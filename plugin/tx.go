@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"gorm.io/gorm"
 )
@@ -85,3 +86,31 @@ func (t *txConn) done() {
 }
 
 var _ gorm.Tx = (*txConn)(nil)
+
+// isSavepoint reports whether query is one of the savepoint statements GORM's
+// nested transactions send through the dialector (SAVEPOINT, ROLLBACK TO
+// SAVEPOINT, RELEASE SAVEPOINT, each with a bare name). They change no data,
+// and a read-only transaction accepts them. Only these exact forms pass:
+// anything more is treated as the write it may be.
+func isSavepoint(query string) bool {
+	q := strings.ToUpper(strings.TrimSpace(query))
+	for _, prefix := range []string{"SAVEPOINT ", "ROLLBACK TO SAVEPOINT ", "RELEASE SAVEPOINT "} {
+		if name, ok := strings.CutPrefix(q, prefix); ok {
+			return bareName(name)
+		}
+	}
+	return false
+}
+
+// bareName reports whether s is a plain SQL identifier.
+func bareName(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,70 @@
+package plugin
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+
+	"gorm.io/gorm"
+)
+
+// GORM's Session{PrepareStmt: true} wraps the statement's pool in a
+// *gorm.PreparedStmtDB, which caches one *sql.Stmt per query text: a
+// statement bound to the one node that prepared it. Through the plugin a
+// query runs on whichever node its route picks, so the plugin prepares
+// instead, per pool of every node: the route callback swaps GORM's wrapper
+// for the route's prepared twin (see placed).
+
+// maxStmts bounds one pool's prepared statements; past it, new queries run
+// unprepared rather than grow the cache (and the server's) without limit.
+const maxStmts = 1024
+
+// stmtCache holds one pool's prepared statements by query text. database/sql
+// prepares a *sql.Stmt again on each connection that runs it, so one entry
+// serves the whole pool.
+type stmtCache struct {
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// get returns the statement for query, preparing it on first use; nil when
+// the cache is full.
+func (c *stmtCache) get(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	st, ok := c.stmts[query]
+	full := len(c.stmts) >= maxStmts
+	c.mu.Unlock()
+	if ok {
+		return st, nil
+	}
+	if full {
+		return nil, nil
+	}
+	// Prepared outside the lock: a slow node must not stall other queries.
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.stmts[query]; ok {
+		st.Close()
+		return prev, nil
+	}
+	if c.stmts == nil {
+		c.stmts = make(map[string]*sql.Stmt)
+	}
+	c.stmts[query] = st
+	return st, nil
+}
+
+// preparedOver reports whether cp is GORM's prepared-statement wrapper
+// around one of the plugin's routes.
+func preparedOver(cp gorm.ConnPool) bool {
+	ps, ok := cp.(*gorm.PreparedStmtDB)
+	if !ok {
+		return false
+	}
+	_, ours := ps.ConnPool.(*route)
+	return ours
+}
