@@ -62,7 +62,17 @@ func (pl *pool) conn(ctx context.Context) (*sql.Conn, error) {
 	return nil, err
 }
 
+// exec runs a statement; one refused for a stale cached plan runs once more
+// with a fresh one (see stalePlan).
 func (pl *pool) exec(ctx context.Context, prep bool, query string, args ...any) (sql.Result, error) {
+	res, err := pl.execOnce(ctx, prep, query, args...)
+	if stalePlan(err) {
+		return pl.execOnce(ctx, false, query, freshPlan(args)...)
+	}
+	return res, err
+}
+
+func (pl *pool) execOnce(ctx context.Context, prep bool, query string, args ...any) (sql.Result, error) {
 	if !pl.full() {
 		st, err := pl.stmt(ctx, prep, query)
 		if err != nil {
@@ -81,7 +91,17 @@ func (pl *pool) exec(ctx context.Context, prep bool, query string, args ...any) 
 	return c.ExecContext(ctx, query, args...)
 }
 
+// query runs a query; one refused for a stale cached plan runs once more
+// with a fresh one (see stalePlan).
 func (pl *pool) query(ctx context.Context, prep bool, query string, args ...any) (*sql.Rows, error) {
+	rows, err := pl.queryOnce(ctx, prep, query, args...)
+	if stalePlan(err) {
+		return pl.queryOnce(ctx, false, query, freshPlan(args)...)
+	}
+	return rows, err
+}
+
+func (pl *pool) queryOnce(ctx context.Context, prep bool, query string, args ...any) (*sql.Rows, error) {
 	if !pl.full() {
 		st, err := pl.stmt(ctx, prep, query)
 		if err != nil {
@@ -110,6 +130,14 @@ func (pl *pool) query(ctx context.Context, prep bool, query string, args ...any)
 // scanned (no free connection within pool_timeout, a failed send) are in
 // the row's Err, so that the caller may retry them.
 func (pl *pool) queryRow(ctx context.Context, prep bool, query string, args ...any) *sql.Row {
+	row := pl.queryRowOnce(ctx, prep, query, args...)
+	if stalePlan(row.Err()) {
+		return pl.queryRowOnce(ctx, false, query, freshPlan(args)...)
+	}
+	return row
+}
+
+func (pl *pool) queryRowOnce(ctx context.Context, prep bool, query string, args ...any) *sql.Row {
 	if !pl.full() {
 		st, err := pl.stmt(ctx, prep, query)
 		if err != nil {
