@@ -2,6 +2,7 @@ package repos
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"reflect"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
+	"github.com/prompt-improver/unifieddb/plugin"
 )
 
 // CreateMany inserts rows, all or none: a failing row leaves no row of the
@@ -126,34 +128,31 @@ func (r *Repository[T]) copyRows(ctx context.Context, rows []T, cols []*schema.F
 	if err := db.Session(&gorm.Session{DryRun: true}).Create(new(T)).Error; err != nil {
 		return err
 	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		return err
-	}
-	conn, err := sqlDB.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
 	names := make([]string, len(cols))
 	for i, f := range cols {
 		names[i] = f.DBName
 	}
 	src := &copySource[T]{ctx: ctx, rows: rows, cols: cols, now: r.db.NowFunc(), vals: make([]any, len(cols))}
-	err = conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return errNoCopy
-		}
-		tx, err := sc.Conn().Begin(ctx)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier(strings.Split(r.schema.Table, ".")), names, src); err != nil {
-			return err
-		}
-		return tx.Commit(ctx)
+	// Through the plugin: the wait for a primary and for a free connection,
+	// and a connection lost during COMMIT is ErrOutcomeUnknown, not an error
+	// a caller would retry into duplicate rows.
+	err := plugin.WithConn(ctx, db, func(conn *sql.Conn) error {
+		return conn.Raw(func(dc any) error {
+			sc, ok := dc.(*stdlib.Conn)
+			if !ok {
+				return errNoCopy
+			}
+			src.reset()
+			tx, err := sc.Conn().Begin(ctx)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier(strings.Split(r.schema.Table, ".")), names, src); err != nil {
+				return err
+			}
+			return tx.Commit(ctx)
+		})
 	})
 	if err != nil {
 		return err
@@ -203,6 +202,10 @@ func (s *copySource[T]) Values() ([]any, error) {
 }
 
 func (s *copySource[T]) Err() error { return nil }
+
+// reset starts the rows over, for a run again on another node after one
+// that provably sent nothing.
+func (s *copySource[T]) reset() { s.i = 0 }
 
 // reflectOf is the addressable struct value behind v.
 func reflectOf[T any](v *T) reflect.Value { return reflect.ValueOf(v).Elem() }

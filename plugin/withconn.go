@@ -1,0 +1,53 @@
+package plugin
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"gorm.io/gorm"
+)
+
+// ErrNotInstalled is returned by WithConn for a *gorm.DB the plugin is not
+// installed on.
+var ErrNotInstalled = errors.New("unifieddb: the plugin is not installed on this gorm.DB")
+
+// WithConn runs fn on one connection of the primary's pool for the mode of
+// db's statement (Batch: the Batch pool; Transactional: its pool; otherwise
+// the write pool), for work GORM cannot express, such as COPY. It keeps the
+// plugin's guarantees: it waits for a primary up to failover_timeout and for
+// a free connection up to pool_timeout; fn is run again on the new primary
+// only when its error proves nothing was sent (or the node refused a write
+// with 25006); a connection lost once fn may have sent a write ends as
+// ErrOutcomeUnknown, never as an error a caller would retry into duplicates.
+// Writes fn makes are not seen by read-your-writes: call MarkWritten.
+func WithConn(ctx context.Context, db *gorm.DB, fn func(c *sql.Conn) error) error {
+	p := fromDB(db)
+	if p == nil {
+		return ErrNotInstalled
+	}
+	mode := Auto
+	if db.Statement != nil {
+		mode = modeOf(db.Statement)
+	}
+	if mode == ReadOnly {
+		return ErrReadOnly
+	}
+	r := p.routes[mode][opWrite]
+	do := func(pl *pool) error {
+		c, err := pl.conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return fn(c)
+	}
+	pl, err := r.pick(0)
+	if err != nil {
+		return r.noNode(ctx, err, do)
+	}
+	if err := do(pl); err != nil {
+		return r.retryLoop(ctx, pl, err, false, do)
+	}
+	return nil
+}
