@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -42,6 +43,18 @@ func notSent(err error) bool {
 		return true
 	}
 	return SQLState(err) == codeCannotConnectNow
+}
+
+// endedInFlight reports whether a statement failed because ctx ended while
+// it was on the wire: the driver's error for an interrupted exchange, not
+// ctx's own error (returned while waiting for a connection) nor one the
+// driver proves came before anything was sent. Such a write may have run
+// (a COMMIT waiting for a synchronous standby has run locally).
+func endedInFlight(ctx context.Context, err error) bool {
+	if err == nil || err == ctx.Err() || notSent(err) {
+		return false
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || pgconn.Timeout(err) || connectionClass(err)
 }
 
 // connectionClass reports whether err says the node or the connection is gone

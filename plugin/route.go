@@ -124,6 +124,9 @@ const (
 // turns driver errors into the plugin's errors when it may not.
 func (r *route) classify(ctx context.Context, pl *pool, err error, idempotent bool, refusals *int) (verdict, error) {
 	if ctx.Err() != nil {
+		if !idempotent && endedInFlight(ctx, err) {
+			return stop, fmt.Errorf("%w (node %s: the context ended while it ran): %w", ErrOutcomeUnknown, pl.node.name, err)
+		}
 		return stop, err
 	}
 	if isReadOnlyRefusal(err) {

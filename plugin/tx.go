@@ -64,6 +64,11 @@ func (t *txConn) Commit() error {
 	if err == nil && !t.readOnly {
 		wrote(t.ctx)
 	}
+	if err != nil && !t.readOnly && t.ctx.Err() != nil && endedInFlight(t.ctx, err) {
+		// The context ended during COMMIT (say, waiting for a synchronous
+		// standby): it may have committed, locally at least.
+		return fmt.Errorf("%w (node %s: the context ended during COMMIT): %w", ErrOutcomeUnknown, t.pool.node.name, err)
+	}
 	if err != nil && connectionClass(err) && !notSent(err) {
 		t.pool.node.p.suspect(t.pool.node, err)
 		return fmt.Errorf("%w (node %s, during COMMIT): %w", ErrOutcomeUnknown, t.pool.node.name, err)

@@ -50,6 +50,7 @@ func TestReadOnlyPrimaryForMaintenance(t *testing.T) {
 	// maintenance procedure does.
 	require.NoError(t, primary.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`))
+	time.Sleep(100 * time.Millisecond) // the sessions' FATAL and FIN reach the client first
 
 	for i := range 3 {
 		start := time.Now()
@@ -132,6 +133,7 @@ func TestGormTransactionRefusedIsNoPrimary(t *testing.T) {
 	require.NoError(t, primary.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
 		AND application_name <> 'unifieddb-health'`))
+	time.Sleep(100 * time.Millisecond) // the sessions' FATAL and FIN reach the client first
 	err := db.Transaction(func(tx *gorm.DB) error { return tx.Create(&maintRow{Note: "x"}).Error })
 	require.Error(t, err)
 	assert.ErrorIs(t, err, datalayer.ErrNoPrimary)
