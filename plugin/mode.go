@@ -62,14 +62,20 @@ func ParseMode(s string) (Mode, error) {
 }
 
 // ModifyStatement marks the statement with the mode. When the plugin is
-// installed and the statement is not inside a transaction, it also points the
-// statement at the mode's entry pool, so that db.Clauses(mode).Transaction(...)
-// begins on the right pool.
+// installed and the statement is neither inside a transaction nor on a
+// pinned connection, it also points the statement at the mode's entry pool,
+// so that db.Clauses(mode).Transaction(...) begins on the right pool.
 func (m Mode) ModifyStatement(stmt *gorm.Statement) {
 	stmt.Clauses[modeClause] = clause.Clause{Expression: m}
 	if p := fromDB(stmt.DB); p != nil && int(m) < modeCount {
-		if _, inTx := stmt.ConnPool.(gorm.TxCommitter); !inTx {
-			stmt.ConnPool = p.entries[m]
+		// A transaction or a pinned connection (db.Connection) keeps its
+		// pool: the mode then only decides what may run on it.
+		if keep, _ := kept(stmt, m, false); !keep {
+			e := p.entries[m]
+			if wantsPrepared(stmt.ConnPool) {
+				e = e.prepared
+			}
+			stmt.ConnPool = e
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
 )
@@ -36,4 +37,26 @@ func TestConnHandleIsReusable(t *testing.T) {
 	primary, err := shared.Primary(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, primary.Port(), port, "the mode stays on every statement of the handle")
+}
+
+// A mode clause inside db.Connection does not un-pin it: session state
+// stays on the one connection.
+func TestModeInsideConnectionKeepsThePin(t *testing.T) {
+	ctx := testCtx(t)
+	m := newManager(t, shared, nil)
+	require.NoError(t, m.DB().WithContext(ctx).Connection(func(tx *gorm.DB) error {
+		var pid, again, ro int
+		if err := tx.Raw("SELECT pg_backend_pid()").Scan(&pid).Error; err != nil {
+			return err
+		}
+		if err := tx.Clauses(datalayer.ReadWrite).Raw("SELECT pg_backend_pid()").Scan(&again).Error; err != nil {
+			return err
+		}
+		if err := tx.Clauses(datalayer.Transactional).Raw("SELECT pg_backend_pid()").Scan(&ro).Error; err != nil {
+			return err
+		}
+		assert.Equal(t, pid, again, "ReadWrite inside Connection stays on the pinned connection")
+		assert.Equal(t, pid, ro, "Transactional inside Connection stays on the pinned connection")
+		return nil
+	}))
 }
