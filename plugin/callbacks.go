@@ -50,21 +50,11 @@ func (p *Plugin) routeQuery(db *gorm.DB) {
 	p.route(db, op, false)
 }
 
-// routeRow serves Row, Rows and Scan. A *sql.Row cannot carry a routing
-// error, so when no node can take a single-row query the error is set here.
-func (p *Plugin) routeRow(db *gorm.DB) {
-	p.routeQuery(db)
-	if db.Error != nil {
-		return
-	}
-	if r, ok := db.Statement.ConnPool.(*route); ok {
-		if rows, _ := db.Get("rows"); rows != true {
-			if _, err := r.pick(0); err != nil {
-				db.AddError(err)
-			}
-		}
-	}
-}
+// routeRow serves Row, Rows and Scan like any query: a single-row query's
+// routing error (no node within failover_timeout, pool_timeout) reaches Scan
+// through the *sql.Row (see route.QueryRowContext), after the same wait for a
+// node as every other statement.
+func (p *Plugin) routeRow(db *gorm.DB) { p.routeQuery(db) }
 
 func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 	if db.Error != nil {
