@@ -24,6 +24,7 @@ func (p *Plugin) registerCallbacks(db *gorm.DB) error {
 		cb.Delete().Before("*").Register(callbackName, p.routeWrite),
 		cb.Row().Before("*").Register(callbackName, p.routeRow),
 		cb.Raw().Before("*").Register(callbackName, p.routeWrite),
+		cb.Query().After("gorm:query").Before("gorm:preload").Register("unifieddb:requery", p.requery),
 		// GORM's default transaction, kept wherever GORM may run more than
 		// one statement (onestatement.go).
 		cb.Create().Replace("gorm:begin_transaction", beginCreate),

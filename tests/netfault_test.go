@@ -200,12 +200,6 @@ func TestConnectionResetBeforeTheReply(t *testing.T) {
 // A connection reset in the middle of a result (4 KiB into ~250 KB), and
 // before the reply of a large write.
 func TestConnectionResetMidResult(t *testing.T) {
-	t.Skip("plugin defect (issue 10, reported to the lead): an error after QueryContext returned " +
-		"its rows (a reset mid-result, met in rows.Next) is neither retried for a read nor turned " +
-		"into ErrOutcomeUnknown for a write; the raw \"read: connection reset by peer\" reaches the " +
-		"caller with a partial result (33 of 2000 rows). And a 2000-row Create, whose statements run " +
-		"in GORM's default transaction (plugin/tx.go txConn.translate passes connection errors through), " +
-		"returns raw pgconn \"conn closed\" when its reply is reset before the first byte")
 	m, proxies := resetSetup(t)
 	checkResetRead(t, m, proxies, 4<<10)
 	checkResetWrite(t, m, proxies, 0, blobRows)

@@ -1,0 +1,53 @@
+package plugin
+
+import (
+	"reflect"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/callbacks"
+)
+
+// maxRequeries bounds how often one read is run again after its connection
+// broke while its rows were being read.
+const maxRequeries = 2
+
+// requery runs again a model read whose connection broke after its first
+// rows reached GORM (a reset mid-result): route.QueryContext cannot, since
+// the error only shows while GORM scans. A read has no side effect, so, as
+// for any failed read, it is run again (on a node the route picks anew),
+// into a destination emptied of the partial result. It runs right after
+// gorm:query, before preloads. Only plain reads outside transactions and
+// pinned connections, into a slice or a struct, are run again.
+func (p *Plugin) requery(db *gorm.DB) {
+	for range maxRequeries {
+		if db.Error == nil || !connectionClass(db.Error) || db.Statement.Context.Err() != nil {
+			return
+		}
+		r, ok := db.Statement.ConnPool.(*route)
+		if !ok || !r.read || !emptyDest(db.Statement.ReflectValue) {
+			return
+		}
+		if p.opts.Metrics {
+			p.modeStats[r.mode].retries.Add(1)
+		}
+		db.Error, db.RowsAffected = nil, 0
+		callbacks.Query(db)
+	}
+}
+
+// emptyDest drops a partial result: a slice back to length 0, a struct to
+// its zero value. Any other destination is left alone (no re-run).
+func emptyDest(v reflect.Value) bool {
+	if !v.IsValid() || !v.CanSet() {
+		return false
+	}
+	switch v.Kind() {
+	case reflect.Slice:
+		v.SetLen(0)
+		return true
+	case reflect.Struct:
+		v.SetZero()
+		return true
+	}
+	return false
+}
