@@ -66,7 +66,7 @@ func runCmd(ctx context.Context, args []string) error {
 		}
 		var left []string
 		for _, t := range remaining {
-			if !seg.ended[t] {
+			if !seg.ended[t] && t != seg.crashed {
 				left = append(left, t)
 			}
 		}
