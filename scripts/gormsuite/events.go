@@ -50,6 +50,8 @@ type runResults struct {
 	Order    []string
 	Tests    map[string]*result
 	Segments int
+	// InitHangs counts runs of the binary that hung before their first test.
+	InitHangs int
 }
 
 // topLevel is the top-level test a (sub)test belongs to.
@@ -75,6 +77,9 @@ func readEvents(r io.Reader) (*runResults, error) {
 			continue
 		}
 		if ev.Test == "" {
+			if ev.Action == "output" && strings.HasPrefix(ev.Output, initHangMarker) {
+				rr.InitHangs++
+			}
 			if ev.Action == "output" && strings.HasPrefix(ev.Output, segmentMarker) {
 				var n int
 				if _, err := fmt.Sscanf(strings.TrimPrefix(ev.Output, segmentMarker), "%d", &n); err == nil {

@@ -55,6 +55,7 @@ func runCmd(ctx context.Context, args []string) error {
 	defer w.Flush()
 
 	remaining := tests
+	initHangs := 0
 	for segment := 0; len(remaining) > 0; segment++ {
 		if segment > len(tests) {
 			return errors.New("run: more restarts than tests; giving up")
@@ -72,6 +73,14 @@ func runCmd(ctx context.Context, args []string) error {
 		}
 		if len(left) == 0 {
 			break
+		}
+		if len(left) == len(remaining) && seg.hung == initPhase && initHangs < 3 {
+			// The binary's init (connect, migrate) hung: its stacks are in
+			// the events; try again.
+			initHangs++
+			fmt.Fprintf(os.Stderr, "gormsuite: the test binary hung in its init; retrying (%d)\n", initHangs)
+			writeEvent(w, event{Action: "output", Package: *pkg, Output: fmt.Sprintf("%s (over %s, stopped with SIGQUIT); retrying\n", initHangMarker, *testTimeout)})
+			continue
 		}
 		if len(left) == len(remaining) {
 			// Nothing ran: the binary fails before any test (init, flags).
@@ -133,6 +142,13 @@ func listTests(ctx context.Context, bin, dir, run string) ([]string, error) {
 	return tests, nil
 }
 
+// initPhase stands for the binary's init, before its first test.
+const initPhase = "(init)"
+
+// initHangMarker starts the package-level line the runner writes when the
+// binary hung in its init.
+const initHangMarker = "gormsuite: the test binary hung in its init, before any test"
+
 // segmentResult is what one run of the binary did.
 type segmentResult struct {
 	ended      map[string]bool // top-level tests that passed, failed or skipped
@@ -140,7 +156,7 @@ type segmentResult struct {
 	lastFailed string          // the last top-level test to end, if it failed
 	tail       []string        // package-level output after the last test ended
 	exitErr    error
-	hung       string // the test the watchdog sent SIGQUIT for
+	hung       string // the test (or initPhase) the watchdog sent SIGQUIT for
 }
 
 // runSegment runs the binary once on tests, copying its events to w. The
@@ -182,7 +198,7 @@ func runSegment(ctx context.Context, bin, dir, pkg string, timeout, testTimeout 
 	res := &segmentResult{ended: map[string]bool{}}
 	var mu sync.Mutex
 	started := map[string]bool{}
-	current, since := "", time.Now()
+	current, since := initPhase, time.Now() // the init connects and migrates: watch it too
 	watchdog := time.NewTicker(time.Second)
 	defer watchdog.Stop()
 	exited := make(chan struct{})

@@ -81,11 +81,11 @@ func countOf(rr *runResults) counts {
 
 func writeSummary(w io.Writer, ways []way, repo string) {
 	base := ways[0]
-	fmt.Fprintf(w, "| way | tests run | passed | failed | of which the binary died (panic/timeout) | skipped | binary restarts |\n")
-	fmt.Fprintf(w, "|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| way | tests run | passed | failed | of which the binary died (panic/hang) | skipped | binary restarts | hangs in init |\n")
+	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|\n")
 	for _, wy := range ways {
 		c := countOf(wy.Res)
-		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | %d |\n", wy.Name, c.Run, c.Pass, c.Fail+c.Crash, c.Crash, c.Skip, wy.Res.Segments-1)
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | %d | %d |\n", wy.Name, c.Run, c.Pass, c.Fail+c.Crash, c.Crash, c.Skip, wy.Res.Segments-1, wy.Res.InitHangs)
 	}
 	fmt.Fprintln(w)
 

@@ -75,8 +75,8 @@ func TestSummaryListsOnlyPluginFailures(t *testing.T) {
 	writeSummary(&b, []way{{"plain", plain}, {"plugin", plugin}}, "/repo")
 	out := b.String()
 	for _, want := range []string{
-		"| plain | 4 | 3 | 1 | 0 | 0 | 0 |",
-		"| plugin | 4 | 1 | 3 | 1 | 0 | 1 |",
+		"| plain | 4 | 3 | 1 | 0 | 0 | 0 | 0 |",
+		"| plugin | 4 | 1 | 3 | 1 | 0 | 1 | 0 |",
 		"Failing with plain too (not counted below): TestD",
 		"### Fail with plugin, pass with plain: 2",
 		"- `TestA` (fail): a_test.go:12: expects 2, got 0",
