@@ -96,6 +96,7 @@ func writeSummary(w io.Writer, ways []way, repo string) {
 	for _, wy := range ways[1:] {
 		only := onlyFailing(base.Res, wy.Res)
 		fmt.Fprintf(w, "### Fail with %s, pass with %s: %d\n\n", wy.Name, base.Name, len(only))
+		writeCrashPlaces(w, only, repo)
 		for _, r := range only {
 			first := firstError(r.Output)
 			fmt.Fprintf(w, "- `%s` (%s%s): %s\n", r.Name, r.Outcome, segmentNote(r), first)
@@ -113,6 +114,41 @@ func writeSummary(w io.Writer, ways []way, repo string) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// writeCrashPlaces counts the crashed tests by panic (or hang) and by the
+// innermost frame of unifieddb's code, so that one cause shows as one line.
+func writeCrashPlaces(w io.Writer, only []*result, repo string) {
+	type place struct{ what, where string }
+	counts := map[place]int{}
+	var order []place
+	for _, r := range only {
+		if r.Outcome != outcomeCrash {
+			continue
+		}
+		what := panicLine(r.Output)
+		if what == "" {
+			what = crashLine(r.Output)
+		}
+		what, _, _ = strings.Cut(what, " [recovered")
+		pl := place{what, firstOwnFrame(r.Output, r.Name, repo)}
+		if pl.where == "" {
+			pl.where = "not in unifieddb's code"
+		}
+		if counts[pl] == 0 {
+			order = append(order, pl)
+		}
+		counts[pl]++
+	}
+	if len(order) == 0 {
+		return
+	}
+	sort.SliceStable(order, func(i, j int) bool { return counts[order[i]] > counts[order[j]] })
+	fmt.Fprintf(w, "| tests | the binary died of | innermost unifieddb frame |\n|---|---|---|\n")
+	for _, pl := range order {
+		fmt.Fprintf(w, "| %d | %s | %s |\n", counts[pl], pl.what, pl.where)
+	}
+	fmt.Fprintln(w)
 }
 
 func segmentNote(r *result) string {

@@ -82,6 +82,7 @@ func TestSummaryListsOnlyPluginFailures(t *testing.T) {
 		"- `TestA` (fail): a_test.go:12: expects 2, got 0",
 		"- `TestB` (crash): panic: reflect: Field index out of range [recovered]",
 		"at `plugin.hasAssociationValues` (plugin/callbacks.go:150)",
+		"| 1 | panic: reflect: Field index out of range | `plugin.hasAssociationValues` (plugin/callbacks.go:150) |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
