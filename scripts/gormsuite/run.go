@@ -39,7 +39,19 @@ func runCmd(ctx context.Context, args []string) error {
 	if *bin == "" || *out == "" {
 		return errors.New("run: -bin and -out are required")
 	}
-	tests, err := listTests(ctx, *bin, *dir, *run)
+	// Listing runs the binary's init (connect, migrate), which can hang too:
+	// bound it and try again.
+	var tests []string
+	var err error
+	for attempt := 1; ; attempt++ {
+		lctx, cancel := context.WithTimeout(ctx, *testTimeout)
+		tests, err = listTests(lctx, *bin, *dir, *run)
+		cancel()
+		if err == nil || attempt == 3 || ctx.Err() != nil {
+			break
+		}
+		fmt.Fprintf(os.Stderr, "gormsuite: listing the tests failed (%v); retrying\n", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -127,11 +139,18 @@ func listTests(ctx context.Context, bin, dir, run string) ([]string, error) {
 	}
 	cmd := exec.CommandContext(ctx, bin, "-test.list", pattern)
 	cmd.Dir = dir
+	// On timeout, SIGQUIT: the goroutine stacks go to stderr, into the error.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
+	cmd.WaitDelay = 5 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	b, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("run: listing the tests: %w\n%s", err, stderr.String())
+		tail := stderr.String()
+		if len(tail) > 4000 {
+			tail = "…" + tail[len(tail)-4000:]
+		}
+		return nil, fmt.Errorf("run: listing the tests: %w\n%s", err, tail)
 	}
 	var tests []string
 	for _, line := range strings.Split(string(b), "\n") {
