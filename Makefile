@@ -22,6 +22,7 @@ help:
 	@echo "make stress the failover and hang tests STRESS_COUNT times (default 10) with every core kept busy"
 	@echo "make bench  point-select overhead, bulk load, and the failover comparison with GORM + dbresolver"
 	@echo "make generate  regenerate wire_gen.go (make test fails when it is stale)"
+	@echo "make gorm-suite GORM_SRC=/path/to/gorm  GORM's own tests: plain GORM vs the plugin (primary + replica, single node)"
 
 ensure-postgres:
 	@scripts/ensure-postgres.sh
@@ -72,3 +73,12 @@ bench-failover: ensure-postgres
 # `make test` when it is stale.
 generate:
 	$(GO) run github.com/google/wire/cmd/wire@v0.7.0 gen .
+
+# GORM's own test suite (tests/ of a GORM clone in GORM_SRC, never copied
+# here) three ways: plain GORM, through the plugin on a primary + synchronous
+# replica, and on a single node; writes .tmp/gorm-suite/summary.md. A
+# developer tool: it needs GORM_SRC and the module proxy, so it is not part of
+# make test.
+.PHONY: gorm-suite
+gorm-suite: ensure-postgres
+	scripts/gorm-suite.sh
