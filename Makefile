@@ -14,7 +14,7 @@ BENCH_TIME ?= 500ms
 # `make stress STRESS_COUNT=3` for a shorter run.
 STRESS_COUNT ?= 10
 
-.PHONY: help test stress demo bench bench-select bench-bulk bench-failover ensure-postgres fmt-check vet generate
+.PHONY: help test stress demo bench bench-select bench-bulk bench-failover ensure-postgres fmt-check vet generate ensure-patroni test-patroni
 
 help:
 	@echo "make demo   start a local primary + 2 replicas and show the Manager routing by mode"
@@ -22,6 +22,7 @@ help:
 	@echo "make stress the failover and hang tests STRESS_COUNT times (default 10) with every core kept busy"
 	@echo "make bench  point-select overhead, bulk load, and the failover comparison with GORM + dbresolver"
 	@echo "make generate  regenerate wire_gen.go (make test fails when it is stale)"
+	@echo "make test-patroni  the Patroni tests: a 3-node Patroni cluster on Raft (installs patroni as root)"
 
 ensure-postgres:
 	@scripts/ensure-postgres.sh
@@ -72,3 +73,12 @@ bench-failover: ensure-postgres
 # `make test` when it is stale.
 generate:
 	$(GO) run github.com/google/wire/cmd/wire@v0.7.0 gen .
+
+ensure-patroni:
+	@scripts/ensure-patroni.sh
+
+# The Patroni tests (internal/patronitest): three PostgreSQL nodes, each run
+# by its own Patroni, on Patroni's built-in Raft. Without root and without
+# Patroni, `make test` skips them; this target installs it first.
+test-patroni: ensure-postgres ensure-patroni
+	$(GO) test -race -count=1 -run Patroni ./internal/patronitest ./tests/

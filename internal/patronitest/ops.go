@@ -43,6 +43,22 @@ func (c *Cluster) createAppDatabase(ctx context.Context, leader *Node) error {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+appDatabase); err != nil {
 		return fmt.Errorf("patronitest: %s: create database: %w", leader.Name, err)
 	}
+	// Replicas replay it a moment later; a client started before would take
+	// them for dead ("database does not exist").
+	for _, n := range c.nodes {
+		for {
+			var one int
+			err := c.queryRow(ctx, n, appDatabase, "SELECT 1", &one)
+			if err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("patronitest: %s: %s not replicated: %w (last: %w)", n.Name, appDatabase, ctx.Err(), err)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
 	return nil
 }
 
