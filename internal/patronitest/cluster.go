@@ -89,6 +89,7 @@ type Cluster struct {
 	password string
 	nodes    []*Node
 	ports    []int
+	guard    *guard // nil until setup starts it
 
 	closeOnce sync.Once
 	closeErr  error
@@ -140,6 +141,11 @@ func (c *Cluster) setup(ctx context.Context) error {
 	if _, err := rand.Read(b[:]); err != nil {
 		return fmt.Errorf("patronitest: start: %w", err)
 	}
+	g, err := startGuard(c.dir)
+	if err != nil {
+		return err
+	}
+	c.guard = g
 	c.password = hex.EncodeToString(b[:])
 	c.scope = "unifieddb-" + hex.EncodeToString(b[:3])
 	for i := 1; i <= nodeCount; i++ {
@@ -273,6 +279,9 @@ func (c *Cluster) Close() error {
 		c.spawner.Close()
 		if err := killByDir(c.dir, 20*time.Second); err != nil {
 			errs = append(errs, err)
+		}
+		if c.guard != nil {
+			c.guard.stop()
 		}
 		for _, p := range c.ports {
 			pgcluster.ReleasePort(p)
