@@ -14,7 +14,7 @@ BENCH_TIME ?= 500ms
 # `make stress STRESS_COUNT=3` for a shorter run.
 STRESS_COUNT ?= 10
 
-.PHONY: help test stress demo bench bench-select bench-bulk bench-failover ensure-postgres fmt-check vet generate
+.PHONY: help test stress demo bench bench-select bench-bulk bench-failover ensure-postgres fmt-check vet generate ensure-patroni test-patroni
 
 help:
 	@echo "make demo   start a local primary + 2 replicas and show the Manager routing by mode"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench  point-select overhead, bulk load, and the failover comparison with GORM + dbresolver"
 	@echo "make generate  regenerate wire_gen.go (make test fails when it is stale)"
 	@echo "make gorm-suite GORM_SRC=/path/to/gorm  GORM's own tests: plain GORM vs the plugin (primary + replica, single node)"
+	@echo "make test-patroni  the Patroni tests: a 3-node Patroni cluster on Raft (installs patroni as root)"
 
 ensure-postgres:
 	@scripts/ensure-postgres.sh
@@ -82,3 +83,11 @@ generate:
 .PHONY: gorm-suite
 gorm-suite: ensure-postgres
 	scripts/gorm-suite.sh
+ensure-patroni:
+	@scripts/ensure-patroni.sh
+
+# The Patroni tests (internal/patronitest): three PostgreSQL nodes, each run
+# by its own Patroni, on Patroni's built-in Raft. Without root and without
+# Patroni, `make test` skips them; this target installs it first.
+test-patroni: ensure-postgres ensure-patroni
+	UNIFIEDDB_PATRONI=1 $(GO) test -race -count=1 -run Patroni ./internal/patronitest ./tests/
