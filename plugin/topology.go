@@ -113,6 +113,16 @@ func (p *Plugin) lagOf(n, primary *node, now time.Time) (bytes int64, lag time.D
 	return bytes, 0, true
 }
 
+// betterPrimary: a node a probe found writable beats one only assumed to be
+// (Nodes[0] before its first probe); between two found writable (split
+// brain), the newer timeline is the one that was promoted last.
+func betterPrimary(n, than *node) bool {
+	if n.st.answered != than.st.answered {
+		return n.st.answered
+	}
+	return n.st.timeline > than.st.timeline
+}
+
 // rebuildLocked derives a new topology from the node states and swaps it in
 // when it changed. Caller holds stateMu.
 func (p *Plugin) rebuildLocked(ev *events, now time.Time) {
@@ -123,12 +133,13 @@ func (p *Plugin) rebuildLocked(ev *events, now time.Time) {
 		if !n.st.up || !n.st.writable() {
 			continue
 		}
-		writable++
+		if n.st.answered {
+			writable++ // a role only assumed at start-up is no split brain
+		}
 		if !p.opts.EnableHA && n.idx != 0 {
 			continue
 		}
-		// Split brain: the newer timeline is the one that was promoted last.
-		if primary == nil || n.st.timeline > primary.st.timeline {
+		if primary == nil || betterPrimary(n, primary) {
 			primary = n
 		}
 	}

@@ -1,0 +1,87 @@
+package plugin
+
+import (
+	"bytes"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+)
+
+// testPlugin is a Plugin with nodes whose state the test sets, no server.
+func testPlugin(t *testing.T, n int) (*Plugin, *bytes.Buffer) {
+	t.Helper()
+	var buf bytes.Buffer
+	p := &Plugin{opts: Options{EnableHA: true}, log: slog.New(slog.NewTextHandler(&buf, nil)), changed: make(chan struct{})}
+	for i := range n {
+		nd := &node{p: p, idx: i, name: string(rune('a' + i))}
+		nd.st.up, nd.st.probed, nd.st.answered, nd.st.role = true, true, true, RoleReplica
+		p.nodes = append(p.nodes, nd)
+	}
+	p.topo.Store(&topology{})
+	return p, &buf
+}
+
+func (p *Plugin) rebuildNow() *topology {
+	var ev events
+	p.rebuildLocked(&ev, time.Unix(1000, 0))
+	return p.topo.Load()
+}
+
+func TestRebuildPrimaryChoice(t *testing.T) {
+	t.Run("a role only assumed at start is no split brain", func(t *testing.T) {
+		p, log := testPlugin(t, 2)
+		a, b := p.nodes[0], p.nodes[1]
+		a.st.role, a.st.answered = RolePrimary, false // Nodes[0], not probed yet
+		b.st.role = RolePrimary                       // found writable by its probe
+		top := p.rebuildNow()
+		if top.primary != b || top.splitBrain {
+			t.Fatalf("primary %v split %v; want b, false", nameOf(top.primary), top.splitBrain)
+		}
+		if bytes.Contains(log.Bytes(), []byte("SPLIT BRAIN")) {
+			t.Fatalf("logged a split brain: %s", log)
+		}
+	})
+	t.Run("two found writable: the newest timeline, and a split brain", func(t *testing.T) {
+		p, log := testPlugin(t, 2)
+		a, b := p.nodes[0], p.nodes[1]
+		a.st.role, a.st.timeline = RolePrimary, 1
+		b.st.role, b.st.timeline = RolePrimary, 2
+		top := p.rebuildNow()
+		if top.primary != b || !top.splitBrain {
+			t.Fatalf("primary %v split %v; want b, true", nameOf(top.primary), top.splitBrain)
+		}
+		if !bytes.Contains(log.Bytes(), []byte("SPLIT BRAIN")) {
+			t.Fatal("a split brain must be logged")
+		}
+	})
+	t.Run("a read-only primary takes no writes but serves reads", func(t *testing.T) {
+		p, _ := testPlugin(t, 2)
+		a := p.nodes[0]
+		a.st.role, a.st.readOnly = RolePrimary, true
+		top := p.rebuildNow()
+		if top.primary != nil || !slices.Contains(top.replicas, a) {
+			t.Fatalf("primary %v replicas %d; want none, a in rotation", nameOf(top.primary), len(top.replicas))
+		}
+	})
+	t.Run("a node that refused a write waits for its probe", func(t *testing.T) {
+		p, _ := testPlugin(t, 2)
+		a := p.nodes[0]
+		a.st.role, a.st.refused = RolePrimary, true
+		top := p.rebuildNow()
+		if top.primary != nil || slices.Contains(top.replicas, a) {
+			t.Fatal("a refused node is neither written to nor read from until probed")
+		}
+	})
+	t.Run("a replica short of a migration stays out of rotation", func(t *testing.T) {
+		p, _ := testPlugin(t, 3)
+		prim, behind, caught := p.nodes[0], p.nodes[1], p.nodes[2]
+		prim.st.role, prim.st.lsn = RolePrimary, 500
+		behind.st.lsn, caught.st.lsn = 400, 500
+		p.minReplay = 450
+		top := p.rebuildNow()
+		if slices.Contains(top.replicas, behind) || !slices.Contains(top.replicas, caught) {
+			t.Fatalf("replicas %v; want only the caught-up one", top.replicas)
+		}
+	})
+}
