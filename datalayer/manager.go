@@ -26,6 +26,9 @@ type Manager struct {
 	plugin *plugin.Plugin
 	reg    *registry.Registry
 	log    *slog.Logger
+	// modes[m] is a session already marked with mode m: m.Conn only adds
+	// the context, at the cost of plain GORM's WithContext.
+	modes [5]*gorm.DB
 
 	closeOnce sync.Once
 	closeErr  error
@@ -125,7 +128,11 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 	wctx, cancel := context.WithTimeout(ctx, cfg.ConnectionTimeout)
 	_ = p.WaitReady(wctx)
 	cancel()
-	return &Manager{cfg: cfg, db: db, plugin: p, reg: o.reg, log: o.log}, nil
+	m := &Manager{cfg: cfg, db: db, plugin: p, reg: o.reg, log: o.log}
+	for _, mode := range []Mode{Auto, ReadOnly, ReadWrite, Batch, Transactional} {
+		m.modes[mode] = db.Clauses(mode).Session(&gorm.Session{})
+	}
+	return m, nil
 }
 
 func (c Config) pluginOptions(reg *registry.Registry, log *slog.Logger, hooks plugin.Hooks) plugin.Options {
@@ -196,6 +203,9 @@ func (m *Manager) DB() *gorm.DB { return m.db }
 // handle to keep and reuse, whose statements each start from the mode alone
 // (conditions of one never leak into the next).
 func (m *Manager) Conn(ctx context.Context, mode Mode) *gorm.DB {
+	if int(mode) < len(m.modes) {
+		return m.modes[mode].WithContext(ctx)
+	}
 	return m.db.WithContext(ctx).Clauses(mode).Session(&gorm.Session{})
 }
 
