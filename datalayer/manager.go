@@ -129,7 +129,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 	_ = p.WaitReady(wctx)
 	cancel()
 	m := &Manager{cfg: cfg, db: db, plugin: p, reg: o.reg, log: o.log}
-	for _, mode := range []Mode{Auto, ReadOnly, ReadWrite, Batch, Transactional} {
+	// Auto is what an unmarked statement gets: no clause to copy per call.
+	m.modes[Auto] = db.Session(&gorm.Session{})
+	for _, mode := range []Mode{ReadOnly, ReadWrite, Batch, Transactional} {
 		m.modes[mode] = db.Clauses(mode).Session(&gorm.Session{})
 	}
 	return m, nil
