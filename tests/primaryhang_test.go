@@ -52,6 +52,7 @@ func checkPrimaryHang(t *testing.T, m *datalayer.Manager, primary *pgcluster.Nod
 	bound := cfg.ConnectionTimeout + time.Second
 	var before, inFlight, waited, after, afterOK int
 	var late []string
+	var slowestInFlight time.Duration
 	for _, r := range rs {
 		took := r.End.Sub(r.Start)
 		switch {
@@ -61,6 +62,7 @@ func checkPrimaryHang(t *testing.T, m *datalayer.Manager, primary *pgcluster.Nod
 		case r.Start.Before(hung):
 			// In flight when the primary stopped answering.
 			inFlight++
+			slowestInFlight = max(slowestInFlight, r.End.Sub(hung))
 			if r.End.Sub(hung) > bound {
 				late = append(late, r.End.Sub(hung).Round(time.Millisecond).String())
 			}
@@ -87,7 +89,8 @@ func checkPrimaryHang(t *testing.T, m *datalayer.Manager, primary *pgcluster.Nod
 			}
 		}
 	}
-	t.Logf("%s: %d writes before the hang, %d in flight at it, %d began during it, %d after it (%d succeeded)", fault, before, inFlight, waited, after, afterOK)
+	t.Logf("%s: %d writes before the hang, %d in flight at it (the last ended %s after it; bound %s), %d began during it, %d after it (%d succeeded)",
+		fault, before, inFlight, slowestInFlight.Round(time.Millisecond), bound, waited, after, afterOK)
 	assert.Positive(t, afterOK, "writes succeed once the primary answers again")
 	assert.Empty(t, late, "writes in flight at the hang that ended more than connection_timeout + 1s (%s) after it", bound)
 	assertHistory(t, fault, checkHistory(rs, writesOn(t, primary)))
