@@ -41,11 +41,14 @@ func syncStall(rep datalayer.HealthReport) (datalayer.NodeHealth, bool) {
 
 // A synchronous standby frozen by SIGSTOP stalls every commit on the
 // primary, which still answers probes: writes end at their context deadline
-// (never later), and the health report shows the stalled commits.
+// (never later), and the health report shows the stalled commits. With the
+// default settings: the writes' stalled sockets ask for probes of the
+// primary (plugin/stall.go), so the report does not wait for
+// health_check_interval.
 func TestSyncStandbyStallEndsWritesAtTheirDeadline(t *testing.T) {
 	ctx := testCtx(t)
 	c := startCluster(t, pgcluster.Options{Replicas: 2, SyncReplica: true})
-	m := newManager(t, c, haConfig)
+	m := newManager(t, c, nil)
 	require.NoError(t, migrate(t, ctx, m, &haWrite{}))
 	write := writeOp(m)
 	require.NoError(t, stmt(t, ctx, "write before the stall", func(ctx context.Context) error { return write(ctx, 0, 0) }))
