@@ -9,12 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
 	"github.com/prompt-improver/unifieddb/internal/loadgen"
 	"github.com/prompt-improver/unifieddb/internal/pgcluster"
+	"github.com/prompt-improver/unifieddb/metrics"
 )
 
 // pausedNode pauses n (SIGSTOP) and returns its Resume, also run at cleanup
@@ -37,6 +39,28 @@ func syncStall(rep datalayer.HealthReport) (datalayer.NodeHealth, bool) {
 		}
 	}
 	return datalayer.NodeHealth{}, false
+}
+
+// syncRepStalledGauge is the unifieddb_sync_rep_stalled gauge of node.
+func syncRepStalledGauge(t *testing.T, m *datalayer.Manager, node string) float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	require.NoError(t, reg.Register(metrics.NewCollector(m)))
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != "unifieddb_sync_rep_stalled" {
+			continue
+		}
+		for _, mt := range f.GetMetric() {
+			for _, l := range mt.GetLabel() {
+				if l.GetName() == "node" && l.GetValue() == node {
+					return mt.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return -1
 }
 
 // A synchronous standby frozen by SIGSTOP stalls every commit on the
@@ -101,6 +125,9 @@ func TestSyncStandbyStallEndsWritesAtTheirDeadline(t *testing.T) {
 		stalled, ok = syncStall(rep)
 		return ok && rep.Status == datalayer.StatusDegraded
 	}, 10*time.Second, 50*time.Millisecond, "the report shows the stalled commits")
+	assert.Eventually(t, func() bool {
+		return syncRepStalledGauge(t, m, c.Node("primary").Addr()) == 1
+	}, 10*time.Second, 50*time.Millisecond, "unifieddb_sync_rep_stalled of the primary is 1")
 	close(stop)
 	wg.Wait()
 	t.Logf("%d writes, each ended within deadline + 1s", len(stalls))
