@@ -96,9 +96,9 @@ type NodeHealth struct {
 	// those waits. Normally 0 or a few milliseconds.
 	SyncRepWaiting       int     `json:"sync_rep_waiting"`
 	SyncRepLongestWaitMs float64 `json:"sync_rep_longest_wait_ms"`
-	// SyncRepStalled: the commits are stalled (one waited a second, or the
-	// standbys confirmed nothing between two probes that saw commits
-	// waiting); the report is degraded.
+	// SyncRepStalled: the commits are stalled (one waited a second, or
+	// probes saw commits waiting for half a second while the standbys
+	// confirmed nothing); the report is degraded.
 	SyncRepStalled bool `json:"sync_rep_stalled"`
 	// Error is the last probe's error, "" when it answered. Never contains
 	// the password.

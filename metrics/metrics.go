@@ -54,7 +54,7 @@ var (
 	descLagBytes       = desc("replication_lag_bytes", "WAL bytes this replica has not replayed.", "node")
 	descProbeLatency   = desc("probe_latency_seconds", "Round trip of the node's last successful health probe.", "node")
 	descSyncRepWaiting = desc("sync_rep_waiting", "Backends of the node waiting on synchronous replication (commits a synchronous standby has not confirmed), as its last probe saw.", "node")
-	descSyncRepStalled = desc("sync_rep_stalled", "1 when the node's commits are stalled on a synchronous standby (one waited a second, or the standbys confirmed nothing between two probes that saw commits waiting), else 0.", "node")
+	descSyncRepStalled = desc("sync_rep_stalled", "1 when the node's commits are stalled on a synchronous standby (one waited a second, or commits waited half a second while the standbys confirmed nothing), else 0.", "node")
 	descSplitBrain     = desc("split_brain", "1 when more than one node accepts writes, else 0.")
 	descFailovers      = desc("failovers_total", "Changes of primary after the previous one was lost or demoted.")
 	descQueries        = desc("queries_total", "Statement attempts sent to the node.", "node")

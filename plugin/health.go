@@ -172,6 +172,7 @@ func (p *Plugin) probe(n *node) probeResult {
 		&r.syncWait.waiting, &longestMs, &r.syncWait.confirmed)
 	r.syncWait.longest = time.Duration(longestMs) * time.Millisecond
 	r.at = time.Now()
+	r.syncWait.at = r.at
 	r.latency = r.at.Sub(start)
 	if r.err == nil {
 		n.answeredAt.Store(start.UnixNano())

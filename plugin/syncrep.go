@@ -12,10 +12,12 @@ import "time"
 //
 // A commit normally waits a round trip to the standby and its flush,
 // milliseconds, and a probe may well catch such a wait: that is no stall.
-// Commits stall when one has waited SyncRepStallAfter, or when two probes in
-// a row see commits waiting and the standbys confirmed nothing in between
-// (which callers with short deadlines show: each commit gives up before it
-// has waited long).
+// Commits stall when one has waited SyncRepStallAfter, or when probes in a
+// row spanning syncRepSilence see commits waiting and the standbys confirm
+// nothing meanwhile (which callers with short deadlines show: each commit
+// gives up before it has waited long). The span keeps two probes a moment
+// apart (a Fresh health check just after a background probe) from calling
+// a busy, healthy standby stalled.
 //
 // Without superuser or pg_read_all_stats the probe sees only its own user's
 // backends (the ones this Manager's writes use) and no standby positions,
@@ -25,18 +27,33 @@ import "time"
 // before the node's commits count as stalled.
 const SyncRepStallAfter = time.Second
 
+// syncRepSilence is how long commits may wait while the synchronous
+// standbys confirm nothing (a healthy one confirms within milliseconds).
+const syncRepSilence = 500 * time.Millisecond
+
 // syncWait is a node's commits waiting on synchronous replication.
 type syncWait struct {
 	waiting   int           // backends waiting (wait_event SyncRep)
 	longest   time.Duration // the longest of their waits, from the start of the statement
 	confirmed int64         // flush position the synchronous standbys confirmed; -1 none is connected
-	stalled   bool
+	at        time.Time     // when the probe answered
+	// silentSince is the first of the probes in a row up to this one that
+	// saw commits waiting at the same confirmed position; zero when this
+	// probe saw none waiting.
+	silentSince time.Time
+	stalled     bool
 }
 
 // after completes w, the figures of a probe, with prev, those of the node's
 // previous successful probe.
 func (w syncWait) after(prev syncWait) syncWait {
-	w.stalled = w.waiting > 0 && (w.longest >= SyncRepStallAfter ||
-		(prev.waiting > 0 && w.confirmed == prev.confirmed))
+	if w.waiting == 0 {
+		return w
+	}
+	w.silentSince = w.at
+	if prev.waiting > 0 && w.confirmed == prev.confirmed {
+		w.silentSince = prev.silentSince
+	}
+	w.stalled = w.longest >= SyncRepStallAfter || w.at.Sub(w.silentSince) >= syncRepSilence
 	return w
 }
