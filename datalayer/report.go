@@ -90,6 +90,16 @@ type NodeHealth struct {
 	ReplicationLagMs float64 `json:"replication_lag_ms"`
 	// ReplicationLagBytes is the WAL this replica has not replayed.
 	ReplicationLagBytes int64 `json:"replication_lag_bytes"`
+	// SyncRepWaiting is how many backends of this node wait on synchronous
+	// replication (commits the synchronous standby has not confirmed), as
+	// its last successful probe saw; SyncRepLongestWaitMs is the longest of
+	// those waits. Normally 0 or a few milliseconds.
+	SyncRepWaiting       int     `json:"sync_rep_waiting"`
+	SyncRepLongestWaitMs float64 `json:"sync_rep_longest_wait_ms"`
+	// SyncRepStalled: the commits are stalled (one waited a second, or
+	// probes saw commits waiting for half a second while the standbys
+	// confirmed nothing); the report is degraded.
+	SyncRepStalled bool `json:"sync_rep_stalled"`
 	// Error is the last probe's error, "" when it answered. Never contains
 	// the password.
 	Error string `json:"error"`
@@ -177,14 +187,17 @@ func (m *Manager) healthReport(cs plugin.ClusterStatus, now time.Time) HealthRep
 		}
 		nh := NodeHealth{
 			Name: n.Name, Host: n.Host, Port: n.Port,
-			Role:                NodeRole(n),
-			Healthy:             n.Healthy,
-			InRotation:          n.InRotation,
-			LatencyMs:           millis(n.Latency),
-			ReplicationLagMs:    millis(n.Lag),
-			ReplicationLagBytes: n.LagBytes,
-			Error:               redactSecrets(n.LastError, secrets),
-			CheckedAt:           n.CheckedAt,
+			Role:                 NodeRole(n),
+			Healthy:              n.Healthy,
+			InRotation:           n.InRotation,
+			LatencyMs:            millis(n.Latency),
+			ReplicationLagMs:     millis(n.Lag),
+			ReplicationLagBytes:  n.LagBytes,
+			SyncRepWaiting:       n.SyncRepWaiting,
+			SyncRepLongestWaitMs: millis(n.SyncRepLongestWait),
+			SyncRepStalled:       n.SyncRepStalled,
+			Error:                redactSecrets(n.LastError, secrets),
+			CheckedAt:            n.CheckedAt,
 		}
 		r.Nodes = append(r.Nodes, nh)
 		if n.CheckedAt.After(r.CheckedAt) {
@@ -218,10 +231,19 @@ func NodeRole(n plugin.NodeStatus) string {
 	return n.Role.String()
 }
 
+// syncRepProblem says what n's stalled commits mean.
+func syncRepProblem(n NodeHealth) string {
+	return fmt.Sprintf("node %s: %d commits waiting on synchronous standby (longest %s): writes stall until it confirms or synchronous_standby_names changes",
+		n.Name, n.SyncRepWaiting, time.Duration(n.SyncRepLongestWaitMs*float64(time.Millisecond)).Round(time.Millisecond))
+}
+
 // judge decides the status of a report and says why it is not healthy.
 func (m *Manager) judge(r HealthReport, usable int, since time.Duration) (string, []string) {
 	var problems []string
 	for _, n := range r.Nodes {
+		if n.SyncRepStalled {
+			problems = append(problems, syncRepProblem(n))
+		}
 		switch {
 		case !n.Healthy && n.Error != "":
 			problems = append(problems, fmt.Sprintf("node %s is down: %s", n.Name, n.Error))

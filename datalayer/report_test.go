@@ -76,6 +76,12 @@ func TestHealthReportStatus(t *testing.T) {
 		{"no primary yet", func(cs *plugin.ClusterStatus) {
 			cs.Primary, cs.Nodes[0].Healthy, cs.Nodes[0].InRotation = "", false, false
 		}, StatusDegraded, "reads only"},
+		{"commits waiting on the synchronous standby", func(cs *plugin.ClusterStatus) {
+			cs.Nodes[0].SyncRepWaiting, cs.Nodes[0].SyncRepLongestWait, cs.Nodes[0].SyncRepStalled = 3, 2500*time.Millisecond, true
+		}, StatusDegraded, "node a: 3 commits waiting on synchronous standby (longest 2.5s)"},
+		{"a commit waiting on the synchronous standby as usual", func(cs *plugin.ClusterStatus) {
+			cs.Nodes[0].SyncRepWaiting, cs.Nodes[0].SyncRepLongestWait = 1, 3*time.Millisecond
+		}, StatusHealthy, ""},
 		{"every node down", func(cs *plugin.ClusterStatus) {
 			cs.Primary = ""
 			for i := range cs.Nodes {
@@ -154,7 +160,7 @@ func TestHealthReportFiguresAndJSON(t *testing.T) {
 		assert.Contains(t, got["connection_pool"], k)
 	}
 	node := got["nodes"].([]any)[1].(map[string]any)
-	for _, k := range []string{"host", "port", "role", "healthy", "in_rotation", "latency_ms", "replication_lag_ms", "replication_lag_bytes", "error"} {
+	for _, k := range []string{"host", "port", "role", "healthy", "in_rotation", "latency_ms", "replication_lag_ms", "replication_lag_bytes", "sync_rep_waiting", "sync_rep_longest_wait_ms", "sync_rep_stalled", "error"} {
 		assert.Contains(t, node, k)
 	}
 	assert.Equal(t, "replica", node["role"])

@@ -53,6 +53,8 @@ var (
 	descLagSeconds     = desc("replication_lag_seconds", "How long ago the primary first had WAL this replica has not replayed.", "node")
 	descLagBytes       = desc("replication_lag_bytes", "WAL bytes this replica has not replayed.", "node")
 	descProbeLatency   = desc("probe_latency_seconds", "Round trip of the node's last successful health probe.", "node")
+	descSyncRepWaiting = desc("sync_rep_waiting", "Backends of the node waiting on synchronous replication (commits a synchronous standby has not confirmed), as its last probe saw.", "node")
+	descSyncRepStalled = desc("sync_rep_stalled", "1 when the node's commits are stalled on a synchronous standby (one waited a second, or commits waited half a second while the standbys confirmed nothing), else 0.", "node")
 	descSplitBrain     = desc("split_brain", "1 when more than one node accepts writes, else 0.")
 	descFailovers      = desc("failovers_total", "Changes of primary after the previous one was lost or demoted.")
 	descQueries        = desc("queries_total", "Statement attempts sent to the node.", "node")
@@ -70,6 +72,7 @@ var (
 
 var allDescs = []*prometheus.Desc{
 	descNodeUp, descNodeInRotation, descLagSeconds, descLagBytes, descProbeLatency,
+	descSyncRepWaiting, descSyncRepStalled,
 	descSplitBrain, descFailovers, descQueries, descErrors, descRetries,
 	descModeQueries, descModeErrors, descModeRetries, descDuration,
 	descPoolConns, descPoolMaxOpen, descPoolWaits, descPoolWaitSecs,
@@ -123,6 +126,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descLagSeconds, n.Lag.Seconds(), n.Name)
 		gauge(descLagBytes, float64(n.LagBytes), n.Name)
 		gauge(descProbeLatency, n.Latency.Seconds(), n.Name)
+		gauge(descSyncRepWaiting, float64(n.SyncRepWaiting), n.Name)
+		gauge(descSyncRepStalled, boolValue(n.SyncRepStalled), n.Name)
 
 		f := mt.Nodes[n.Name]
 		counter(descQueries, float64(f.Queries), n.Name)

@@ -55,6 +55,8 @@ func TestCollectorWithANodeDown(t *testing.T) {
 	assert.Empty(t, problems)
 	assert.Equal(t, 1, testutil.CollectAndCount(c, "unifieddb_node_up"))
 	assert.Equal(t, 8, testutil.CollectAndCount(c, "unifieddb_pool_connections"))
+	assert.Equal(t, 1, testutil.CollectAndCount(c, "unifieddb_sync_rep_waiting"))
+	assert.Equal(t, 1, testutil.CollectAndCount(c, "unifieddb_sync_rep_stalled"))
 	assert.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(`
 # HELP unifieddb_failovers_total Changes of primary after the previous one was lost or demoted.
 # TYPE unifieddb_failovers_total counter

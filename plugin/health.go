@@ -38,11 +38,17 @@ const readmitAfter = 2
 // round trip. The WAL position is the replay position on a standby and the
 // current position on a primary; the timeline tells the newer of two
 // writable nodes apart; transaction_read_only on a primary says its sessions
-// refuse writes (default_transaction_read_only, set for maintenance).
+// refuse writes (default_transaction_read_only, set for maintenance). The
+// last three columns are the synchronous replication figures of syncrep.go.
 const probeSQL = `SELECT pg_is_in_recovery(),
   COALESCE((CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END - '0/0')::bigint, 0),
   CASE WHEN pg_is_in_recovery() THEN 0 ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,
-  current_setting('transaction_read_only') = 'on'`
+  current_setting('transaction_read_only') = 'on',
+  s.waiting, s.longest_ms,
+  COALESCE((SELECT (min(flush_lsn) - '0/0')::bigint FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')), -1)
+FROM (SELECT count(*)::int AS waiting,
+  COALESCE(max(extract(epoch FROM clock_timestamp() - query_start) * 1000), 0)::bigint AS longest_ms
+  FROM pg_stat_activity WHERE wait_event = 'SyncRep') s`
 
 // nodeState is what the health checker knows of a node. Guarded by
 // Plugin.stateMu.
@@ -57,6 +63,7 @@ type nodeState struct {
 	lsn        int64
 	timeline   int
 	latency    time.Duration
+	syncWait   syncWait // commits waiting on a synchronous standby, as the last probe saw
 	lagBytes   int64
 	lag        time.Duration
 	inRotation bool
@@ -81,6 +88,7 @@ type probeResult struct {
 	readOnly   bool
 	lsn        int64
 	timeline   int
+	syncWait   syncWait
 	latency    time.Duration
 	at         time.Time
 }
@@ -159,8 +167,12 @@ func (p *Plugin) probe(n *node) probeResult {
 	}
 	var r probeResult
 	start := time.Now()
-	r.err = n.probeConn.QueryRow(ctx, probeSQL).Scan(&r.inRecovery, &r.lsn, &r.timeline, &r.readOnly)
+	var longestMs int64
+	r.err = n.probeConn.QueryRow(ctx, probeSQL).Scan(&r.inRecovery, &r.lsn, &r.timeline, &r.readOnly,
+		&r.syncWait.waiting, &longestMs, &r.syncWait.confirmed)
+	r.syncWait.longest = time.Duration(longestMs) * time.Millisecond
 	r.at = time.Now()
+	r.syncWait.at = r.at
 	r.latency = r.at.Sub(start)
 	if r.err == nil {
 		n.answeredAt.Store(start.UnixNano())
@@ -216,6 +228,7 @@ func (p *Plugin) apply(n *node, r probeResult) {
 		s.answered = true
 		s.lastErr = ""
 		s.latency = r.latency
+		s.syncWait = r.syncWait.after(s.syncWait)
 		role := RolePrimary
 		if r.inRecovery {
 			role = RoleReplica

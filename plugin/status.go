@@ -18,9 +18,17 @@ type NodeStatus struct {
 	Latency    time.Duration
 	LagBytes   int64
 	Lag        time.Duration
-	LastError  string // redacted
-	CheckedAt  time.Time
-	Pools      map[string]sql.DBStats // by pool kind: write, read, batch, transactional
+	// SyncRepWaiting is how many backends wait on synchronous replication
+	// (commits a synchronous standby has not confirmed), as the last
+	// successful probe saw; SyncRepLongestWait is the longest of those waits.
+	// SyncRepStalled: those commits are stalled, not merely waiting their
+	// usual milliseconds (see SyncRepStallAfter).
+	SyncRepWaiting     int
+	SyncRepLongestWait time.Duration
+	SyncRepStalled     bool
+	LastError          string // redacted
+	CheckedAt          time.Time
+	Pools              map[string]sql.DBStats // by pool kind: write, read, batch, transactional
 }
 
 // ClusterStatus is a snapshot of every node.
@@ -47,6 +55,7 @@ func (p *Plugin) Status() ClusterStatus {
 			Name: n.name, Host: n.addr.Host, Port: n.addr.Port,
 			Role: n.st.role, Answered: n.st.answered, Healthy: n.st.up, InRotation: n.st.inRotation,
 			Latency: n.st.latency, LagBytes: n.st.lagBytes, Lag: n.st.lag,
+			SyncRepWaiting: n.st.syncWait.waiting, SyncRepLongestWait: n.st.syncWait.longest, SyncRepStalled: n.st.syncWait.stalled,
 			LastError: n.st.lastErr, CheckedAt: n.st.checkedAt,
 			Pools: map[string]sql.DBStats{},
 		}

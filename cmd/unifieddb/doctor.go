@@ -18,6 +18,10 @@ Check a live configuration, one line per check:
 config        the file is valid (warnings: unknown keys)
 node <addr>   every node answers a probe (fail when one does not)
 roles         exactly one primary, no split brain
+commits       no commit is stalled waiting on a synchronous standby (fail
+              names the node and how many wait: the standby is stopped,
+              hung or unreachable while synchronous_standby_names
+              requires it)
 lag <addr>    each replica's replication lag is under max_replication_lag
 connections   the connections of one instance, per node
               (pool_size+max_overflow)*2 + batch_pool_size +
@@ -116,6 +120,7 @@ func (d *doctor) run(path string) {
 	default:
 		d.add("fail", "roles", "%d nodes accept writes (split brain); writes go to %s", primaries, rep.Primary)
 	}
+	d.commits(rep)
 	for _, n := range rep.Nodes {
 		if !n.Healthy || n.Role != "replica" {
 			continue
@@ -142,6 +147,21 @@ func (d *doctor) run(path string) {
 	}
 	for _, c := range rep.RegistryConflicts {
 		d.add("warn", "registry", "table %s: kept %s, rejected %s", c.Table, c.Kept, c.Rejected)
+	}
+}
+
+// commits names the nodes whose commits wait on a synchronous standby.
+func (d *doctor) commits(rep datalayer.HealthReport) {
+	stalled := false
+	for _, n := range rep.Nodes {
+		if n.SyncRepStalled {
+			stalled = true
+			d.add("fail", "commits", "%d commits waiting on synchronous standby on %s (longest %s): writes stall until the standby confirms or synchronous_standby_names changes",
+				n.SyncRepWaiting, n.Name, msText(n.SyncRepLongestWaitMs))
+		}
+	}
+	if !stalled && rep.Primary != "" {
+		d.add("ok", "commits", "no commit waits on a synchronous standby")
 	}
 }
 
