@@ -14,6 +14,9 @@ import (
 // rolling deploy with migrations. The statement did not run, and pgx has
 // dropped it from that connection's cache.
 func stalePlan(err error) bool {
+	if err == nil {
+		return false // the common path: no allocation
+	}
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "0A000" &&
 		strings.Contains(pgErr.Message, "cached plan must not change result type")
