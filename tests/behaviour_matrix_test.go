@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
 	"github.com/prompt-improver/unifieddb/internal/pgcluster"
@@ -59,17 +61,20 @@ const (
 	onReplica               // every statement on a replica
 	refused                 // fails with ErrReadOnly before any statement runs
 	noneRun                 // succeeds without running a statement (dry run)
-	// readThenRefused runs its read on a replica (a read is allowed in
-	// ReadOnly), then fails with ErrReadOnly before its write runs:
-	// FirstOrCreate of a missing row.
+	// readThenRefused runs reads on a replica (a read is allowed in
+	// ReadOnly), then fails with ErrReadOnly: FirstOrCreate of a missing
+	// row, whose write never runs.
 	readThenRefused
+	// perStatement: the case's seq gives each statement's node in turn
+	// (onPrimary or onReplica), for a call that mixes reads and writes.
+	perStatement
 	// knownDefect skips the cell: the case's defect field names the plugin
 	// defect that makes the plugin differ from plain GORM there.
 	knownDefect
 )
 
 func (s served) String() string {
-	return [...]string{"primary", "replica", "refused", "none", "read then refused", "known defect"}[s]
+	return [...]string{"primary", "replica", "refused", "none", "read then refused", "per statement", "known defect"}[s]
 }
 
 // bmModes is the order of a case's where: Auto, ReadOnly, ReadWrite, Batch,
@@ -98,6 +103,8 @@ type bmCase struct {
 	// stmts is how many statements GORM runs for the call, sub-statements
 	// included, when it runs: none may escape the echo, nor the mode.
 	stmts int
+	// seq is each statement's node, in order, in a perStatement cell.
+	seq [5][]served
 	// defect names the plugin defect behind a knownDefect cell.
 	defect string
 	// echoGap, when set, names why the echo does not show the call's
@@ -186,6 +193,32 @@ func bmCases() []bmCase {
 			where: bmWrite,
 		},
 		{
+			name:  "upsert",
+			setup: bmOwners("upsert", 1016, 1),
+			stmts: 1,
+			op: func(db *gorm.DB) (any, error) {
+				return nil, db.Clauses(clause.OnConflict{UpdateAll: true}).Create(&bmOwner{ID: 1016, Name: "upsert", Age: 2}).Error
+			},
+			after: "SELECT age FROM bm_owners WHERE id = 1016", wantAfter: 2,
+			where: bmWrite,
+		},
+		{
+			// SELECT ... FOR UPDATE takes row locks: a replica cannot run it.
+			// In ReadOnly the plugin sends it to a replica, whose read-only
+			// session refuses it (25006, given as ErrReadOnly): refused by the
+			// server, not before reaching it as other writes are.
+			name:  "locking read",
+			setup: bmOwners("locking", 1017, 17),
+			stmts: 1,
+			op: func(db *gorm.DB) (any, error) {
+				var o bmOwner
+				err := db.Clauses(clause.Locking{Strength: "UPDATE"}).First(&o, 1017).Error
+				return o.Age, err
+			},
+			want:  17,
+			where: [5]served{onPrimary, readThenRefused, onPrimary, onPrimary, onPrimary},
+		},
+		{
 			name:  "create with has-many",
 			stmts: 2,
 			op: func(db *gorm.DB) (any, error) {
@@ -194,6 +227,30 @@ func bmCases() []bmCase {
 			after:     "SELECT count(*) FROM bm_pets p JOIN bm_owners o ON o.id = p.owner_id WHERE o.name = 'assoc'",
 			wantAfter: 2,
 			where:     bmWrite,
+		},
+		{
+			name: "association append",
+			setup: func(db *gorm.DB) error {
+				return db.Create(&bmOwner{ID: 1018, Name: "append"}).Error
+			},
+			stmts: 1,
+			op: func(db *gorm.DB) (any, error) {
+				return nil, db.Model(&bmOwner{ID: 1018}).Association("Pets").Append(&bmPet{Name: "appended"})
+			},
+			after: "SELECT count(*) FROM bm_pets WHERE owner_id = 1018", wantAfter: 1,
+			where: bmWrite,
+		},
+		{
+			name: "delete with its has-many",
+			setup: func(db *gorm.DB) error {
+				return db.Create(&bmOwner{ID: 1019, Name: "delete-assoc", Pets: []bmPet{{Name: "d1"}, {Name: "d2"}}}).Error
+			},
+			stmts: 2,
+			op: func(db *gorm.DB) (any, error) {
+				return nil, db.Select("Pets").Delete(&bmOwner{ID: 1019}).Error
+			},
+			after: "SELECT (SELECT count(*) FROM bm_pets WHERE owner_id = 1019) + (SELECT count(*) FROM bm_owners WHERE id = 1019)", wantAfter: 0,
+			where: bmWrite,
 		},
 		{
 			name:  "preload has-many",
@@ -462,6 +519,51 @@ func bmCases() []bmCase {
 			where: bmWrite,
 		},
 		{
+			// A handle whose last statement was an Auto read on a replica
+			// begins its next transaction on the primary.
+			name:  "read then transaction on one handle",
+			setup: bmOwners("read-then-tx", 1015, 15),
+			op: func(db *gorm.DB) (any, error) {
+				var age int
+				if err := db.Model(&bmOwner{}).Where("id = ?", 1015).Select("age").Scan(&age).Error; err != nil {
+					return nil, err
+				}
+				err := db.Transaction(func(tx *gorm.DB) error {
+					return tx.Model(&bmOwner{ID: 1015}).Update("age", age+1).Error
+				})
+				return age, err
+			},
+			want:  15,
+			after: "SELECT age FROM bm_owners WHERE id = 1015", wantAfter: 16,
+			where: [5]served{perStatement, readThenRefused, onPrimary, onPrimary, onPrimary},
+			stmts: 2,
+			seq:   [5][]served{{onReplica, onPrimary}},
+		},
+		{
+			// Each batch's transaction begins on the primary, in Auto too,
+			// while the batches themselves are reads.
+			name:  "find in batches writing in a transaction",
+			setup: bmOwners("batches-tx", 1500, 1, 2, 3),
+			op: func(db *gorm.DB) (any, error) {
+				var rows []bmOwner
+				err := db.Where("name = ?", "batches-tx").FindInBatches(&rows, 2, func(tx *gorm.DB, _ int) error {
+					ids := make([]uint, len(rows))
+					for i, r := range rows {
+						ids[i] = r.ID
+					}
+					return tx.Transaction(func(tx *gorm.DB) error {
+						return tx.Session(&gorm.Session{NewDB: true}).Model(&bmOwner{}).
+							Where("id IN ?", ids).Update("age", gorm.Expr("age + 10")).Error
+					})
+				}).Error
+				return nil, err
+			},
+			after: "SELECT sum(age) FROM bm_owners WHERE name = 'batches-tx'", wantAfter: 36,
+			where: [5]served{perStatement, readThenRefused, onPrimary, onPrimary, onPrimary},
+			stmts: 4,
+			seq:   [5][]served{{onReplica, onPrimary, onReplica, onPrimary}},
+		},
+		{
 			// Every statement inside stays on the pinned connection: the
 			// same backend answers each.
 			name:    "connection",
@@ -647,9 +749,16 @@ func runBehaviourCase(t *testing.T, ctx context.Context, m *datalayer.Manager, r
 			t.Log(c.echoGap)
 			break
 		}
-		require.Len(t, stmts, c.stmts, "the statements GORM runs for the call")
-		for _, s := range stmts {
-			if where == onPrimary {
+		each := func(int) served { return where }
+		if where == perStatement {
+			seq := c.seq[slices.Index(bmModes, mode)]
+			require.Len(t, stmts, len(seq), "the statements GORM runs for the call")
+			each = func(j int) served { return seq[j] }
+		} else {
+			require.Len(t, stmts, c.stmts, "the statements GORM runs for the call")
+		}
+		for j, s := range stmts {
+			if each(j) == onPrimary {
 				assert.Equal(t, primary.Addr(), s.node, "%s ran on the primary", s.sql)
 			} else {
 				assert.Contains(t, replicas, s.node, "%s ran on a replica", s.sql)
