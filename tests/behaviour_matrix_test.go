@@ -663,8 +663,10 @@ func (r *sqlRecorder) take() []echoed {
 }
 
 func TestBehaviourMatrix(t *testing.T) {
-	ctx := testCtx(t)
-	primary, err := shared.Primary(ctx)
+	// No testCtx here: its watchdog would bound the whole matrix.
+	pctx, cancel := context.WithTimeout(context.Background(), stmtTimeout)
+	primary, err := shared.Primary(pctx)
+	cancel()
 	require.NoError(t, err)
 	var replicas []string
 	for _, n := range shared.Nodes() {
@@ -676,6 +678,9 @@ func TestBehaviourMatrix(t *testing.T) {
 
 	for i, mode := range bmModes {
 		t.Run(mode.String(), func(t *testing.T) {
+			// Each mode has its own deadline: the whole matrix may outlast
+			// one on a loaded machine.
+			ctx := testCtx(t)
 			rec := &sqlRecorder{}
 			cfg := testenv.Config(shared)
 			cfg.Echo = true
@@ -684,7 +689,9 @@ func TestBehaviourMatrix(t *testing.T) {
 			t.Cleanup(func() { m.Close() })
 			require.NoError(t, m.Conn(ctx, datalayer.Transactional).AutoMigrate(&bmOwner{}, &bmPet{}, &bmNote{}))
 			t.Cleanup(func() {
-				assert.NoError(t, primary.Exec(context.Background(), "DROP TABLE IF EXISTS bm_pets, bm_notes, bm_owners"))
+				ctx, cancel := context.WithTimeout(context.Background(), stmtTimeout)
+				defer cancel()
+				assert.NoError(t, primary.Exec(ctx, "DROP TABLE IF EXISTS bm_pets, bm_notes, bm_owners"))
 			})
 			for _, c := range bmCases() {
 				t.Run(c.name, func(t *testing.T) {
