@@ -80,7 +80,8 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 		}
 		return
 	}
-	if write && mode == ReadOnly {
+	if write && mode == ReadOnly && !db.DryRun {
+		// A dry run sends nothing: GORM builds the SQL, as without the plugin.
 		db.AddError(refusal(stmt))
 		return
 	}
