@@ -349,10 +349,19 @@ func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool
 }
 
 // GetDBConn implements gorm.GetDBConnector: db.DB() is the primary's pool of
-// this route's kind.
+// this route's kind; in ReadOnly, a replica's read-only pool (so
+// db.Connection pins a replica), the primary's as fallback.
 func (r *route) GetDBConn() (*sql.DB, error) {
 	if r.p.closed.Load() {
 		return nil, ErrClosed
+	}
+	if r.mode == ReadOnly {
+		// Read-only work (db.Connection too) belongs on a replica.
+		pl, err := r.pick(0)
+		if err != nil {
+			return nil, err
+		}
+		return pl.db, nil
 	}
 	t := r.p.topo.Load()
 	if t.primary == nil {

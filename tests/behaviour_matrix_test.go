@@ -586,9 +586,8 @@ func bmCases() []bmCase {
 				return bmServed{port, []bool{pid1 != 0 && pid1 == pid2, age == 14}}, err
 			},
 			want: []bool{true, true},
-			// ReadOnly: see defect.
-			where:  [5]served{onPrimary, knownDefect, onPrimary, onPrimary, onPrimary},
-			defect: "defect: db.Connection in ReadOnly pins a connection of the primary (route.GetDBConn returns the primary's pool), not of a replica",
+			// ReadOnly pins a replica's read-only connection.
+			where: [5]served{onPrimary, onReplica, onPrimary, onPrimary, onPrimary},
 		},
 		{
 			name: "dry run create",
