@@ -1,7 +1,6 @@
 package patronitest
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prompt-improver/unifieddb/internal/pgcluster"
 )
 
 // withoutPython drops PYTHON* variables from env.
@@ -176,16 +177,10 @@ func alive(pid int) bool {
 func removeStale(base string, logf func(string, ...any)) {
 	dirs, _ := filepath.Glob(filepath.Join(base, dirPattern))
 	for _, d := range dirs {
-		f, err := os.Open(filepath.Join(d, ownerFile))
+		owner, err := pgcluster.ReadPID(filepath.Join(d, ownerFile))
 		if err != nil {
 			continue
 		}
-		sc := bufio.NewScanner(f)
-		owner := 0
-		if sc.Scan() {
-			owner, _ = strconv.Atoi(strings.TrimSpace(sc.Text()))
-		}
-		_ = f.Close()
 		if owner <= 0 || owner == os.Getpid() || alive(owner) {
 			continue
 		}

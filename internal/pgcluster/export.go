@@ -1,7 +1,11 @@
 package pgcluster
 
 import (
+	"bufio"
+	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -61,3 +65,19 @@ func (s *Spawner) Start(cmd *exec.Cmd) error { return s.s.start(cmd) }
 
 // Close ends the spawner thread; children it started get their Pdeathsig.
 func (s *Spawner) Close() { s.s.close() }
+
+// ReadPID reads the process id on the first line of a pid file
+// (postmaster.pid, owner.pid): 0 when that line is not a number.
+func ReadPID(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	if !sc.Scan() {
+		return 0, sc.Err()
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(sc.Text()))
+	return pid, nil
+}

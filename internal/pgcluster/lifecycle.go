@@ -1,7 +1,6 @@
 package pgcluster
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -267,19 +266,13 @@ func (n *Node) waitReady(ctx context.Context, p *proc) error {
 // was reused, would otherwise make the next start refuse or wait.
 func (n *Node) removeStalePid() error {
 	path := filepath.Join(n.dataDir, "postmaster.pid")
-	f, err := os.Open(path)
+	pid, err := ReadPID(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	sc := bufio.NewScanner(f)
-	pid := 0
-	if sc.Scan() {
-		pid, _ = strconv.Atoi(strings.TrimSpace(sc.Text()))
-	}
-	_ = f.Close()
 	if pid > 0 && pidAlive(pid) {
 		if _, _, comm, _ := procState(pid); comm == "postgres" || comm == "postmaster" {
 			return fmt.Errorf("postmaster.pid names live process %d: another server uses %s", pid, n.dataDir)

@@ -1,7 +1,6 @@
 package pgcluster
 
 import (
-	"bufio"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,17 +40,7 @@ func removeStaleDirs(base string, logf func(string, ...any)) {
 func anyPostmasterAlive(clusterDir string) bool {
 	pids, _ := filepath.Glob(filepath.Join(clusterDir, "*", "data", "postmaster.pid"))
 	for _, p := range pids {
-		f, err := os.Open(p)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		pid := 0
-		if sc.Scan() {
-			pid, _ = strconv.Atoi(strings.TrimSpace(sc.Text()))
-		}
-		_ = f.Close()
-		if pidAlive(pid) {
+		if pid, err := ReadPID(p); err == nil && pidAlive(pid) {
 			return true
 		}
 	}
