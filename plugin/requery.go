@@ -1,6 +1,8 @@
 package plugin
 
 import (
+	"errors"
+
 	"reflect"
 
 	"gorm.io/gorm"
@@ -20,7 +22,7 @@ const maxRequeries = 2
 // pinned connections, into a slice or a struct, are run again.
 func (p *Plugin) requery(db *gorm.DB) {
 	for range maxRequeries {
-		if db.Error == nil || !connectionClass(db.Error) || db.Statement.Context.Err() != nil {
+		if db.Error == nil || !connectionClass(db.Error) || routeGaveUp(db.Error) || db.Statement.Context.Err() != nil {
 			return
 		}
 		r, ok := db.Statement.ConnPool.(*route)
@@ -33,6 +35,14 @@ func (p *Plugin) requery(db *gorm.DB) {
 		db.Error, db.RowsAffected = nil, 0
 		callbacks.Query(db)
 	}
+}
+
+// routeGaveUp reports whether the route already retried the read and gave
+// up (its error wraps the last attempt's connection error): no row reached
+// GORM, and running it again would wait another failover_timeout.
+func routeGaveUp(err error) bool {
+	return errors.Is(err, ErrNoHealthyNode) || errors.Is(err, ErrNoPrimary) ||
+		errors.Is(err, ErrPoolTimeout) || errors.Is(err, ErrClosed)
 }
 
 // emptyDest drops a partial result: a slice back to length 0, a struct to

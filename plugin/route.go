@@ -156,12 +156,17 @@ func (r *route) classify(ctx context.Context, pl *pool, err error, idempotent bo
 // It waits for the topology to change (new primary, node back) when every
 // candidate has failed, up to failover_timeout.
 func (r *route) retryLoop(ctx context.Context, first *pool, firstErr error, idempotent bool, do func(*pool) error) error {
+	return r.retryUntil(ctx, time.Now().Add(r.p.opts.FailoverTimeout), first, firstErr, idempotent, do)
+}
+
+// retryUntil is retryLoop with the caller's deadline, so that a call which
+// already waited for a node does not get a second failover_timeout.
+func (r *route) retryUntil(ctx context.Context, deadline time.Time, first *pool, firstErr error, idempotent bool, do func(*pool) error) error {
 	var (
 		tried    nodeMask
 		refusals int
 		pl, err  = first, firstErr
 		fresh    = r.fresh(ctx)
-		deadline = time.Now().Add(r.p.opts.FailoverTimeout)
 		backoff  = 20 * time.Millisecond
 	)
 	for {
@@ -393,7 +398,7 @@ func (r *route) noNode(ctx context.Context, perr error, do func(*pool) error) er
 			continue
 		}
 		if err := do(pl); err != nil {
-			return r.retryLoop(ctx, pl, err, r.read, do)
+			return r.retryUntil(ctx, deadline, pl, err, r.read, do)
 		}
 		return nil
 	}
