@@ -193,7 +193,7 @@ func (r *route) retryUntil(ctx context.Context, deadline time.Time, first *pool,
 				return fmt.Errorf("%w within %s; last error on %s: %w", perr, r.p.opts.FailoverTimeout, pl.node.name, err)
 			}
 			if werr := r.p.waitChange(ctx, min(backoff, remaining)); werr != nil {
-				return fmt.Errorf("%w; last error on %s: %w", werr, pl.node.name, err)
+				return fmt.Errorf("%w: %w; last error on %s: %w", perr, werr, pl.node.name, err)
 			}
 			backoff = min(backoff*2, 500*time.Millisecond)
 			tried = 0

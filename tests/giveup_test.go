@@ -39,3 +39,28 @@ func TestReadGivenUpIsNotRunAgain(t *testing.T) {
 	// One failover_timeout (1 s) plus scheduling; a second run would be ≥ 2 s.
 	assert.Less(t, took, 1900*time.Millisecond, "the read was run again after the route gave up")
 }
+
+// A write that was not sent (its node refused it) and whose context ends
+// while it waits for a primary says both: ErrNoPrimary (nothing ran, the
+// history check counts it as not sent) and the context's error. Before, it
+// was only "context deadline exceeded; last error on ...".
+func TestWriteWaitingForAPrimaryEndsWithItsContext(t *testing.T) {
+	ctx := testCtx(t)
+	c := startCluster(t, pgcluster.Options{})
+	m := newManager(t, c, func(cfg *datalayer.Config) {
+		haConfig(cfg)
+		cfg.EnableHealthChecks = false
+		cfg.FailoverTimeout = 30 * time.Second
+	})
+	seedItems(t, c, m, 1)
+	require.NoError(t, nodeOp(t, ctx, "stop the only node", c.Node("primary").Stop))
+
+	err := stmt(t, ctx, "write", func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		return m.DB().WithContext(ctx).Create(&haItem{Name: "x"}).Error
+	})
+	assert.ErrorIs(t, err, datalayer.ErrNoPrimary)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotErrorIs(t, err, datalayer.ErrOutcomeUnknown)
+}

@@ -1,0 +1,291 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/prompt-improver/unifieddb/datalayer"
+	"github.com/prompt-improver/unifieddb/internal/loadgen"
+	"github.com/prompt-improver/unifieddb/internal/patronitest"
+	"github.com/prompt-improver/unifieddb/plugin"
+)
+
+// Issue 11's scenarios: Patroni, not our harness, decides every promotion.
+// They share one Patroni cluster (synchronous_mode) and run one after the
+// other, each under a steady read and write load, each with the history
+// check: failed reads, failed writes (only those in flight, as
+// ErrOutcomeUnknown), lost and duplicated acknowledged writes, no 25006,
+// and the time from the promotion to the first write acknowledged after it.
+func TestPatroniScenarios(t *testing.T) {
+	c := startPatroni(t, patronitest.Options{SynchronousMode: true})
+	ctx := testCtx(t)
+	cfg := patroniConfig(c)
+	// Patroni's leader lock lives 10 s (ttl): a write waits for the next
+	// leader rather than fail with ErrNoPrimary.
+	cfg.FailoverTimeout = 30 * time.Second
+	var m *datalayer.Manager
+	require.NoError(t, stmt(t, ctx, "datalayer.New", func(ctx context.Context) (err error) {
+		m, err = datalayer.New(ctx, cfg)
+		return err
+	}))
+	t.Cleanup(func() { m.Close() })
+	require.NoError(t, migrate(t, ctx, m, &haWrite{}))
+	require.NoError(t, migrate(t, ctx, m, &haItem{}))
+	for i := 1; i <= 20; i++ {
+		require.NoError(t, stmt(t, ctx, "seed", func(ctx context.Context) error {
+			return m.Conn(ctx, datalayer.ReadWrite).Create(&haItem{Name: fmt.Sprint(i)}).Error
+		}))
+	}
+
+	leaderAndReplicas := func() (*patronitest.Node, []*patronitest.Node) {
+		t.Helper()
+		leader, err := c.Leader(ctx)
+		require.NoError(t, err)
+		var rs []*patronitest.Node
+		for _, n := range c.Nodes() {
+			if n != leader {
+				rs = append(rs, n)
+			}
+		}
+		return leader, rs
+	}
+	healthy := func(t *testing.T) *patronitest.Node {
+		t.Helper()
+		var leader *patronitest.Node
+		require.NoError(t, nodeOp(t, ctx, "Patroni cluster healthy", func(ctx context.Context) (err error) {
+			leader, err = c.WaitHealthy(ctx)
+			return err
+		}))
+		return leader
+	}
+	patroniOp := func(t *testing.T, what string, op func(context.Context) error) {
+		t.Helper()
+		require.NoError(t, nodeOp(t, ctx, what, op))
+	}
+
+	scenarios := []struct {
+		name  string
+		fault func(t *testing.T)
+		// promotes: Patroni makes another node the leader.
+		promotes bool
+	}{
+		{"kill the leader's PostgreSQL", func(t *testing.T) {
+			leader, _ := leaderAndReplicas()
+			require.NoError(t, c.KillPostgres(leader))
+			healthy(t)
+		}, false},
+		{"kill the leader's Patroni and PostgreSQL", func(t *testing.T) {
+			leader, _ := leaderAndReplicas()
+			require.NoError(t, c.KillNode(leader))
+			require.Eventually(t, func() bool {
+				l, err := c.Leader(ctx)
+				var rec bool
+				return err == nil && l != leader && c.QueryRow(ctx, l, "SELECT pg_is_in_recovery()", &rec) == nil && !rec
+			}, time.Minute, 100*time.Millisecond, "a new leader after %s died", leader.Name)
+			time.Sleep(time.Second) // writes on the new leader before the old node returns
+			require.NoError(t, c.StartNode(leader))
+			healthy(t)
+		}, true},
+		{"patronictl switchover", func(t *testing.T) {
+			leader, _ := leaderAndReplicas()
+			next, err := c.SyncStandby(ctx)
+			require.NoError(t, err)
+			require.NotNil(t, next)
+			patroniOp(t, "patronictl switchover", func(ctx context.Context) error {
+				out, err := c.Patronictl(ctx, "switchover", "--leader", leader.Name, "--candidate", next.Name, "--force")
+				if err != nil {
+					return fmt.Errorf("%w: %s", err, out)
+				}
+				return nil
+			})
+			healthy(t)
+		}, true},
+		{"failover to a chosen replica", func(t *testing.T) {
+			// In synchronous_mode Patroni promotes only the synchronous standby.
+			next, err := c.SyncStandby(ctx)
+			require.NoError(t, err)
+			require.NotNil(t, next)
+			patroniOp(t, "failover to "+next.Name, func(ctx context.Context) error { return c.Failover(ctx, next) })
+		}, true},
+		{"replica removed and re-added", func(t *testing.T) {
+			_, rs := leaderAndReplicas()
+			require.NoError(t, c.KillNode(rs[0]))
+			time.Sleep(3 * time.Second)
+			require.NoError(t, c.StartNode(rs[0]))
+			healthy(t)
+		}, false},
+		{"paused (maintenance mode) while a replica dies", func(t *testing.T) {
+			patroniOp(t, "pause", c.Pause)
+			_, rs := leaderAndReplicas()
+			require.NoError(t, c.KillPostgres(rs[0]))
+			time.Sleep(3 * time.Second) // paused: nothing restarts it
+			patroniOp(t, "resume", c.Resume)
+			healthy(t)
+		}, false},
+	}
+
+	var rows []string
+	for _, sc := range scenarios {
+		ok := t.Run(sc.name, func(t *testing.T) {
+			require.NoError(t, stmt(t, ctx, "truncate ha_writes", func(ctx context.Context) error {
+				return m.Conn(ctx, datalayer.ReadWrite).Exec("TRUNCATE ha_writes").Error
+			}))
+			before, _ := leaderAndReplicas()
+			watch := watchPromotion(t, c)
+			const workers = 4
+			writes := startLoad(t, ctx, workers, 10*time.Millisecond, writeOp(m))
+			reads := startLoad(t, ctx, workers, 10*time.Millisecond, readOp(m, 20))
+			time.Sleep(time.Second)
+			faultAt := time.Now()
+			sc.fault(t)
+			time.Sleep(2 * time.Second)
+			ws, rs := writes.Stop(), reads.Stop()
+			promotedAt, promoted := watch.stop()
+
+			after := healthy(t)
+			if sc.promotes {
+				assert.NotEqual(t, before, after, "Patroni promoted another node")
+			}
+			h := checkHistory(ws, patroniWritesOn(t, c, after))
+			assertHistory(t, sc.name, h)
+			for _, r := range append(failures(ws), failures(rs)...) {
+				assert.NotEqual(t, "25006", plugin.SQLState(r.Err), "25006 reached the caller: %v", r.Err)
+			}
+			for _, r := range failures(ws) {
+				assert.ErrorIs(t, r.Err, datalayer.ErrOutcomeUnknown, "write %d/%d, %s after the fault",
+					r.Worker, r.Seq, r.Start.Sub(faultAt).Round(time.Millisecond))
+			}
+			assert.LessOrEqual(t, len(failures(ws)), workers, "only writes in flight fail")
+			assert.Empty(t, failures(rs), "no read fails")
+
+			resume := "-"
+			if sc.promotes {
+				require.True(t, promoted, "the promotion was seen")
+				first, ok := firstAckAfter(ws, promotedAt)
+				require.True(t, ok, "a write acknowledged after the promotion")
+				resume = first.Sub(promotedAt).Round(time.Millisecond).String()
+			}
+			rows = append(rows, fmt.Sprintf("| %s | %d | %d | %d | %d | %d | %d | %s | %s |",
+				sc.name, len(ws)+len(rs), len(failures(rs)), len(failures(ws)), h.lost, h.duplicated,
+				count25006(ws, rs), resume, longestWrite(append(append([]loadgen.Result(nil), ws...), rs...))))
+		})
+		if !ok {
+			break // the next scenario needs a healthy cluster
+		}
+	}
+	t.Log("| scenario | ops | failed reads | failed writes | lost | duplicated | 25006 | promotion → first write | slowest |")
+	t.Log("|---|---|---|---|---|---|---|---|---|")
+	for _, r := range rows {
+		t.Log(r)
+	}
+}
+
+func count25006(sets ...[]loadgen.Result) int {
+	n := 0
+	for _, rs := range sets {
+		for _, r := range rs {
+			if plugin.SQLState(r.Err) == "25006" {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// firstAckAfter is the end of the first write acknowledged after t.
+func firstAckAfter(rs []loadgen.Result, t time.Time) (time.Time, bool) {
+	var first time.Time
+	for _, r := range rs {
+		if r.Err == nil && r.End.After(t) && (first.IsZero() || r.End.Before(first)) {
+			first = r.End
+		}
+	}
+	return first, !first.IsZero()
+}
+
+// promotionWatch polls every node's pg_is_in_recovery() every 10 ms over
+// its own connection and notes when a node that was a standby first
+// answers as a primary: the moment of the promotion, within 10 ms.
+type promotionWatch struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	at     time.Time
+}
+
+func watchPromotion(t *testing.T, c *patronitest.Cluster) *promotionWatch {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &promotionWatch{cancel: cancel}
+	for _, n := range c.Nodes() {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			w.poll(ctx, c.DSN(n))
+		}()
+	}
+	t.Cleanup(func() { w.stop() })
+	return w
+}
+
+func (w *promotionWatch) poll(ctx context.Context, dsn string) {
+	var conn *pgx.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
+	}()
+	wasStandby := false
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if conn == nil {
+			cctx, cancel := context.WithTimeout(ctx, time.Second)
+			c, err := pgx.Connect(cctx, dsn)
+			cancel()
+			if err != nil {
+				continue
+			}
+			conn = c
+		}
+		qctx, cancel := context.WithTimeout(ctx, time.Second)
+		var rec bool
+		err := conn.QueryRow(qctx, "SELECT pg_is_in_recovery()").Scan(&rec)
+		cancel()
+		if err != nil {
+			conn.Close(context.Background())
+			conn = nil
+			continue
+		}
+		if rec {
+			wasStandby = true
+		} else if wasStandby {
+			w.mu.Lock()
+			if w.at.IsZero() {
+				w.at = time.Now()
+			}
+			w.mu.Unlock()
+			wasStandby = false
+		}
+	}
+}
+
+// stop ends the polling and returns when the first promotion was seen.
+func (w *promotionWatch) stop() (time.Time, bool) {
+	w.cancel()
+	w.wg.Wait()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.at, !w.at.IsZero()
+}
