@@ -189,6 +189,9 @@ func (p *Proxy) serve(client *net.TCPConn) {
 	p.mu.Unlock()
 }
 
+// cutGrace is how long a cut link stays open after its last bytes.
+const cutGrace = 100 * time.Millisecond
+
 // pump copies src to dst chunk by chunk, applying the faults in force when
 // each chunk arrives.
 func (p *Proxy) pump(l *link, src, dst *net.TCPConn, replies bool) {
@@ -207,6 +210,12 @@ func (p *Proxy) pump(l *link, src, dst *net.TCPConn, replies bool) {
 				return
 			}
 			if cut {
+				// Let the client read what it got before the reset: a
+				// reset discards unread data, which would turn every cut
+				// into a reset before the first byte.
+				if len(chunk) > 0 {
+					time.Sleep(cutGrace)
+				}
 				p.mu.Lock()
 				p.reset(l)
 				p.mu.Unlock()
