@@ -25,6 +25,9 @@ func (p *Plugin) registerCallbacks(db *gorm.DB) error {
 		cb.Row().Before("*").Register(callbackName, p.routeRow),
 		cb.Raw().Before("*").Register(callbackName, p.routeWrite),
 		cb.Query().After("gorm:query").Before("gorm:preload").Register("unifieddb:requery", p.requery),
+		cb.Create().After("gorm:create").Register("unifieddb:outcome", p.writeOutcome),
+		cb.Update().After("gorm:update").Register("unifieddb:outcome", p.writeOutcome),
+		cb.Delete().After("gorm:delete").Register("unifieddb:outcome", p.writeOutcome),
 		// GORM's default transaction, kept wherever GORM may run more than
 		// one statement (onestatement.go).
 		cb.Create().Replace("gorm:begin_transaction", beginCreate),
