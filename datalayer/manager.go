@@ -153,6 +153,8 @@ func (c Config) pluginOptions(reg *registry.Registry, log *slog.Logger, hooks pl
 	tx.MaxOpen, tx.MaxIdle = c.TransactionalPoolSize, c.TransactionalPoolSize
 	return plugin.Options{
 		Nodes:             nodes,
+		Discovery:         c.discoverer(),
+		DiscoveryInterval: c.DiscoveryInterval,
 		ConnConfig:        c.connConfig,
 		Pool:              pool,
 		Batch:             batch,

@@ -53,6 +53,9 @@ func (d *PatroniDiscoverer) fetch(ctx context.Context, base string) ([]Member, e
 	if err != nil {
 		return nil, fmt.Errorf("patroni %s: %w", shown, redactErr(err, base, shown))
 	}
+	// A new connection each time: nothing stays open (no goroutine) between
+	// lookups or after Close, and a member's address change is seen.
+	req.Close = true
 	client := d.Client
 	if client == nil {
 		client = http.DefaultClient

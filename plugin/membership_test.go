@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -60,7 +61,13 @@ func (f *fakeSource) waitCalls(t *testing.T, k int) {
 // comes from src.
 func discoveryPlugin(t *testing.T, src Discoverer, seeds ...Addr) *Plugin {
 	t.Helper()
-	p, err := New(Options{
+	p, err := New(discoveryOptions(src, seeds...))
+	require.NoError(t, err)
+	return p
+}
+
+func discoveryOptions(src Discoverer, seeds ...Addr) Options {
+	return Options{
 		Nodes:     seeds,
 		Discovery: src, DiscoveryInterval: 5 * time.Millisecond,
 		ConnConfig: func(a Addr) (*pgx.ConnConfig, error) {
@@ -73,9 +80,7 @@ func discoveryPlugin(t *testing.T, src Discoverer, seeds ...Addr) *Plugin {
 		PoolTimeout: time.Second, FailoverTimeout: time.Second,
 		Logger:   slog.New(slog.DiscardHandler),
 		EnableHA: true, HealthCheckInterval: time.Second, ProbeTimeout: 200 * time.Millisecond,
-	})
-	require.NoError(t, err)
-	return p
+	}
 }
 
 func addrsOf(p *Plugin) []Addr {
@@ -187,4 +192,69 @@ func TestDiscoveryStartFallsBackToNodes(t *testing.T) {
 	assert.ErrorContains(t, o.validate(), "Discovery needs EnableHA")
 	o.EnableHA, o.DiscoveryInterval = true, 0
 	assert.ErrorContains(t, o.validate(), "DiscoveryInterval")
+}
+
+// A probe in flight when its node is removed is cancelled, and its error is
+// not applied: applying it would take the node for dead and close the
+// sockets of statements still running there.
+func TestDiscoveryRemovalCancelsProbeWithoutApplyingIt(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	// Accepts connections and never answers: a probe of it waits.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var conns []net.Conn
+	var mu sync.Mutex
+	accepting := make(chan struct{})
+	go func() {
+		defer close(accepting)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	stopListening := func() {
+		l.Close()
+		<-accepting
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	defer func() {
+		if l != nil {
+			stopListening()
+		}
+	}()
+	port := l.Addr().(*net.TCPAddr).Port
+	a, hung := Addr{"127.0.0.1", 1}, Addr{"127.0.0.1", port}
+	src := &fakeSource{}
+	src.set(nil, a, hung)
+	o := discoveryOptions(src)
+	o.ProbeTimeout = 10 * time.Second // the probe of hung stays in flight
+	p, err := New(o)
+	require.NoError(t, err)
+	nh := p.nodeList()[1]
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(conns) > 0
+	}, 10*time.Second, 5*time.Millisecond, "the probe of the hung node is in flight")
+	src.set(nil, a)
+	select {
+	case <-nh.loopDone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the removed node's probe loop did not end: its probe was not cancelled")
+	}
+	p.stateMu.Lock()
+	checked := nh.st.checkedAt
+	p.stateMu.Unlock()
+	assert.True(t, checked.IsZero(), "the cancelled probe was applied")
+	require.NoError(t, p.Close())
+	stopListening()
+	l = nil
+	goleak.VerifyNone(t, before)
 }
