@@ -153,3 +153,41 @@ func TestPatroniSourceNamesEveryURL(t *testing.T) {
 	assert.Equal(t, "patroni http://h1:8008,http://h2:8008", d.Source())
 	assert.False(t, strings.Contains(d.Source(), "@"))
 }
+
+// The source's view is recorded on each node, and a node it contradicts is
+// probed at once; nothing else changes: the probe decides.
+func TestApplyMembersProbesWhereTheSourceDisagrees(t *testing.T) {
+	p, _ := testPlugin(t, 3)
+	ns := p.nodeList()
+	for i, n := range ns {
+		n.addr, n.kick = Addr{"h", i + 1}, make(chan struct{}, 1)
+	}
+	ns[0].st.role = RolePrimary
+	kicked := func() (out []int) {
+		for i, n := range ns {
+			select {
+			case <-n.kick:
+				out = append(out, i)
+			default:
+			}
+		}
+		return out
+	}
+	p.applyMembers([]Member{
+		{Addr: ns[0].addr, Role: "replica", State: "streaming"},              // writable to the probes
+		{Addr: ns[1].addr, Role: "replica", State: "stopped", Suspect: true}, // up to the probes
+		{Addr: ns[2].addr, Role: "leader", State: "running"},                 // a replica to the probes
+	})
+	assert.Equal(t, []int{0, 1, 2}, kicked())
+	assert.Equal(t, "stopped", ns[1].st.srcState)
+	assert.True(t, ns[1].st.up, "a suspect stays up until its probe fails")
+	assert.Equal(t, ns, p.nodeList(), "no change of membership")
+
+	p.applyMembers([]Member{
+		{Addr: ns[0].addr, Role: "leader", State: "running"},
+		{Addr: ns[1].addr, Role: "replica", State: "streaming"},
+		{Addr: ns[2].addr, Role: "sync_standby", State: "streaming"},
+	})
+	assert.Empty(t, kicked())
+	assert.Equal(t, "leader", ns[0].st.srcRole)
+}
