@@ -66,6 +66,7 @@ func (p *Plugin) discoveryLoop() {
 	defer p.wg.Done()
 	t := time.NewTicker(p.opts.DiscoveryInterval)
 	defer t.Stop()
+	failing := false // warn once per outage of the source, not every interval
 	for {
 		select {
 		case <-p.closing:
@@ -73,13 +74,20 @@ func (p *Plugin) discoveryLoop() {
 		case <-t.C:
 		}
 		ms, err := p.discover()
-		if err != nil {
-			if !p.closed.Load() {
-				p.log.Warn("unifieddb: discovery failed; keeping the node list", "source", p.disc.Source, "error", err)
-			}
-			continue
+		switch {
+		case err != nil && p.closed.Load():
+			return
+		case err != nil && !failing:
+			p.log.Warn("unifieddb: discovery failed; keeping the node list", "source", p.disc.Source, "error", err)
+		case err != nil:
+			p.debug("unifieddb: discovery still failing", "source", p.disc.Source, "error", err)
+		case failing:
+			p.log.Info("unifieddb: discovery answers again", "source", p.disc.Source)
 		}
-		p.applyMembers(ms)
+		failing = err != nil
+		if err == nil {
+			p.applyMembers(ms)
+		}
 	}
 }
 

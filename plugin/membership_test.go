@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -257,4 +258,44 @@ func TestDiscoveryRemovalCancelsProbeWithoutApplyingIt(t *testing.T) {
 	stopListening()
 	l = nil
 	goleak.VerifyNone(t, before)
+}
+
+// lockedBuffer is a log sink safe to read while the plugin writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b = append(l.b, p...)
+	return len(p), nil
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.b)
+}
+
+// A source that keeps failing is one warning, not one per interval.
+func TestDiscoveryWarnsOncePerOutage(t *testing.T) {
+	var logs lockedBuffer
+	src := &fakeSource{}
+	src.set(nil, Addr{"127.0.0.1", 1})
+	o := discoveryOptions(src)
+	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	p, err := New(o)
+	require.NoError(t, err)
+	defer p.Close()
+	src.set(errors.New("down"))
+	src.waitCalls(t, 5)
+	src.set(nil, Addr{"127.0.0.1", 1})
+	src.waitCalls(t, 2)
+	src.set(errors.New("down again"))
+	src.waitCalls(t, 5)
+	out := logs.String()
+	assert.Equal(t, 2, strings.Count(out, "discovery failed"), out)
+	assert.Equal(t, 1, strings.Count(out, "discovery answers again"), out)
 }
