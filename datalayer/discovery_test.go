@@ -17,7 +17,7 @@ import (
 type fixedSource []plugin.Member
 
 func (f fixedSource) Discover(context.Context) ([]plugin.Member, error) { return f, nil }
-func (f fixedSource) Source() string                                   { return "fixed" }
+func (f fixedSource) Source() string                                    { return "fixed" }
 
 // deadPort is a loopback port where nothing listens any more.
 func deadPort(t *testing.T) int {
