@@ -37,7 +37,9 @@ type HealthReport struct {
 	ConnectionPool PoolFigures `json:"connection_pool"`
 	// ActiveConnections is how many connections are in use, all pools.
 	ActiveConnections int `json:"active_connections"`
-	// Nodes are the configured nodes, host first.
+	// Nodes are the nodes in use: the configured ones, host first, or with
+	// discovery the discovered ones, the leader first as the source listed it
+	// when the Manager started, then in order of discovery.
 	Nodes []NodeHealth `json:"nodes"`
 	// CheckedAt is the time of the newest probe in the report (the time
 	// the report was made when no node was probed yet).
