@@ -4,6 +4,13 @@ import (
 	"time"
 )
 
+// Values of Config.Discovery (`discovery`).
+const (
+	DiscoveryStatic  = "static"
+	DiscoveryPatroni = "patroni"
+	DiscoveryDNS     = "dns"
+)
+
 // Config is the unified configuration: the `database` section of the YAML file.
 //
 // Every field states its YAML key, unit, default (as set by DefaultConfig and
@@ -133,6 +140,28 @@ type Config struct {
 	// ~15 minutes of retransmissions. Default 30s. 0: the system's setting.
 	TCPUserTimeout time.Duration
 
+	// Discovery (`discovery`) is where the node list comes from: "static"
+	// (host and replica_hosts, never changed), "patroni" (the members of
+	// Patroni's GET /cluster at patroni_urls) or "dns" (every A/AAAA record
+	// of discovery_dns_name, on port). With patroni or dns, members added or
+	// removed are picked up every discovery_interval without a restart, and
+	// host and replica_hosts are only used when the first lookup fails.
+	// Default "static". patroni and dns need enable_ha.
+	Discovery string
+	// DiscoveryInterval (`discovery_interval`) is the time between two
+	// lookups of the node list (patroni, dns); each is bounded by
+	// connection_timeout. Default 10s. Must be > 0.
+	DiscoveryInterval time.Duration
+	// PatroniURLs (`patroni_urls`) are the base URLs of Patroni REST APIs
+	// ("http://10.0.0.1:8008"), a list or one comma-separated string; the
+	// first that answers gives the members. Required with discovery
+	// patroni. A password in a URL is never printed.
+	PatroniURLs []string
+	// DiscoveryDNSName (`discovery_dns_name`) is the name whose A and AAAA
+	// records are the nodes with discovery dns, each on port. Default "":
+	// host.
+	DiscoveryDNSName string
+
 	// Warnings lists non-fatal problems found while loading (unknown keys
 	// outside strict mode). Not a YAML key.
 	Warnings []string
@@ -170,5 +199,7 @@ func DefaultConfig() Config {
 		ReadYourWritesTimeout:      100 * time.Millisecond,
 		TCPKeepalive:               15 * time.Second,
 		TCPUserTimeout:             30 * time.Second,
+		Discovery:                  DiscoveryStatic,
+		DiscoveryInterval:          10 * time.Second,
 	}
 }

@@ -543,10 +543,11 @@ func (c Config) String() string {
 	}
 	return fmt.Sprintf("host=%s port=%d database=%s username=%s password=%s replica_hosts=[%s] "+
 		"pool_size=%d max_overflow=%d pool_timeout=%s enable_ha=%t enable_health_checks=%t "+
-		"strict_mode=%t sslmode=%s replica_policy=%s",
+		"strict_mode=%t sslmode=%s replica_policy=%s discovery=%s",
 		quoteIfNeeded(c.Host), c.Port, quoteIfNeeded(c.Database), quoteIfNeeded(c.Username), pw,
 		strings.Join(c.ReplicaHosts, " "), c.PoolSize, c.MaxOverflow, c.PoolTimeout, c.EnableHA,
-		c.EnableHealthChecks, c.StrictMode, quoteIfNeeded(c.SSLMode), quoteIfNeeded(c.ReplicaPolicy))
+		c.EnableHealthChecks, c.StrictMode, quoteIfNeeded(c.SSLMode), quoteIfNeeded(c.ReplicaPolicy),
+		quoteIfNeeded(c.Discovery))
 }
 
 func quoteIfNeeded(s string) string {
@@ -575,6 +576,9 @@ func (c Config) Redacted() Config {
 	}
 	if c.ReplicaHosts != nil {
 		c.ReplicaHosts = append([]string(nil), c.ReplicaHosts...)
+	}
+	if c.PatroniURLs != nil {
+		c.PatroniURLs = redactedURLs(c.PatroniURLs)
 	}
 	if c.Warnings != nil {
 		c.Warnings = append([]string(nil), c.Warnings...)

@@ -98,6 +98,10 @@ database:
   simple_protocol: true
   tcp_keepalive: 20s
   tcp_user_timeout: 0
+  discovery: static
+  discovery_interval: 30s
+  patroni_urls: "http://10.0.0.1:8008, https://10.0.0.2:8008"
+  discovery_dns_name: pg.internal
 `))
 	require.NoError(t, err)
 	assert.Equal(t, Config{
@@ -112,6 +116,8 @@ database:
 		TransactionalPoolSize: 3, StatementTimeout: 15 * time.Second, BatchStatementTimeout: 0,
 		TransactionRetries: 0, ReadYourWritesTimeout: 250 * time.Millisecond,
 		SimpleProtocol: true, TCPKeepalive: 20 * time.Second, TCPUserTimeout: 0,
+		Discovery: "static", DiscoveryInterval: 30 * time.Second,
+		PatroniURLs: []string{"http://10.0.0.1:8008", "https://10.0.0.2:8008"}, DiscoveryDNSName: "pg.internal",
 	}, cfg)
 }
 
@@ -185,6 +191,15 @@ func TestParseConfigInvalid(t *testing.T) {
 		{"unknown anchor as password", []byte("database:\n  host: x\n  password: *hunter2-SECRET\n"), ""},     // a syntax error is no key's
 		{"tabs", []byte("database:\n\thost: x\n\tpassword: hunter2-SECRET\n"), ""},                            // a syntax error is no key's
 		{"duplicate section", []byte("database: {host: a, database: b}\ndatabase: {host: a, database: b}\n"), "database"},
+		{"discovery unknown", section("discovery: consul"), "discovery"},
+		{"discovery_interval zero", section("discovery_interval: 0"), "discovery_interval"},
+		{"discovery patroni without URL", section("discovery: patroni"), "patroni_urls"},
+		{"discovery patroni without HA", section("discovery: patroni", "patroni_urls: http://p:8008", "enable_ha: false"), "enable_ha"},
+		{"discovery dns without HA", section("discovery: dns", "enable_ha: false"), "enable_ha"},
+		{"patroni_urls not http", section(`patroni_urls: ["http://p:8008", "p:8008"]`), "patroni_urls[1]"},
+		{"patroni_urls no host", section(`patroni_urls: ["http://"]`), "patroni_urls[0]"},
+		{"patroni_urls password not shown", section(`patroni_urls: ["ftp://u:hunter2-SECRET@p"]`), "patroni_urls[0]"},
+		{"discovery_dns_name with space", section(`discovery_dns_name: "a b"`), "discovery_dns_name"},
 		{"unknown key in strict mode", section("strict_mode: true", "pool_sise: 3"), "pool_sise"},
 	}
 	require.GreaterOrEqual(t, len(cases), 20)

@@ -86,6 +86,7 @@ func (c Config) Validate() error {
 		{"failover_timeout", c.FailoverTimeout},
 		{"health_check_interval", c.HealthCheckInterval},
 		{"connection_timeout", c.ConnectionTimeout},
+		{"discovery_interval", c.DiscoveryInterval},
 	} {
 		if f.v <= 0 {
 			bad(f.key, "must be greater than 0, got %s", f.v)
@@ -138,6 +139,8 @@ func (c Config) Validate() error {
 		}
 		seen[key] = i
 	}
+
+	errs = append(errs, c.discoveryProblems()...)
 
 	if len(errs) == 0 {
 		return nil

@@ -62,6 +62,10 @@ var configKeys = []configKey{
 	{"simple_protocol", func(c *Config) any { return &c.SimpleProtocol }},
 	{"tcp_keepalive", func(c *Config) any { return &c.TCPKeepalive }},
 	{"tcp_user_timeout", func(c *Config) any { return &c.TCPUserTimeout }},
+	{"discovery", func(c *Config) any { return &c.Discovery }},
+	{"discovery_interval", func(c *Config) any { return &c.DiscoveryInterval }},
+	{"patroni_urls", func(c *Config) any { return &c.PatroniURLs }},
+	{"discovery_dns_name", func(c *Config) any { return &c.DiscoveryDNSName }},
 }
 
 // configKeyIndex maps a YAML key to its position in configKeys.

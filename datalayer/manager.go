@@ -43,6 +43,7 @@ type options struct {
 	hooks    plugin.Hooks
 	gormCfg  *gorm.Config
 	connHook func(*pgx.ConnConfig)
+	disc     plugin.Discoverer
 }
 
 // WithLogger sends the Manager's log lines to l (default slog.Default()).
@@ -63,6 +64,12 @@ func WithGormConfig(c *gorm.Config) Option { return func(o *options) { o.gormCfg
 func WithConnConfig(fn func(cc *pgx.ConnConfig)) Option {
 	return func(o *options) { o.connHook = fn }
 }
+
+// WithDiscoverer takes the node list from d (Consul, Kubernetes endpoints,
+// ...) instead of the discovery key: at start, then every
+// discovery_interval. host and replica_hosts are used when d's first answer
+// fails. enable_ha must be true.
+func WithDiscoverer(d plugin.Discoverer) Option { return func(o *options) { o.disc = d } }
 
 // WithRegistry makes the Manager use r instead of a copy of the default
 // registry.
@@ -91,6 +98,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 		o.reg = registry.Default().Clone(registry.WithStrict(cfg.StrictMode), registry.WithLogger(o.log))
 	}
 	popts := cfg.pluginOptions(o.reg, o.log, o.hooks)
+	if o.disc != nil {
+		if !cfg.EnableHA {
+			return nil, &ConfigError{Fields: []FieldError{{Field: "enable_ha", Problem: "must be true with WithDiscoverer: without it the primary is always host, which a discovered list does not keep"}}}
+		}
+		popts.Discovery = o.disc
+	}
 	if o.connHook != nil {
 		popts.ConnConfig = func(addr plugin.Addr) (*pgx.ConnConfig, error) {
 			cc, err := cfg.connConfig(addr)
@@ -153,6 +166,8 @@ func (c Config) pluginOptions(reg *registry.Registry, log *slog.Logger, hooks pl
 	tx.MaxOpen, tx.MaxIdle = c.TransactionalPoolSize, c.TransactionalPoolSize
 	return plugin.Options{
 		Nodes:             nodes,
+		Discovery:         c.discoverer(),
+		DiscoveryInterval: c.DiscoveryInterval,
 		ConnConfig:        c.connConfig,
 		Pool:              pool,
 		Batch:             batch,

@@ -37,7 +37,9 @@ type HealthReport struct {
 	ConnectionPool PoolFigures `json:"connection_pool"`
 	// ActiveConnections is how many connections are in use, all pools.
 	ActiveConnections int `json:"active_connections"`
-	// Nodes are the configured nodes, host first.
+	// Nodes are the nodes in use: the configured ones, host first, or with
+	// discovery the discovered ones, the leader first as the source listed it
+	// when the Manager started, then in order of discovery.
 	Nodes []NodeHealth `json:"nodes"`
 	// CheckedAt is the time of the newest probe in the report (the time
 	// the report was made when no node was probed yet).
@@ -47,6 +49,8 @@ type HealthReport struct {
 	RegistryConflicts []RegistryConflict `json:"registry_conflicts,omitempty"`
 	// SplitBrain: more than one node accepts writes.
 	SplitBrain bool `json:"split_brain"`
+	// Discovery says where the node list came from (discovery).
+	Discovery DiscoveryHealth `json:"discovery"`
 }
 
 // PoolFigures are connection pool figures (database/sql's DBStats), summed
@@ -100,6 +104,11 @@ type NodeHealth struct {
 	// probes saw commits waiting for half a second while the standbys
 	// confirmed nothing); the report is degraded.
 	SyncRepStalled bool `json:"sync_rep_stalled"`
+	// SourceRole and SourceState are the discovery source's view of the
+	// node (Patroni's role and state), omitted when it has none. Role and
+	// Healthy are what the probes found.
+	SourceRole  string `json:"source_role,omitempty"`
+	SourceState string `json:"source_state,omitempty"`
 	// Error is the last probe's error, "" when it answered. Never contains
 	// the password.
 	Error string `json:"error"`
@@ -180,6 +189,7 @@ func (m *Manager) healthReport(cs plugin.ClusterStatus, now time.Time) HealthRep
 		Nodes:      make([]NodeHealth, 0, len(cs.Nodes)),
 	}
 	secrets := []string{m.cfg.Password}
+	r.Discovery = discoveryHealth(cs.Discovery, secrets)
 	usable := 0
 	for _, n := range cs.Nodes {
 		for _, kind := range sortedPoolKinds(n.Pools) {
@@ -196,6 +206,8 @@ func (m *Manager) healthReport(cs plugin.ClusterStatus, now time.Time) HealthRep
 			SyncRepWaiting:       n.SyncRepWaiting,
 			SyncRepLongestWaitMs: millis(n.SyncRepLongestWait),
 			SyncRepStalled:       n.SyncRepStalled,
+			SourceRole:           n.SourceRole,
+			SourceState:          n.SourceState,
 			Error:                redactSecrets(n.LastError, secrets),
 			CheckedAt:            n.CheckedAt,
 		}
@@ -257,6 +269,9 @@ func (m *Manager) judge(r HealthReport, usable int, since time.Duration) (string
 		case !n.InRotation && n.Name != r.Primary:
 			problems = append(problems, fmt.Sprintf("node %s accepts writes but is not the primary in use", n.Name))
 		}
+	}
+	if p := discoveryProblem(r.Discovery, len(r.Nodes)); p != "" {
+		problems = append(problems, p)
 	}
 	if r.SplitBrain {
 		problems = append(problems, "split brain: more than one node accepts writes; writes go to the newest timeline")

@@ -58,6 +58,8 @@ type nodeState struct {
 	up         bool // in service
 	okStreak   int
 	role       Role
+	srcRole    string // the discovery source's view (Member.Role, State); "" when none
+	srcState   string
 	readOnly   bool // a primary whose sessions refuse writes, as its probe saw
 	refused    bool // refused a write (25006) since its last probe
 	lsn        int64
@@ -95,7 +97,7 @@ type probeResult struct {
 
 // startHealth launches one probe loop per node and the stall watcher.
 func (p *Plugin) startHealth() {
-	for _, n := range p.nodes {
+	for _, n := range p.nodeList() {
 		p.wg.Add(1)
 		go p.probeLoop(n)
 	}
@@ -105,6 +107,7 @@ func (p *Plugin) startHealth() {
 
 func (p *Plugin) probeLoop(n *node) {
 	defer p.wg.Done()
+	defer close(n.loopDone)
 	defer n.closeProbe()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -112,10 +115,19 @@ func (p *Plugin) probeLoop(n *node) {
 		select {
 		case <-p.closing:
 			return
+		case <-n.gone:
+			return
 		case <-timer.C:
 		case <-n.kick:
 		}
-		p.apply(n, p.probe(n))
+		r := p.probe(n)
+		if n.retired.Load() {
+			// Removed by discovery: its state no longer matters, and a probe
+			// cancelled by the removal must not close the sockets of
+			// statements still running there.
+			return
+		}
+		p.apply(n, r)
 		if d := p.probeDelay(n); d > 0 {
 			timer.Reset(d)
 		}
@@ -143,7 +155,7 @@ func (p *Plugin) probeDelay(n *node) time.Duration {
 // timeout (connection_timeout). The probe connection is the node's own, so
 // an exhausted pool cannot hide a healthy node.
 func (p *Plugin) probe(n *node) probeResult {
-	ctx, cancel := context.WithTimeout(p.stopCtx, p.probeTimeout(n))
+	ctx, cancel := context.WithTimeout(n.probeCtx, p.probeTimeout(n))
 	defer cancel()
 	if n.reconnect.Swap(false) {
 		n.closeProbe()
@@ -298,7 +310,7 @@ func (n *node) kickProbe() {
 }
 
 func (p *Plugin) kickAll() {
-	for _, n := range p.nodes {
+	for _, n := range p.nodeList() {
 		n.kickProbe()
 	}
 }

@@ -144,7 +144,7 @@ type Metrics struct {
 // are off).
 func (p *Plugin) Metrics() Metrics {
 	m := Metrics{Nodes: map[string]Figures{}, Modes: map[string]Figures{}, Failovers: p.failovers.Load()}
-	for _, n := range p.nodes {
+	for _, n := range p.nodeList() {
 		m.Nodes[n.name] = n.stats.figures()
 	}
 	for mode := Mode(0); mode < modeCount; mode++ {

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strconv"
@@ -39,6 +40,14 @@ type node struct {
 	quickProbe atomic.Bool // the next probe is a quick one (see watchStalls)
 	stats      counters
 
+	// gone is closed when discovery removed the node: its probe loop ends
+	// (loopDone is closed then) and its probes in flight are cancelled.
+	gone        chan struct{}
+	loopDone    chan struct{}
+	probeCtx    context.Context
+	cancelProbe context.CancelFunc
+	retired     atomic.Bool // removed by discovery: its pools close after retireGrace
+
 	probeConn *pgx.Conn // owned by the node's probe loop
 	st        nodeState // guarded by Plugin.stateMu
 }
@@ -48,7 +57,9 @@ type node struct {
 // is down does not stop the plugin from starting.
 func openNode(p *Plugin, idx int, addr Addr) (*node, error) {
 	o := &p.opts
-	n := &node{p: p, idx: idx, addr: addr, name: addr.String(), kick: make(chan struct{}, 1)}
+	n := &node{p: p, idx: idx, addr: addr, name: addr.String(), kick: make(chan struct{}, 1),
+		gone: make(chan struct{}), loopDone: make(chan struct{})}
+	n.probeCtx, n.cancelProbe = context.WithCancel(p.stopCtx)
 	for k := poolKind(0); k < poolKinds; k++ {
 		cc, err := o.ConnConfig(addr)
 		if err != nil {

@@ -41,8 +41,16 @@ type Registrar interface {
 // Options configure the plugin. Nodes and ConnConfig are required.
 type Options struct {
 	// Nodes are the servers. Nodes[0] is taken as the primary and the rest
-	// as replicas until health checks say otherwise.
+	// as replicas until health checks say otherwise. With Discovery they are
+	// the list used when the first Discover fails (may then be empty).
 	Nodes []Addr
+	// Discovery, when set, gives the node list: at start and every
+	// DiscoveryInterval, members added or removed are picked up at run time.
+	// nil: Nodes, never changed (the static list). Needs EnableHA.
+	Discovery Discoverer
+	// DiscoveryInterval is the time between two Discover calls. Must be > 0
+	// with Discovery.
+	DiscoveryInterval time.Duration
 	// ConnConfig returns the connection settings of one node.
 	ConnConfig ConnConfigFunc
 	// Pool sizes the write and read pools of every node.
@@ -116,8 +124,16 @@ func (o *Options) poolConfig(k poolKind) PoolConfig {
 
 func (o *Options) validate() error {
 	var errs []error
-	if len(o.Nodes) == 0 {
+	if len(o.Nodes) == 0 && o.Discovery == nil {
 		errs = append(errs, errors.New("no nodes"))
+	}
+	if o.Discovery != nil && o.DiscoveryInterval <= 0 {
+		errs = append(errs, errors.New("DiscoveryInterval must be > 0 with Discovery"))
+	}
+	if o.Discovery != nil && !o.EnableHA {
+		// Without HA the primary is the first node, which a changing list
+		// does not keep.
+		errs = append(errs, errors.New("Discovery needs EnableHA"))
 	}
 	if len(o.Nodes) > 64 {
 		errs = append(errs, errors.New("more than 64 nodes"))
@@ -164,12 +180,14 @@ func (o *Options) validate() error {
 // Plugin is the gorm.Plugin. Install it with db.Use(p); it takes over the
 // db's connection pool.
 type Plugin struct {
-	opts   Options
-	log    *slog.Logger
-	nodes  []*node
-	topo   atomic.Pointer[topology]
-	rr     atomic.Uint64
-	routes [modeCount][opKinds]*route
+	opts Options
+	log  *slog.Logger
+	// members is the node set: an immutable slice swapped as a whole when
+	// discovery adds or removes a node, so readers take no lock.
+	members atomic.Pointer[[]*node]
+	topo    atomic.Pointer[topology]
+	rr      atomic.Uint64
+	routes  [modeCount][opKinds]*route
 	// entries[m] is where db.Clauses(m) points a statement before the
 	// callbacks refine it: the pool Begin uses.
 	entries [modeCount]*route
@@ -194,6 +212,7 @@ type Plugin struct {
 	lostAt      time.Time
 	minReplay   int64 // replicas short of this WAL position stay out of rotation (SyncReplicas)
 	failovers   atomic.Int64
+	disc        DiscoveryStatus
 }
 
 // New prepares the plugin: one set of pools per node, opened lazily, so a
@@ -209,27 +228,34 @@ func New(opts Options) (*Plugin, error) {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	for i, a := range opts.Nodes {
-		n, err := openNode(p, i, a)
+	members, err := p.firstMembers()
+	if err != nil {
+		p.stop()
+		return nil, err
+	}
+	var nodes []*node
+	for i, m := range members {
+		n, err := openNode(p, i, m.Addr)
 		if err != nil {
 			p.stop()
-			p.closeNodes()
+			closeAll(nodes)
 			return nil, err
 		}
-		p.nodes = append(p.nodes, n)
-	}
-	p.routes = newRoutes(p)
-	for m := Mode(0); m < modeCount; m++ {
-		p.entries[m] = p.routes[m][opWrite]
-	}
-	for i, n := range p.nodes {
 		n.st.up, n.st.role = true, RoleReplica
 		if i == 0 {
 			n.st.role = RolePrimary
 		}
+		n.st.srcRole, n.st.srcState = m.Role, m.State
+		nodes = append(nodes, n)
 	}
-	p.topo.Store(&topology{primary: p.nodes[0], replicas: p.nodes[1:]})
+	p.members.Store(&nodes)
+	p.routes = newRoutes(p)
+	for m := Mode(0); m < modeCount; m++ {
+		p.entries[m] = p.routes[m][opWrite]
+	}
+	p.topo.Store(&topology{primary: nodes[0], replicas: nodes[1:]})
 	p.startHealth()
+	p.startDiscovery()
 	return p, nil
 }
 
@@ -277,17 +303,20 @@ func (p *Plugin) Close() error {
 	}
 	close(p.closing)
 	p.stop()
-	p.wg.Wait()
-	return p.closeNodes()
+	p.wg.Wait() // removed nodes' pools are closed by then (retire)
+	return closeAll(p.nodeList())
 }
 
-func (p *Plugin) closeNodes() error {
+func closeAll(nodes []*node) error {
 	var errs []error
-	for _, n := range p.nodes {
+	for _, n := range nodes {
 		errs = append(errs, n.close())
 	}
 	return errors.Join(errs...)
 }
+
+// nodeList is the current node set. Never modify it: it is shared.
+func (p *Plugin) nodeList() []*node { return *p.members.Load() }
 
 // setTopology swaps in a new snapshot and wakes statements waiting for one.
 func (p *Plugin) setTopology(t *topology) {

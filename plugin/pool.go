@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"time"
@@ -67,9 +68,9 @@ func (pl *pool) conn(ctx context.Context) (*sql.Conn, error) {
 func (pl *pool) exec(ctx context.Context, prep bool, query string, args ...any) (sql.Result, error) {
 	res, err := pl.execOnce(ctx, prep, query, args...)
 	if stalePlan(err) {
-		return pl.execOnce(ctx, false, query, freshPlan(args)...)
+		res, err = pl.execOnce(ctx, false, query, freshPlan(args)...)
 	}
-	return res, err
+	return res, pl.gone(err)
 }
 
 func (pl *pool) execOnce(ctx context.Context, prep bool, query string, args ...any) (sql.Result, error) {
@@ -96,9 +97,9 @@ func (pl *pool) execOnce(ctx context.Context, prep bool, query string, args ...a
 func (pl *pool) query(ctx context.Context, prep bool, query string, args ...any) (*sql.Rows, error) {
 	rows, err := pl.queryOnce(ctx, prep, query, args...)
 	if stalePlan(err) {
-		return pl.queryOnce(ctx, false, query, freshPlan(args)...)
+		rows, err = pl.queryOnce(ctx, false, query, freshPlan(args)...)
 	}
-	return rows, err
+	return rows, pl.gone(err)
 }
 
 func (pl *pool) queryOnce(ctx context.Context, prep bool, query string, args ...any) (*sql.Rows, error) {
@@ -132,7 +133,10 @@ func (pl *pool) queryOnce(ctx context.Context, prep bool, query string, args ...
 func (pl *pool) queryRow(ctx context.Context, prep bool, query string, args ...any) *sql.Row {
 	row := pl.queryRowOnce(ctx, prep, query, args...)
 	if stalePlan(row.Err()) {
-		return pl.queryRowOnce(ctx, false, query, freshPlan(args)...)
+		row = pl.queryRowOnce(ctx, false, query, freshPlan(args)...)
+	}
+	if err := row.Err(); err != nil && pl.gone(err) != err {
+		return errRow(ctx, pl.gone(err))
 	}
 	return row
 }
@@ -172,11 +176,11 @@ func (pl *pool) stmt(ctx context.Context, prep bool, query string) (*sql.Stmt, e
 func (pl *pool) begin(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, func(), error) {
 	if !pl.full() {
 		tx, err := pl.db.BeginTx(ctx, opts)
-		return tx, nil, err
+		return tx, nil, pl.gone(err)
 	}
 	c, err := pl.conn(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, pl.gone(err)
 	}
 	tx, err := c.BeginTx(ctx, opts)
 	if err != nil {
@@ -185,6 +189,20 @@ func (pl *pool) begin(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, func()
 	}
 	return tx, func() { c.Close() }, nil
 }
+
+// gone turns the error of a pool that discovery removed and closed (a
+// statement that picked the node from an older snapshot more than
+// retireGrace ago) into one that proves nothing was sent, so the statement is
+// retried on a node of the current snapshot.
+func (pl *pool) gone(err error) error {
+	if err == nil || !pl.node.retired.Load() || err.Error() != errDBClosed {
+		return err
+	}
+	return fmt.Errorf("unifieddb: node %s was removed from the cluster: %w", pl.node.name, driver.ErrBadConn)
+}
+
+// errDBClosed is database/sql's (unexported) error for a closed *sql.DB.
+const errDBClosed = "sql: database is closed"
 
 // PoolTimeoutError says which pool was exhausted. It wraps ErrPoolTimeout.
 type PoolTimeoutError struct {

@@ -13,11 +13,13 @@ func testPlugin(t *testing.T, n int) (*Plugin, *bytes.Buffer) {
 	t.Helper()
 	var buf bytes.Buffer
 	p := &Plugin{opts: Options{EnableHA: true}, log: slog.New(slog.NewTextHandler(&buf, nil)), changed: make(chan struct{})}
+	var nodes []*node
 	for i := range n {
 		nd := &node{p: p, idx: i, name: string(rune('a' + i))}
 		nd.st.up, nd.st.probed, nd.st.answered, nd.st.role = true, true, true, RoleReplica
-		p.nodes = append(p.nodes, nd)
+		nodes = append(nodes, nd)
 	}
+	p.members.Store(&nodes)
 	p.topo.Store(&topology{})
 	return p, &buf
 }
@@ -31,7 +33,7 @@ func (p *Plugin) rebuildNow() *topology {
 func TestRebuildPrimaryChoice(t *testing.T) {
 	t.Run("a role only assumed at start is no split brain", func(t *testing.T) {
 		p, log := testPlugin(t, 2)
-		a, b := p.nodes[0], p.nodes[1]
+		a, b := p.nodeList()[0], p.nodeList()[1]
 		a.st.role, a.st.answered = RolePrimary, false // Nodes[0], not probed yet
 		b.st.role = RolePrimary                       // found writable by its probe
 		top := p.rebuildNow()
@@ -44,7 +46,7 @@ func TestRebuildPrimaryChoice(t *testing.T) {
 	})
 	t.Run("two found writable: the newest timeline, and a split brain", func(t *testing.T) {
 		p, log := testPlugin(t, 2)
-		a, b := p.nodes[0], p.nodes[1]
+		a, b := p.nodeList()[0], p.nodeList()[1]
 		a.st.role, a.st.timeline = RolePrimary, 1
 		b.st.role, b.st.timeline = RolePrimary, 2
 		top := p.rebuildNow()
@@ -57,7 +59,7 @@ func TestRebuildPrimaryChoice(t *testing.T) {
 	})
 	t.Run("a read-only primary takes no writes but serves reads", func(t *testing.T) {
 		p, _ := testPlugin(t, 2)
-		a := p.nodes[0]
+		a := p.nodeList()[0]
 		a.st.role, a.st.readOnly = RolePrimary, true
 		top := p.rebuildNow()
 		if top.primary != nil || !slices.Contains(top.replicas, a) {
@@ -66,7 +68,7 @@ func TestRebuildPrimaryChoice(t *testing.T) {
 	})
 	t.Run("a node that refused a write waits for its probe", func(t *testing.T) {
 		p, _ := testPlugin(t, 2)
-		a := p.nodes[0]
+		a := p.nodeList()[0]
 		a.st.role, a.st.refused = RolePrimary, true
 		top := p.rebuildNow()
 		if top.primary != nil || slices.Contains(top.replicas, a) {
@@ -75,7 +77,7 @@ func TestRebuildPrimaryChoice(t *testing.T) {
 	})
 	t.Run("a replica short of a migration stays out of rotation", func(t *testing.T) {
 		p, _ := testPlugin(t, 3)
-		prim, behind, caught := p.nodes[0], p.nodes[1], p.nodes[2]
+		prim, behind, caught := p.nodeList()[0], p.nodeList()[1], p.nodeList()[2]
 		prim.st.role, prim.st.lsn = RolePrimary, 500
 		behind.st.lsn, caught.st.lsn = 400, 500
 		p.minReplay = 450

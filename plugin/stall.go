@@ -30,7 +30,7 @@ func (p *Plugin) watchStalls() {
 		case <-t.C:
 		}
 		now := time.Now().UnixNano()
-		for _, n := range p.nodes {
+		for _, n := range p.nodeList() {
 			if at := n.conns.stalledSince(); at != 0 && now-at > int64(stallAfter) && at > n.answeredAt.Load() {
 				n.stallProbe()
 			}

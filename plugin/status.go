@@ -26,9 +26,14 @@ type NodeStatus struct {
 	SyncRepWaiting     int
 	SyncRepLongestWait time.Duration
 	SyncRepStalled     bool
-	LastError          string // redacted
-	CheckedAt          time.Time
-	Pools              map[string]sql.DBStats // by pool kind: write, read, batch, transactional
+	// SourceRole and SourceState are the discovery source's view of the
+	// node (Patroni's role and state), "" when it has none. A hint only:
+	// Role and Healthy are what the probes found.
+	SourceRole  string
+	SourceState string
+	LastError   string // redacted
+	CheckedAt   time.Time
+	Pools       map[string]sql.DBStats // by pool kind: write, read, batch, transactional
 }
 
 // ClusterStatus is a snapshot of every node.
@@ -39,6 +44,8 @@ type ClusterStatus struct {
 	Failovers  int64
 	// NoPrimarySince is when the primary was lost; zero while one is known.
 	NoPrimarySince time.Time
+	// Discovery says where the node list came from.
+	Discovery DiscoveryStatus
 }
 
 // Status returns the latest health snapshot; it does not probe.
@@ -50,12 +57,14 @@ func (p *Plugin) Status() ClusterStatus {
 	if t.primary == nil {
 		cs.NoPrimarySince = p.lostAt
 	}
-	for _, n := range p.nodes {
+	cs.Discovery = p.disc
+	for _, n := range p.nodeList() {
 		ns := NodeStatus{
 			Name: n.name, Host: n.addr.Host, Port: n.addr.Port,
 			Role: n.st.role, Answered: n.st.answered, Healthy: n.st.up, InRotation: n.st.inRotation,
 			Latency: n.st.latency, LagBytes: n.st.lagBytes, Lag: n.st.lag,
 			SyncRepWaiting: n.st.syncWait.waiting, SyncRepLongestWait: n.st.syncWait.longest, SyncRepStalled: n.st.syncWait.stalled,
+			SourceRole: n.st.srcRole, SourceState: n.st.srcState,
 			LastError: n.st.lastErr, CheckedAt: n.st.checkedAt,
 			Pools: map[string]sql.DBStats{},
 		}
@@ -77,7 +86,7 @@ func (p *Plugin) Probe(ctx context.Context) error {
 	for {
 		p.stateMu.Lock()
 		done := true
-		for _, n := range p.nodes {
+		for _, n := range p.nodeList() {
 			if n.st.checkedAt.Before(start) {
 				done = false
 			}

@@ -129,7 +129,7 @@ func (p *Plugin) rebuildLocked(ev *events, now time.Time) {
 	old := p.topo.Load()
 	var primary *node
 	writable := 0
-	for _, n := range p.nodes {
+	for _, n := range p.nodeList() {
 		if !n.st.up || !n.st.writable() {
 			continue
 		}
@@ -144,7 +144,7 @@ func (p *Plugin) rebuildLocked(ev *events, now time.Time) {
 		}
 	}
 	var replicas []*node
-	for _, n := range p.nodes {
+	for _, n := range p.nodeList() {
 		n.st.inRotation = n == primary
 		if n == primary || !n.st.up || !n.st.readable() {
 			continue
@@ -212,7 +212,7 @@ func (p *Plugin) primaryChanged(ev *events, old, primary *node, now time.Time) {
 // discovered reports whether every node was probed at least once: before
 // that, a "change" of primary is discovery, not failover.
 func (p *Plugin) discovered() bool {
-	for _, n := range p.nodes {
+	for _, n := range p.nodeList() {
 		if !n.st.probed {
 			return false
 		}

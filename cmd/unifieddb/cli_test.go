@@ -276,6 +276,7 @@ func TestLiveCommands(t *testing.T) {
 		assert.Equal(t, exitOK, code, stderr)
 		assert.Contains(t, stdout, "status: healthy")
 		assert.Contains(t, stdout, "NODE")
+		assert.Contains(t, stdout, "nodes from: static: 3 node(s) from host and replica_hosts")
 		assert.Contains(t, stdout, c.Node("primary").Addr())
 		code, stdout, stderr = runLive(t, "health", "--json", "--config", cfgPath)
 		require.Equal(t, exitOK, code, stderr)
@@ -354,6 +355,7 @@ func TestLiveCommands(t *testing.T) {
 		assert.Regexp(t, `(?m)^ok    tables `, stdout)
 		assert.Regexp(t, `(?m)^ok    migrations +all 3 applied`, stdout)
 		assert.Regexp(t, `(?m)^ok    registry `, stdout)
+		assert.Regexp(t, `(?m)^ok    discovery +static: 3 node\(s\) from host and replica_hosts`, stdout)
 		// 200 max_connections, 3 reserved, 51 per instance: 3 fit.
 		assert.Regexp(t, `(?m)^warn  connections +one instance needs up to 51 per node .* 3 instance\(s\) fit: 4 instances would need 204`, stdout)
 		for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {

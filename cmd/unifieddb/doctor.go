@@ -16,6 +16,9 @@ Check a live configuration, one line per check:
   ok|warn|fail  <check>  <detail>
 
 config        the file is valid (warnings: unknown keys)
+discovery     where the node list came from (discovery: static, patroni,
+              dns), when it was last refreshed; warn when the last lookup
+              failed (the known nodes still serve)
 node <addr>   every node answers a probe (fail when one does not)
 roles         exactly one primary, no split brain
 commits       no commit is stalled waiting on a synchronous standby (fail
@@ -97,6 +100,7 @@ func (d *doctor) run(path string) {
 		d.add("fail", "nodes", "no health report: %v", err)
 		return
 	}
+	d.discovery(rep)
 	primaries := 0
 	for _, n := range rep.Nodes {
 		check := "node " + n.Name

@@ -61,12 +61,13 @@ func printHealth(w io.Writer, r datalayer.HealthReport) {
 	p := r.ConnectionPool
 	fmt.Fprintf(w, "connections: %d in use, %d idle, %d open, %d max open; %d waits (%s)\n",
 		p.InUse, p.Idle, p.Open, p.MaxOpen, p.WaitCount, msText(p.WaitDurationMs))
+	fmt.Fprintf(w, "nodes from: %s\n", oneLine(discoveryText(r.Discovery, len(r.Nodes))))
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tROLE\tHEALTHY\tIN ROTATION\tLATENCY\tLAG\tLAG BYTES\tERROR")
+	fmt.Fprintln(tw, "NODE\tROLE\tHEALTHY\tIN ROTATION\tLATENCY\tLAG\tLAG BYTES\tSOURCE VIEW\tERROR")
 	for _, n := range r.Nodes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Role, yesNo(n.Healthy), yesNo(n.InRotation),
-			msText(n.LatencyMs), msText(n.ReplicationLagMs), strconv.FormatInt(n.ReplicationLagBytes, 10), oneLine(n.Error))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Role, yesNo(n.Healthy), yesNo(n.InRotation),
+			msText(n.LatencyMs), msText(n.ReplicationLagMs), strconv.FormatInt(n.ReplicationLagBytes, 10), sourceView(n), oneLine(n.Error))
 	}
 	tw.Flush()
 	if len(r.RegistryConflicts) > 0 {

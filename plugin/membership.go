@@ -1,0 +1,211 @@
+package plugin
+
+import (
+	"context"
+	"time"
+)
+
+// retireGrace is how long a removed node's pools stay open after the
+// topology snapshot stopped holding it: a statement that picked the node from
+// an older snapshot reaches its pool within it. Closing then does not cut
+// statements or transactions already running: database/sql closes their
+// connections when they are released (see pool.gone for the rest).
+const retireGrace = time.Second
+
+// firstMembers is the start-up node list: the Discoverer's answer, or
+// Options.Nodes when it fails (then an error only when there are none).
+func (p *Plugin) firstMembers() ([]Member, error) {
+	static := make([]Member, len(p.opts.Nodes))
+	for i, a := range p.opts.Nodes {
+		static[i] = Member{Addr: a}
+	}
+	p.disc.Source = staticSource
+	if p.opts.Discovery == nil {
+		return static, nil
+	}
+	p.disc.Source, p.disc.Interval = p.opts.Discovery.Source(), p.opts.DiscoveryInterval
+	ms, err := p.discover()
+	if err == nil {
+		return ms, nil
+	}
+	if len(static) == 0 {
+		return nil, err
+	}
+	p.log.Warn("unifieddb: discovery failed at start; using the configured nodes", "source", p.disc.Source, "error", err)
+	return static, nil
+}
+
+// discover asks the source once, bounded by ProbeTimeout, and records when
+// and how it ended.
+func (p *Plugin) discover() ([]Member, error) {
+	ctx, cancel := context.WithTimeout(p.stopCtx, p.opts.ProbeTimeout)
+	ms, err := p.opts.Discovery.Discover(ctx)
+	cancel()
+	if err == nil {
+		err = checkMembers(ms)
+	}
+	p.stateMu.Lock()
+	p.disc.LastRefresh, p.disc.LastError = time.Now(), ""
+	if err != nil {
+		p.disc.LastError = err.Error()
+	}
+	p.stateMu.Unlock()
+	return ms, err
+}
+
+func (p *Plugin) startDiscovery() {
+	if p.opts.Discovery == nil {
+		return
+	}
+	p.wg.Add(1)
+	go p.discoveryLoop()
+}
+
+// discoveryLoop refreshes the node list every DiscoveryInterval until Close.
+func (p *Plugin) discoveryLoop() {
+	defer p.wg.Done()
+	t := time.NewTicker(p.opts.DiscoveryInterval)
+	defer t.Stop()
+	failing := false // warn once per outage of the source, not every interval
+	for {
+		select {
+		case <-p.closing:
+			return
+		case <-t.C:
+		}
+		ms, err := p.discover()
+		switch {
+		case err != nil && p.closed.Load():
+			return
+		case err != nil && !failing:
+			p.log.Warn("unifieddb: discovery failed; keeping the node list", "source", p.disc.Source, "error", err)
+		case err != nil:
+			p.debug("unifieddb: discovery still failing", "source", p.disc.Source, "error", err)
+		case failing:
+			p.log.Info("unifieddb: discovery answers again", "source", p.disc.Source)
+		}
+		failing = err != nil
+		if err == nil {
+			p.applyMembers(ms)
+		}
+	}
+}
+
+// applyMembers makes the node set match ms: new members get pools and a
+// probe loop (they take traffic once a probe answers), and members gone
+// leave the topology snapshot first, then are retired. The source's view of
+// each member is recorded and, where it disagrees with the probes', the
+// node is probed at once: a hint, never a verdict.
+func (p *Plugin) applyMembers(ms []Member) {
+	cur := p.nodeList()
+	addrs := make([]Addr, len(cur))
+	var used nodeMask
+	for i, n := range cur {
+		addrs[i] = n.addr
+		used.add(n)
+	}
+	add, remove := diffMembers(addrs, ms)
+	var added []*node
+	for _, m := range add {
+		idx := 0
+		for used&(1<<uint(idx)) != 0 {
+			idx++ // checkMembers keeps the set at 64 nodes or fewer
+		}
+		n, err := openNode(p, idx, m.Addr)
+		if err != nil {
+			closeAll(added)
+			p.stateMu.Lock()
+			p.disc.LastError = err.Error()
+			p.stateMu.Unlock()
+			p.log.Warn("unifieddb: discovery: cannot add node; keeping the node list", "node", m.Addr.String(), "error", err)
+			return
+		}
+		used.add(n)
+		added = append(added, n)
+	}
+	gone := make(map[Addr]bool, len(remove))
+	for _, a := range remove {
+		gone[a] = true
+	}
+
+	var ev events
+	var removed, kick []*node
+	p.stateMu.Lock()
+	next := make([]*node, 0, len(cur)+len(added))
+	for _, n := range cur {
+		if gone[n.addr] {
+			removed = append(removed, n)
+		} else {
+			next = append(next, n)
+		}
+	}
+	next = append(next, added...)
+	p.members.Store(&next)
+	byAddr := make(map[Addr]Member, len(ms))
+	for _, m := range ms {
+		byAddr[m.Addr] = m
+	}
+	for _, n := range next {
+		m := byAddr[n.addr]
+		n.st.srcRole, n.st.srcState = m.Role, m.State
+		if n.st.probed && disagrees(m, &n.st) {
+			kick = append(kick, n)
+		}
+	}
+	p.disc.Added += int64(len(added))
+	p.disc.Removed += int64(len(removed))
+	if len(removed) > 0 {
+		p.rebuildLocked(&ev, time.Now()) // the snapshot stops holding them
+	}
+	p.stateMu.Unlock()
+	ev.run()
+
+	for _, n := range added {
+		p.log.Info("unifieddb: discovery: node added", "node", n.name, "source", p.disc.Source)
+		p.wg.Add(1) // inside a counted goroutine, so never racing Close's Wait
+		go p.probeLoop(n)
+	}
+	for _, n := range removed {
+		p.log.Warn("unifieddb: discovery: node removed; its pools close once its statements end", "node", n.name, "source", p.disc.Source)
+		p.wg.Add(1)
+		go p.retire(n)
+	}
+	for _, n := range kick {
+		n.kickProbe()
+	}
+}
+
+// disagrees reports whether the source's view of a node contradicts the
+// probes': it says the node is down while the probes have it up, or gives it
+// another role.
+func disagrees(m Member, s *nodeState) bool {
+	switch {
+	case m.Suspect:
+		return s.up
+	case patroniPrimary(m.Role):
+		return !s.up || !s.writable()
+	case patroniReplica(m.Role):
+		return s.writable()
+	}
+	return false
+}
+
+// retire ends a removed node: its probe loop stops at once, its pools close
+// after retireGrace (or at Close), when no snapshot has held it for that long.
+func (p *Plugin) retire(n *node) {
+	defer p.wg.Done()
+	n.retired.Store(true)
+	close(n.gone)
+	n.cancelProbe()
+	t := time.NewTimer(retireGrace)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-p.closing:
+	}
+	<-n.loopDone // the loop owns the probe connection and closes it
+	if err := n.close(); err != nil {
+		p.log.Warn("unifieddb: discovery: closing a removed node", "node", n.name, "error", err)
+	}
+	p.debug("unifieddb: discovery: removed node closed", "node", n.name)
+}
