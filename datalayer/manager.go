@@ -43,6 +43,8 @@ type options struct {
 	hooks    plugin.Hooks
 	gormCfg  *gorm.Config
 	connHook func(*pgx.ConnConfig)
+
+	stmtHooks []plugin.StatementHook
 }
 
 // WithLogger sends the Manager's log lines to l (default slog.Default()).
@@ -91,6 +93,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 		o.reg = registry.Default().Clone(registry.WithStrict(cfg.StrictMode), registry.WithLogger(o.log))
 	}
 	popts := cfg.pluginOptions(o.reg, o.log, o.hooks)
+	popts.StatementHooks = o.stmtHooks
 	if o.connHook != nil {
 		popts.ConnConfig = func(addr plugin.Addr) (*pgx.ConnConfig, error) {
 			cc, err := cfg.connConfig(addr)

@@ -100,6 +100,10 @@ type Options struct {
 	// Echo logs every statement with its node, mode and duration (never its
 	// arguments).
 	Echo bool
+	// StatementHooks see every statement attempt, after the metrics and
+	// echo (which are hooks too). None: the query path does no accounting
+	// for them. A hook that is also a FailoverHook sees failovers.
+	StatementHooks []StatementHook
 	// Debug logs routing and health decisions.
 	Debug bool
 }
@@ -185,6 +189,8 @@ type Plugin struct {
 	initOnce atomic.Bool
 
 	modeStats [modeCount]counters
+	hooks     []StatementHook // metrics, echo, then Options.StatementHooks
+	userHooks bool            // Options.StatementHooks has one
 
 	// Health state, guarded by stateMu.
 	stateMu     sync.Mutex
@@ -209,6 +215,7 @@ func New(opts Options) (*Plugin, error) {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
+	p.hooks = p.statementHooks()
 	for i, a := range opts.Nodes {
 		n, err := openNode(p, i, a)
 		if err != nil {
