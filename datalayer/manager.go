@@ -44,6 +44,8 @@ type options struct {
 	gormCfg  *gorm.Config
 	connHook func(*pgx.ConnConfig)
 	disc     plugin.Discoverer
+
+	stmtHooks []plugin.StatementHook
 }
 
 // WithLogger sends the Manager's log lines to l (default slog.Default()).
@@ -104,6 +106,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 		}
 		popts.Discovery = o.disc
 	}
+	popts.StatementHooks = o.stmtHooks
 	if o.connHook != nil {
 		popts.ConnConfig = func(addr plugin.Addr) (*pgx.ConnConfig, error) {
 			cc, err := cfg.connConfig(addr)

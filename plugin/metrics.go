@@ -96,40 +96,17 @@ func (f Figures) Quantile(q float64) time.Duration {
 	return lower
 }
 
-// observe records one statement attempt on pl for mode, and echoes it when
-// echo is on. It costs nothing when metrics and echo are off.
-func (p *Plugin) observe(ctx context.Context, mode Mode, pl *pool, query string, start time.Time, err error) {
-	if start.IsZero() {
-		return
-	}
-	d := time.Since(start)
-	failed := err != nil && ctx.Err() == nil
-	if p.opts.Metrics {
-		pl.node.stats.observe(d, failed)
-		p.modeStats[mode].observe(d, failed)
-	}
-	if p.opts.Echo {
-		if err != nil {
-			p.log.Info("unifieddb: sql", "node", pl.node.name, "mode", mode.String(), "pool", pl.kind.String(), "duration", d, "sql", query, "error", pl.node.redact(err.Error()))
-			return
-		}
-		p.log.Info("unifieddb: sql", "node", pl.node.name, "mode", mode.String(), "pool", pl.kind.String(), "duration", d, "sql", query)
-	}
-}
+// metricsHook counts every attempt per node and per mode: the figures of
+// Metrics. An attempt cancelled by its context is not counted as an error.
+type metricsHook struct{ p *Plugin }
 
-// clock returns the start time of an observed attempt, or the zero time
-// when nothing is observed.
-func (p *Plugin) clock() time.Time {
-	if p.opts.Metrics || p.opts.Echo {
-		return time.Now()
-	}
-	return time.Time{}
-}
-
-func (p *Plugin) retried(mode Mode, n *node) {
-	if p.opts.Metrics {
-		n.stats.retries.Add(1)
-		p.modeStats[mode].retries.Add(1)
+func (h metricsHook) Statement(ctx context.Context, s Statement) {
+	failed := s.Err != nil && ctx.Err() == nil
+	s.node.stats.observe(s.Duration, failed)
+	h.p.modeStats[s.Mode].observe(s.Duration, failed)
+	if s.Attempt > 1 {
+		s.node.stats.retries.Add(1)
+		h.p.modeStats[s.Mode].retries.Add(1)
 	}
 }
 

@@ -108,6 +108,10 @@ type Options struct {
 	// Echo logs every statement with its node, mode and duration (never its
 	// arguments).
 	Echo bool
+	// StatementHooks see every statement attempt, after the metrics and
+	// echo (which are hooks too). None: the query path does no accounting
+	// for them. A hook that is also a FailoverHook sees failovers.
+	StatementHooks []StatementHook
 	// Debug logs routing and health decisions.
 	Debug bool
 }
@@ -203,6 +207,8 @@ type Plugin struct {
 	initOnce atomic.Bool
 
 	modeStats [modeCount]counters
+	hooks     []StatementHook // metrics, echo, then Options.StatementHooks
+	userHooks bool            // Options.StatementHooks has one
 
 	// Health state, guarded by stateMu.
 	stateMu     sync.Mutex
@@ -228,6 +234,7 @@ func New(opts Options) (*Plugin, error) {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
+	p.hooks = p.statementHooks()
 	members, err := p.firstMembers()
 	if err != nil {
 		p.stop()

@@ -200,7 +200,6 @@ func (r *route) retryUntil(ctx context.Context, deadline time.Time, first *pool,
 			next, perr = r.pick(tried)
 		}
 		pl = next
-		r.p.retried(r.mode, pl.node)
 		if r.p.opts.Debug {
 			r.p.debug("unifieddb: retrying", "mode", r.mode.String(), "node", pl.node.name, "after", err)
 		}
@@ -212,69 +211,35 @@ func (r *route) retryUntil(ctx context.Context, deadline time.Time, first *pool,
 
 // ExecContext implements gorm.ConnPool.
 func (r *route) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	pl, err := r.first(ctx)
-	if err != nil {
-		var res sql.Result
-		err = r.noNode(ctx, err, func(pl *pool) (err error) {
-			res, err = pl.exec(ctx, r.prep, query, args...)
-			return err
-		})
-		return res, err
-	}
-	start := r.p.clock()
-	res, err := pl.exec(ctx, r.prep, query, args...)
-	r.p.observe(ctx, r.mode, pl, query, start, err)
-	if err == nil {
-		r.done(ctx)
-		return res, nil
-	}
-	err = r.retryLoop(ctx, pl, err, r.read, func(pl *pool) (err error) {
-		start := r.p.clock()
+	var res sql.Result
+	a := attempts{p: r.p, mode: r.mode, query: query}
+	do := func(pl *pool) (err error) {
+		a.begin(ctx)
 		res, err = pl.exec(ctx, r.prep, query, args...)
-		r.p.observe(ctx, r.mode, pl, query, start, err)
+		a.ran(pl, r.p.rowsOf(res), err)
 		return err
-	})
-	if err == nil {
-		r.done(ctx)
 	}
+	err := r.run(ctx, do)
+	a.end(ctx, err)
 	return res, err
 }
 
 // QueryContext implements gorm.ConnPool. Errors after rows reached the
 // caller are not retried.
 func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	pl, err := r.first(ctx)
-	if err != nil {
-		var rows *sql.Rows
-		err = r.noNode(ctx, err, func(pl *pool) (err error) {
-			rows, err = pl.query(ctx, r.prep, query, args...)
-			if err == nil {
-				r.served(ctx, pl)
-			}
-			return err
-		})
-		return rows, err
-	}
-	start := r.p.clock()
-	rows, err := pl.query(ctx, r.prep, query, args...)
-	r.p.observe(ctx, r.mode, pl, query, start, err)
-	if err == nil {
-		r.done(ctx)
-		r.served(ctx, pl)
-		return rows, nil
-	}
-	err = r.retryLoop(ctx, pl, err, r.read, func(pl *pool) (err error) {
-		start := r.p.clock()
+	var rows *sql.Rows
+	a := attempts{p: r.p, mode: r.mode, query: query}
+	do := func(pl *pool) (err error) {
+		a.begin(ctx)
 		rows, err = pl.query(ctx, r.prep, query, args...)
-		r.p.observe(ctx, r.mode, pl, query, start, err)
+		a.ran(pl, -1, err)
 		if err == nil {
 			r.served(ctx, pl)
 		}
 		return err
-	})
-	if err == nil {
-		r.done(ctx)
 	}
+	err := r.run(ctx, do)
+	a.end(ctx, err)
 	return rows, err
 }
 
@@ -284,27 +249,38 @@ func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*s
 // error found after that (while the row is read) reaches Scan.
 func (r *route) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	var row *sql.Row
+	a := attempts{p: r.p, mode: r.mode, query: query}
 	do := func(pl *pool) error {
-		start := r.p.clock()
+		a.begin(ctx)
 		row = pl.queryRow(ctx, r.prep, query, args...)
 		err := row.Err()
-		r.p.observe(ctx, r.mode, pl, query, start, err)
+		a.ran(pl, -1, err)
 		if err == nil {
 			r.served(ctx, pl)
 		}
 		return err
 	}
+	err := r.run(ctx, do)
+	a.end(ctx, err)
+	if err != nil {
+		return errRow(ctx, err)
+	}
+	return row
+}
+
+// run runs do on the first pool, retried where that is safe, and records a
+// successful write for read-your-writes contexts.
+func (r *route) run(ctx context.Context, do func(*pool) error) error {
 	pl, err := r.first(ctx)
 	if err != nil {
 		err = r.noNode(ctx, err, do)
 	} else if err = do(pl); err != nil {
 		err = r.retryLoop(ctx, pl, err, r.read, do)
 	}
-	if err != nil {
-		return errRow(ctx, err)
+	if err == nil {
+		r.done(ctx)
 	}
-	r.done(ctx)
-	return row
+	return err
 }
 
 // PrepareContext implements gorm.ConnPool.

@@ -207,6 +207,11 @@ func (p *Plugin) primaryChanged(ev *events, old, primary *node, now time.Time) {
 	if h := p.opts.Hooks.Failover; h != nil {
 		ev.add(func() { h(from.name, newName, took) })
 	}
+	for _, h := range p.hooks {
+		if fh, ok := h.(FailoverHook); ok {
+			ev.add(func() { fh.Failover(from.addr, primary.addr, now, took) })
+		}
+	}
 }
 
 // discovered reports whether every node was probed at least once: before

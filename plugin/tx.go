@@ -42,18 +42,24 @@ func (t *txConn) translate(err error) error {
 
 // ExecContext implements gorm.ConnPool.
 func (t *txConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	start := t.pool.node.p.clock()
+	a := attempts{p: t.pool.node.p, mode: t.mode, query: query}
+	a.begin(ctx)
 	res, err := t.Tx.ExecContext(ctx, query, args...)
-	t.pool.node.p.observe(ctx, t.mode, t.pool, query, start, err)
-	return res, t.translate(err)
+	a.ran(t.pool, a.p.rowsOf(res), err)
+	err = t.translate(err)
+	a.end(ctx, err)
+	return res, err
 }
 
 // QueryContext implements gorm.ConnPool.
 func (t *txConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	start := t.pool.node.p.clock()
+	a := attempts{p: t.pool.node.p, mode: t.mode, query: query}
+	a.begin(ctx)
 	rows, err := t.Tx.QueryContext(ctx, query, args...)
-	t.pool.node.p.observe(ctx, t.mode, t.pool, query, start, err)
-	return rows, t.translate(err)
+	a.ran(t.pool, -1, err)
+	err = t.translate(err)
+	a.end(ctx, err)
+	return rows, err
 }
 
 // Commit implements gorm.TxCommitter. A connection lost during COMMIT leaves
