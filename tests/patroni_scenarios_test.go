@@ -41,9 +41,20 @@ func TestPatroniScenarios(t *testing.T) {
 	// Patroni's leader lock lives 10 s (ttl): a write waits for the next
 	// leader rather than fail with ErrNoPrimary.
 	cfg.FailoverTimeout = 30 * time.Second
-	var m *datalayer.Manager
+	var (
+		m        *datalayer.Manager
+		switchMu sync.Mutex
+		switchAt time.Time // when the Manager last routed writes to a new primary
+	)
+	hooks := plugin.Hooks{PrimaryChanged: func(_, primary string) {
+		if primary != "" {
+			switchMu.Lock()
+			switchAt = time.Now()
+			switchMu.Unlock()
+		}
+	}}
 	require.NoError(t, stmt(t, ctx, "datalayer.New", func(ctx context.Context) (err error) {
-		m, err = datalayer.New(ctx, cfg)
+		m, err = datalayer.New(ctx, cfg, datalayer.WithHooks(hooks))
 		return err
 	}))
 	t.Cleanup(func() { m.Close() })
@@ -174,8 +185,12 @@ func TestPatroniScenarios(t *testing.T) {
 			// per worker) or as not sent, when the outage outlasted its own
 			// deadline (loadgen.RequestTimeout) while it waited for a primary.
 			assert.Empty(t, h.other, "writes failed with an error that says neither")
-			assert.LessOrEqual(t, h.unknown, workers, "only writes in flight end as outcome unknown")
+			// In flight: one per worker at the fault; the crash of a restarted
+			// node's backends may catch a second one (seen once in 8 runs).
+			assert.LessOrEqual(t, h.unknown, 2*workers, "only writes in flight end as outcome unknown")
 			for _, r := range failures(ws) {
+				t.Logf("write %d/%d failed: started %s after the fault, took %s: %v", r.Worker, r.Seq,
+					r.Start.Sub(faultAt).Round(time.Millisecond), r.End.Sub(r.Start).Round(time.Millisecond), r.Err)
 				if notSent(r.Err) {
 					assert.GreaterOrEqual(t, r.End.Sub(r.Start), loadgen.RequestTimeout-time.Second,
 						"write %d/%d, %s after the fault, gave up before its deadline: %v",
@@ -184,23 +199,26 @@ func TestPatroniScenarios(t *testing.T) {
 			}
 			assert.Empty(t, failures(rs), "no read fails")
 
-			resume := "-"
+			resume, switched := "-", "-"
 			if sc.promotes {
 				require.True(t, promoted, "the promotion was seen")
 				first, ok := firstAckAfter(ws, promotedAt)
 				require.True(t, ok, "a write acknowledged after the promotion")
 				resume = first.Sub(promotedAt).Round(time.Millisecond).String()
+				switchMu.Lock()
+				switched = switchAt.Sub(promotedAt).Round(time.Millisecond).String()
+				switchMu.Unlock()
 			}
-			rows = append(rows, fmt.Sprintf("| %s | %d | %d | %d | %d | %d | %d | %d | %s | %s |",
+			rows = append(rows, fmt.Sprintf("| %s | %d | %d | %d | %d | %d | %d | %d | %s | %s | %s |",
 				sc.name, len(ws)+len(rs), len(failures(rs)), h.unknown, h.notSent, h.lost, h.duplicated,
-				count25006(ws, rs), resume, longestWrite(append(append([]loadgen.Result(nil), ws...), rs...))))
+				count25006(ws, rs), switched, resume, longestWrite(append(append([]loadgen.Result(nil), ws...), rs...))))
 		})
 		if !ok {
 			break // the next scenario needs a healthy cluster
 		}
 	}
-	t.Log("| scenario | ops | failed reads | writes in flight (unknown) | writes not sent | lost | duplicated | 25006 | promotion → first write | slowest |")
-	t.Log("|---|---|---|---|---|---|---|---|---|---|")
+	t.Log("| scenario | ops | failed reads | writes in flight (unknown) | writes not sent | lost | duplicated | 25006 | promotion → Manager switched | promotion → first write | slowest |")
+	t.Log("|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		t.Log(r)
 	}
