@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -185,19 +184,5 @@ func (pl *pool) begin(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, func()
 	}
 	return tx, func() { c.Close() }, nil
 }
-
-// PoolTimeoutError says which pool was exhausted. It wraps ErrPoolTimeout.
-type PoolTimeoutError struct {
-	Node    string
-	Pool    string
-	Wait    time.Duration
-	MaxOpen int
-}
-
-func (e *PoolTimeoutError) Error() string {
-	return fmt.Sprintf("%v: %s pool on %s, all %d connections busy for %s", ErrPoolTimeout, e.Pool, e.Node, e.MaxOpen, e.Wait)
-}
-
-func (e *PoolTimeoutError) Unwrap() error { return ErrPoolTimeout }
 
 var _ gorm.ConnPool = (*sql.DB)(nil)

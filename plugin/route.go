@@ -122,23 +122,23 @@ const (
 
 // classify decides whether a failed attempt may be retried elsewhere, and
 // turns driver errors into the plugin's errors when it may not.
-func (r *route) classify(ctx context.Context, pl *pool, err error, idempotent bool, refusals *int) (verdict, error) {
+func (r *route) classify(ctx context.Context, op string, pl *pool, err error, idempotent bool, refusals *int) (verdict, error) {
 	if ctx.Err() != nil {
 		if !idempotent && endedInFlight(ctx, err) {
-			return stop, fmt.Errorf("%w (node %s: the context ended while it ran): %w", ErrOutcomeUnknown, pl.node.name, err)
+			return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: the context ended while it ran: %w", ErrOutcomeUnknown, err))
 		}
 		return stop, err
 	}
 	if isReadOnlyRefusal(err) {
 		if pl.kind == poolRead {
-			return stop, fmt.Errorf("%w (node %s): %w", ErrReadOnly, pl.node.name, err)
+			return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w", ErrReadOnly, err))
 		}
 		// A write pool's node became a standby. 25006 proves the statement
 		// did not run, so it may be retried once on the new primary.
 		r.p.suspect(pl.node, err)
 		*refusals++
 		if *refusals > 1 {
-			return stop, fmt.Errorf("%w: %w (node %s): %w", ErrNoPrimary, ErrReadOnly, pl.node.name, err)
+			return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w: %w", ErrNoPrimary, ErrReadOnly, err))
 		}
 		return retry, nil
 	}
@@ -149,13 +149,13 @@ func (r *route) classify(ctx context.Context, pl *pool, err error, idempotent bo
 	if idempotent || notSent(err) {
 		return retry, nil
 	}
-	return stop, fmt.Errorf("%w (node %s): %w", ErrOutcomeUnknown, pl.node.name, err)
+	return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err))
 }
 
 // retryLoop re-runs do on other nodes after a retryable failure of first.
 // It waits for the topology to change (new primary, node back) when every
 // candidate has failed, up to failover_timeout.
-func (r *route) retryLoop(ctx context.Context, first *pool, firstErr error, idempotent bool, do func(*pool) error) error {
+func (r *route) retryLoop(ctx context.Context, op string, first *pool, firstErr error, idempotent bool, do func(*pool) error) error {
 	var (
 		tried    nodeMask
 		refusals int
@@ -165,7 +165,7 @@ func (r *route) retryLoop(ctx context.Context, first *pool, firstErr error, idem
 		backoff  = 20 * time.Millisecond
 	)
 	for {
-		v, ferr := r.classify(ctx, pl, err, idempotent, &refusals)
+		v, ferr := r.classify(ctx, op, pl, err, idempotent, &refusals)
 		if v == stop {
 			return ferr
 		}
@@ -185,10 +185,10 @@ func (r *route) retryLoop(ctx context.Context, first *pool, firstErr error, idem
 			}
 			remaining := time.Until(deadline)
 			if remaining <= 0 {
-				return fmt.Errorf("%w within %s; last error on %s: %w", perr, r.p.opts.FailoverTimeout, pl.node.name, err)
+				return newNodeError(pl, r.mode, op, fmt.Errorf("%w within %s; last error: %w", perr, r.p.opts.FailoverTimeout, err))
 			}
 			if werr := r.p.waitChange(ctx, min(backoff, remaining)); werr != nil {
-				return fmt.Errorf("%w; last error on %s: %w", werr, pl.node.name, err)
+				return newNodeError(pl, r.mode, op, fmt.Errorf("%w; last error: %w", werr, err))
 			}
 			backoff = min(backoff*2, 500*time.Millisecond)
 			tried = 0
@@ -210,7 +210,7 @@ func (r *route) ExecContext(ctx context.Context, query string, args ...any) (sql
 	pl, err := r.first(ctx)
 	if err != nil {
 		var res sql.Result
-		err = r.noNode(ctx, err, func(pl *pool) (err error) {
+		err = r.noNode(ctx, OpExec, err, func(pl *pool) (err error) {
 			res, err = pl.exec(ctx, r.prep, query, args...)
 			return err
 		})
@@ -223,7 +223,7 @@ func (r *route) ExecContext(ctx context.Context, query string, args ...any) (sql
 		r.done(ctx)
 		return res, nil
 	}
-	err = r.retryLoop(ctx, pl, err, r.read, func(pl *pool) (err error) {
+	err = r.retryLoop(ctx, OpExec, pl, err, r.read, func(pl *pool) (err error) {
 		start := r.p.clock()
 		res, err = pl.exec(ctx, r.prep, query, args...)
 		r.p.observe(ctx, r.mode, pl, query, start, err)
@@ -241,7 +241,7 @@ func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*s
 	pl, err := r.first(ctx)
 	if err != nil {
 		var rows *sql.Rows
-		err = r.noNode(ctx, err, func(pl *pool) (err error) {
+		err = r.noNode(ctx, OpQuery, err, func(pl *pool) (err error) {
 			rows, err = pl.query(ctx, r.prep, query, args...)
 			if err == nil {
 				r.served(ctx, pl)
@@ -258,7 +258,7 @@ func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*s
 		r.served(ctx, pl)
 		return rows, nil
 	}
-	err = r.retryLoop(ctx, pl, err, r.read, func(pl *pool) (err error) {
+	err = r.retryLoop(ctx, OpQuery, pl, err, r.read, func(pl *pool) (err error) {
 		start := r.p.clock()
 		rows, err = pl.query(ctx, r.prep, query, args...)
 		r.p.observe(ctx, r.mode, pl, query, start, err)
@@ -291,9 +291,9 @@ func (r *route) QueryRowContext(ctx context.Context, query string, args ...any) 
 	}
 	pl, err := r.first(ctx)
 	if err != nil {
-		err = r.noNode(ctx, err, do)
+		err = r.noNode(ctx, OpQuery, err, do)
 	} else if err = do(pl); err != nil {
-		err = r.retryLoop(ctx, pl, err, r.read, do)
+		err = r.retryLoop(ctx, OpQuery, pl, err, r.read, do)
 	}
 	if err != nil {
 		return errRow(ctx, err)
@@ -338,9 +338,9 @@ func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool
 	}
 	pl, err := r.pick(0)
 	if err != nil {
-		err = r.noNode(ctx, err, begin)
+		err = r.noNode(ctx, OpBegin, err, begin)
 	} else if err = begin(pl); err != nil {
-		err = r.retryLoop(ctx, pl, err, true, begin)
+		err = r.retryLoop(ctx, OpBegin, pl, err, true, begin)
 	}
 	if err != nil {
 		return nil, err
@@ -372,7 +372,7 @@ func (r *route) GetDBConn() (*sql.DB, error) {
 
 // noNode handles a first pick that found no node: wait for one up to
 // failover_timeout, then run do on it.
-func (r *route) noNode(ctx context.Context, perr error, do func(*pool) error) error {
+func (r *route) noNode(ctx context.Context, op string, perr error, do func(*pool) error) error {
 	if errors.Is(perr, ErrClosed) {
 		return perr
 	}
@@ -393,7 +393,7 @@ func (r *route) noNode(ctx context.Context, perr error, do func(*pool) error) er
 			continue
 		}
 		if err := do(pl); err != nil {
-			return r.retryLoop(ctx, pl, err, r.read, do)
+			return r.retryLoop(ctx, op, pl, err, r.read, do)
 		}
 		return nil
 	}

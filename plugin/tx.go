@@ -20,19 +20,19 @@ type txConn struct {
 	release  func() // returns a dedicated connection, if one was taken
 }
 
-func (t *txConn) translate(err error) error {
+func (t *txConn) translate(op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	if isReadOnlyRefusal(err) {
 		if t.readOnly {
-			return fmt.Errorf("%w (node %s): %w", ErrReadOnly, t.pool.node.name, err)
+			return newNodeError(t.pool, t.mode, op, fmt.Errorf("%w: %w", ErrReadOnly, err))
 		}
 		// A read-write transaction's node no longer takes writes (demoted,
 		// or read-only for maintenance): nothing of it can commit, and the
 		// next transaction must begin elsewhere.
 		t.pool.node.p.suspect(t.pool.node, err)
-		return &demotedError{node: t.pool.node.name, err: err}
+		return newNodeError(t.pool, t.mode, op, &demotedError{err: err})
 	}
 	if connectionClass(err) {
 		t.pool.node.p.suspect(t.pool.node, err)
@@ -45,7 +45,7 @@ func (t *txConn) ExecContext(ctx context.Context, query string, args ...any) (sq
 	start := t.pool.node.p.clock()
 	res, err := t.Tx.ExecContext(ctx, query, args...)
 	t.pool.node.p.observe(ctx, t.mode, t.pool, query, start, err)
-	return res, t.translate(err)
+	return res, t.translate(OpExec, err)
 }
 
 // QueryContext implements gorm.ConnPool.
@@ -53,7 +53,7 @@ func (t *txConn) QueryContext(ctx context.Context, query string, args ...any) (*
 	start := t.pool.node.p.clock()
 	rows, err := t.Tx.QueryContext(ctx, query, args...)
 	t.pool.node.p.observe(ctx, t.mode, t.pool, query, start, err)
-	return rows, t.translate(err)
+	return rows, t.translate(OpQuery, err)
 }
 
 // Commit implements gorm.TxCommitter. A connection lost during COMMIT leaves
@@ -67,13 +67,13 @@ func (t *txConn) Commit() error {
 	if err != nil && !t.readOnly && t.ctx.Err() != nil && endedInFlight(t.ctx, err) {
 		// The context ended during COMMIT (say, waiting for a synchronous
 		// standby): it may have committed, locally at least.
-		return fmt.Errorf("%w (node %s: the context ended during COMMIT): %w", ErrOutcomeUnknown, t.pool.node.name, err)
+		return newNodeError(t.pool, t.mode, OpCommit, fmt.Errorf("%w: the context ended during COMMIT: %w", ErrOutcomeUnknown, err))
 	}
 	if err != nil && connectionClass(err) && !notSent(err) {
 		t.pool.node.p.suspect(t.pool.node, err)
-		return fmt.Errorf("%w (node %s, during COMMIT): %w", ErrOutcomeUnknown, t.pool.node.name, err)
+		return newNodeError(t.pool, t.mode, OpCommit, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err))
 	}
-	return t.translate(err)
+	return t.translate(OpCommit, err)
 }
 
 // Rollback implements gorm.TxCommitter.
