@@ -327,12 +327,12 @@ func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool
 		opts = &ro
 	}
 	var (
-		tx      *sql.Tx
-		release func()
-		used    *pool
+		tx   *sql.Tx
+		conn *sql.Conn
+		used *pool
 	)
 	begin := func(pl *pool) (err error) {
-		tx, release, err = pl.begin(ctx, opts)
+		tx, conn, err = pl.begin(ctx, opts)
 		used = pl
 		return err
 	}
@@ -345,7 +345,7 @@ func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool
 	if err != nil {
 		return nil, err
 	}
-	return &txConn{Tx: tx, ctx: ctx, mode: r.mode, pool: used, readOnly: r.mode == ReadOnly || used.kind == poolRead, release: release}, nil
+	return &txConn{Tx: tx, ctx: ctx, mode: r.mode, pool: used, readOnly: r.mode == ReadOnly || used.kind == poolRead, conn: conn}, nil
 }
 
 // GetDBConn implements gorm.GetDBConnector: db.DB() is the primary's pool of

@@ -17,7 +17,8 @@ type txConn struct {
 	mode     Mode
 	pool     *pool
 	readOnly bool
-	release  func() // returns a dedicated connection, if one was taken
+	conn     *sql.Conn // the dedicated connection, if one was taken
+	ended    bool      // the connection was given back
 }
 
 func (t *txConn) translate(op string, err error) error {
@@ -84,9 +85,9 @@ func (t *txConn) Rollback() error {
 }
 
 func (t *txConn) done() {
-	if t.release != nil {
-		t.release()
-		t.release = nil
+	if !t.ended {
+		t.ended = true
+		t.pool.end(t.conn)
 	}
 }
 

@@ -39,7 +39,7 @@ func WithConn(ctx context.Context, db *gorm.DB, fn func(c *sql.Conn) error) erro
 		if err != nil {
 			return err
 		}
-		defer c.Close()
+		defer pl.put(c)
 		return fn(c)
 	}
 	pl, err := r.pick(0)
