@@ -20,7 +20,7 @@ help:
 	@echo "make demo   start a local primary + 2 replicas and show the Manager routing by mode"
 	@echo "make test   gofmt check, go vet, every test with -race (starts local PostgreSQL clusters)"
 	@echo "make stress the failover and hang tests STRESS_COUNT times (default 10) with every core kept busy"
-	@echo "make bench  point-select overhead, bulk load, and the failover comparison with GORM + dbresolver"
+	@echo "make bench  point select and Create against plain GORM (fails on a missed target), bulk load, and the failover comparison with GORM + dbresolver"
 	@echo "make generate  regenerate wire_gen.go (make test fails when it is stale)"
 	@echo "make gorm-suite GORM_SRC=/path/to/gorm  GORM's own tests: plain GORM vs the plugin (primary + replica, single node)"
 	@echo "make test-patroni  the Patroni tests: a 3-node Patroni cluster on Raft (installs patroni as root)"
@@ -54,11 +54,17 @@ demo: ensure-postgres
 
 bench: bench-select bench-bulk bench-failover
 
-# The pairs run interleaved (BENCH_ROUNDS rounds of BENCH_TIME each); the
-# table shows the medians.
+# Point select and single-row Create against plain GORM on the same node and
+# pool settings. The pairs run interleaved (BENCH_ROUNDS rounds of BENCH_TIME
+# each); the table shows the medians and fails the target when one is missed
+# (bench/cmd/ratio). The raw go test output is kept in BENCH_OUT.
+BENCH_OUT ?= .tmp/bench-select.txt
 bench-select: ensure-postgres
-	$(GO) test -run '^$$' -bench '^BenchmarkPointSelect$$' -benchmem -benchtime $(BENCH_TIME) -count 1 -timeout 10m ./bench \
-		-args -rounds=$(BENCH_ROUNDS) | tee /dev/stderr | $(GO) run ./bench/cmd/ratio
+	@mkdir -p $(dir $(BENCH_OUT))
+	@echo "bench-select: $(BENCH_ROUNDS) rounds of $(BENCH_TIME) per pair; raw output in $(BENCH_OUT)"
+	@$(GO) test -run '^$$' -bench '^(BenchmarkPointSelect|BenchmarkCreate)$$' -benchmem -benchtime $(BENCH_TIME) -count 1 -timeout 20m ./bench \
+		-args -rounds=$(BENCH_ROUNDS) > $(BENCH_OUT) 2>&1 || { cat $(BENCH_OUT); exit 1; }
+	@$(GO) run ./bench/cmd/ratio -check < $(BENCH_OUT)
 
 # 100,000 rows three ways in the same run: GORM CreateInBatches(1000),
 # repos CreateMany, raw pgx CopyFrom.

@@ -28,6 +28,17 @@ var (
 	ErrInvalidConfig = errors.New("unifieddb: invalid configuration")
 )
 
+// NodeError names the node, the mode and the operation of an error the
+// plugin decided about one node (ErrOutcomeUnknown, ErrReadOnly, a demoted
+// primary, the last failure before failover_timeout). Read it with
+// errors.As(err, &nodeErr); errors.Is still finds the sentinels and the
+// driver's error. See plugin.NodeError.
+type NodeError = plugin.NodeError
+
+// PoolTimeoutError names the pool that had no free connection within
+// pool_timeout; it wraps ErrPoolTimeout. See plugin.PoolTimeoutError.
+type PoolTimeoutError = plugin.PoolTimeoutError
+
 // FieldError is one problem of one configuration key.
 type FieldError struct {
 	// Field is the YAML key, e.g. "port" or "replica_hosts[1]"; "" for a

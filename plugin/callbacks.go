@@ -9,10 +9,6 @@ import (
 	"gorm.io/gorm/schema"
 )
 
-// ErrUnregisteredModel is returned in strict mode for a statement on a model
-// the registry does not know.
-var ErrUnregisteredModel = errors.New("unifieddb: model is not registered")
-
 const callbackName = "unifieddb:route"
 
 func (p *Plugin) registerCallbacks(db *gorm.DB) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -101,17 +100,3 @@ func IsRetryableTxError(err error) bool {
 	}
 	return false
 }
-
-// demotedError: a read-write transaction's statement was refused with 25006
-// because its node is no longer writable. It wraps ErrNoPrimary and the
-// server's error.
-type demotedError struct {
-	node string
-	err  error
-}
-
-func (e *demotedError) Error() string {
-	return fmt.Sprintf("%v: node %s no longer takes writes; the transaction did not commit: %v", ErrNoPrimary, e.node, e.err)
-}
-
-func (e *demotedError) Unwrap() []error { return []error{ErrNoPrimary, e.err} }

@@ -1,10 +1,15 @@
 package plugin
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Sentinel errors of the plugin, re-exported by package datalayer. Test for
 // them with errors.Is: the errors returned wrap them with the node and the
-// operation.
+// operation (a *NodeError, a *PoolTimeoutError).
 var (
 	// ErrReadOnly is returned for a write in ReadOnly mode (refused before it
 	// is sent), and for a write that a read-only server session refused
@@ -16,11 +21,88 @@ var (
 	// ErrNoHealthyNode is returned by a read when no node can serve it.
 	ErrNoHealthyNode = errors.New("unifieddb: no healthy node")
 	// ErrPoolTimeout is returned when no connection of a pool became free
-	// within pool_timeout.
+	// within pool_timeout, wrapped in a *PoolTimeoutError.
 	ErrPoolTimeout = errors.New("unifieddb: timed out waiting for a free connection")
 	// ErrOutcomeUnknown is returned when the connection broke after a write
 	// was sent: it may or may not have been applied, so it is not retried.
 	ErrOutcomeUnknown = errors.New("unifieddb: connection lost after the statement was sent; its outcome is unknown")
 	// ErrClosed is returned by every call after Close.
 	ErrClosed = errors.New("unifieddb: manager is closed")
+	// ErrUnregisteredModel is returned in strict mode for a statement on a
+	// model the registry does not know.
+	ErrUnregisteredModel = errors.New("unifieddb: model is not registered")
 )
+
+// Operations a *NodeError names.
+const (
+	OpExec   = "exec"   // a statement that returns no rows (database/sql ExecContext)
+	OpQuery  = "query"  // a statement that returns rows (QueryContext, QueryRowContext)
+	OpBegin  = "begin"  // BEGIN of a transaction
+	OpCommit = "commit" // COMMIT of a transaction
+	OpConn   = "conn"   // the function given to WithConn
+)
+
+// NodeError is an error the plugin decided about one node: a write whose
+// outcome is unknown, a refusal by a read-only node, a demoted primary, or
+// the last failure on a node before failover_timeout ran out. Read the node
+// with errors.As instead of parsing the message. It wraps the plugin's
+// sentinel (test with errors.Is as before) and the driver's error
+// (errors.As(err, &*pgconn.PgError) still finds the server's error).
+// Errors that the server gave for the statement itself (a unique violation,
+// a syntax error) are returned as they are, as plain GORM returns them.
+type NodeError struct {
+	Node string // host:port of the node
+	Mode Mode   // the statement's mode
+	Op   string // OpExec, OpQuery, OpBegin, OpCommit or OpConn
+	Err  error  // wraps a sentinel and the cause
+
+	secret string // the node's password, removed from Error
+}
+
+// newNodeError wraps err with pl's node; nil stays nil.
+func newNodeError(pl *pool, mode Mode, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &NodeError{Node: pl.node.name, Mode: mode, Op: op, Err: err, secret: pl.node.secret}
+}
+
+func (e *NodeError) Error() string {
+	msg := fmt.Sprintf("%v (node %s, %s mode, %s)", e.Err, e.Node, e.Mode, e.Op)
+	if e.secret != "" {
+		// Drivers do not print the password; this is a second guard.
+		msg = strings.ReplaceAll(msg, e.secret, "***")
+	}
+	return msg
+}
+
+// Unwrap gives Err, so errors.Is and errors.As see through a NodeError.
+func (e *NodeError) Unwrap() error { return e.Err }
+
+// PoolTimeoutError says which pool was exhausted. It wraps ErrPoolTimeout.
+type PoolTimeoutError struct {
+	Node    string
+	Pool    string
+	Wait    time.Duration
+	MaxOpen int
+}
+
+func (e *PoolTimeoutError) Error() string {
+	return fmt.Sprintf("%v: %s pool on %s, all %d connections busy for %s", ErrPoolTimeout, e.Pool, e.Node, e.MaxOpen, e.Wait)
+}
+
+func (e *PoolTimeoutError) Unwrap() error { return ErrPoolTimeout }
+
+// demotedError: a read-write transaction's statement was refused with 25006
+// because its node is no longer writable. It wraps ErrNoPrimary and the
+// server's error; IsRetryableTxError finds it. It comes inside a *NodeError
+// that names the node.
+type demotedError struct {
+	err error
+}
+
+func (e *demotedError) Error() string {
+	return fmt.Sprintf("%v: the node no longer takes writes; the transaction did not commit: %v", ErrNoPrimary, e.err)
+}
+
+func (e *demotedError) Unwrap() []error { return []error{ErrNoPrimary, e.err} }

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"sync/atomic"
@@ -90,7 +91,7 @@ func openNode(p *Plugin, idx int, addr Addr) (*node, error) {
 		db.SetMaxOpenConns(pc.MaxOpen)
 		db.SetMaxIdleConns(pc.MaxIdle)
 		db.SetConnMaxLifetime(pc.MaxLifetime)
-		n.pools[k] = &pool{db: db, node: n, kind: k, wait: o.PoolTimeout}
+		n.pools[k] = &pool{db: db, node: n, kind: k, wait: o.PoolTimeout, max: int32(min(pc.MaxOpen, math.MaxInt32))}
 	}
 	return n, nil
 }

@@ -5,7 +5,6 @@ package plugin
 import (
 	"errors"
 	"net"
-	"sync"
 	"syscall"
 )
 
@@ -13,12 +12,13 @@ import (
 // recv(MSG_PEEK|MSG_DONTWAIT) under RawConn.Control. Control, unlike
 // RawConn.Read, takes no lock of the socket, so the check can never wait for
 // a reader that holds it. The buffer is set up once: a check allocates
-// nothing.
+// nothing. It takes no lock either: database/sql checks a connection only
+// while holding that connection's own lock (driverConn.resetSession, which
+// calls pgx's ShouldPing), so the checks of one socket never overlap.
 type peeker struct {
 	raw syscall.RawConn
 	fn  func(fd uintptr)
 
-	mu  sync.Mutex // one check at a time per socket (database/sql never overlaps them)
 	buf [1]byte
 	n   int
 	err error
@@ -43,8 +43,6 @@ func (pk *peeker) recv(fd uintptr) {
 }
 
 func (pk *peeker) dead() bool {
-	pk.mu.Lock()
-	defer pk.mu.Unlock()
 	if err := pk.raw.Control(pk.fn); err != nil {
 		return true // the socket is closed
 	}

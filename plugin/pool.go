@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -36,29 +37,23 @@ type pool struct {
 	node *node
 	kind poolKind
 	wait time.Duration
+	max  int32        // the *sql.DB's MaxOpenConns; 0: no limit
+	held atomic.Int32 // connections the plugin holds (see held.go)
 
 	stmts stmtCache // for Session{PrepareStmt: true}
 }
 
-// full reports whether every connection the pool may open is in use, so a
-// caller would queue. It is a hint (another caller may take the last free
-// connection right after), good enough to bound waits on an exhausted pool
-// while keeping the common path free of extra work.
-func (pl *pool) full() bool {
-	s := pl.db.Stats()
-	return s.MaxOpenConnections > 0 && s.InUse >= s.MaxOpenConnections
-}
-
-// conn takes one connection, waiting at most pl.wait.
+// conn takes one connection, waiting at most pl.wait. Give it back with put.
 func (pl *pool) conn(ctx context.Context) (*sql.Conn, error) {
 	wctx, cancel := context.WithTimeout(ctx, pl.wait)
 	defer cancel()
 	c, err := pl.db.Conn(wctx)
 	if err == nil {
+		pl.held.Add(1)
 		return c, nil
 	}
 	if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		return nil, &PoolTimeoutError{Node: pl.node.name, Pool: pl.kind.String(), Wait: pl.wait, MaxOpen: pl.db.Stats().MaxOpenConnections}
+		return nil, &PoolTimeoutError{Node: pl.node.name, Pool: pl.kind.String(), Wait: pl.wait, MaxOpen: int(pl.max)}
 	}
 	return nil, err
 }
@@ -75,6 +70,8 @@ func (pl *pool) exec(ctx context.Context, prep bool, query string, args ...any) 
 
 func (pl *pool) execOnce(ctx context.Context, prep bool, query string, args ...any) (sql.Result, error) {
 	if !pl.full() {
+		pl.held.Add(1)
+		defer pl.held.Add(-1)
 		st, err := pl.stmt(ctx, prep, query)
 		if err != nil {
 			return nil, err
@@ -88,7 +85,7 @@ func (pl *pool) execOnce(ctx context.Context, prep bool, query string, args ...a
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
+	defer pl.put(c)
 	return c.ExecContext(ctx, query, args...)
 }
 
@@ -104,6 +101,10 @@ func (pl *pool) query(ctx context.Context, prep bool, query string, args ...any)
 
 func (pl *pool) queryOnce(ctx context.Context, prep bool, query string, args ...any) (*sql.Rows, error) {
 	if !pl.full() {
+		// Counted until the rows are returned, not until they are closed:
+		// database/sql gives no word of that (see held.go).
+		pl.held.Add(1)
+		defer pl.held.Add(-1)
 		st, err := pl.stmt(ctx, prep, query)
 		if err != nil {
 			return nil, err
@@ -119,11 +120,11 @@ func (pl *pool) queryOnce(ctx context.Context, prep bool, query string, args ...
 	}
 	rows, err := c.QueryContext(ctx, query, args...)
 	if err != nil {
-		c.Close()
+		pl.put(c)
 		return nil, err
 	}
 	// sql.Conn.Close waits until rows are closed, then returns the connection.
-	go c.Close()
+	go pl.put(c)
 	return rows, nil
 }
 
@@ -143,6 +144,8 @@ func (pl *pool) queryRow(ctx context.Context, prep bool, query string, args ...a
 
 func (pl *pool) queryRowOnce(ctx context.Context, prep bool, query string, args ...any) *sql.Row {
 	if !pl.full() {
+		pl.held.Add(1)
+		defer pl.held.Add(-1)
 		st, err := pl.stmt(ctx, prep, query)
 		if err != nil {
 			return errRow(ctx, err)
@@ -158,7 +161,7 @@ func (pl *pool) queryRowOnce(ctx context.Context, prep bool, query string, args 
 	}
 	row := c.QueryRowContext(ctx, query, args...)
 	// sql.Conn.Close waits until the row is scanned, then returns the connection.
-	go c.Close()
+	go pl.put(c)
 	return row
 }
 
@@ -171,23 +174,27 @@ func (pl *pool) stmt(ctx context.Context, prep bool, query string) (*sql.Stmt, e
 	return pl.stmts.get(ctx, pl.db, query)
 }
 
-// begin starts a transaction; release returns a dedicated connection (slow
-// path) after Commit or Rollback.
-func (pl *pool) begin(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, func(), error) {
+// begin starts a transaction. The connection stays held until end is
+// called with c (nil when the transaction runs on the *sql.DB itself).
+func (pl *pool) begin(ctx context.Context, opts *sql.TxOptions) (tx *sql.Tx, c *sql.Conn, err error) {
 	if !pl.full() {
+		pl.held.Add(1)
 		tx, err := pl.db.BeginTx(ctx, opts)
+		if err != nil {
+			pl.held.Add(-1)
+		}
 		return tx, nil, pl.gone(err)
 	}
-	c, err := pl.conn(ctx)
+	c, err = pl.conn(ctx)
 	if err != nil {
 		return nil, nil, pl.gone(err)
 	}
-	tx, err := c.BeginTx(ctx, opts)
+	tx, err = c.BeginTx(ctx, opts)
 	if err != nil {
-		c.Close()
+		pl.put(c)
 		return nil, nil, err
 	}
-	return tx, func() { c.Close() }, nil
+	return tx, c, nil
 }
 
 // gone turns the error of a pool that discovery removed and closed (a
@@ -203,19 +210,5 @@ func (pl *pool) gone(err error) error {
 
 // errDBClosed is database/sql's (unexported) error for a closed *sql.DB.
 const errDBClosed = "sql: database is closed"
-
-// PoolTimeoutError says which pool was exhausted. It wraps ErrPoolTimeout.
-type PoolTimeoutError struct {
-	Node    string
-	Pool    string
-	Wait    time.Duration
-	MaxOpen int
-}
-
-func (e *PoolTimeoutError) Error() string {
-	return fmt.Sprintf("%v: %s pool on %s, all %d connections busy for %s", ErrPoolTimeout, e.Pool, e.Node, e.MaxOpen, e.Wait)
-}
-
-func (e *PoolTimeoutError) Unwrap() error { return ErrPoolTimeout }
 
 var _ gorm.ConnPool = (*sql.DB)(nil)

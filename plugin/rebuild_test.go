@@ -9,7 +9,7 @@ import (
 )
 
 // testPlugin is a Plugin with nodes whose state the test sets, no server.
-func testPlugin(t *testing.T, n int) (*Plugin, *bytes.Buffer) {
+func testPlugin(t testing.TB, n int) (*Plugin, *bytes.Buffer) {
 	t.Helper()
 	var buf bytes.Buffer
 	p := &Plugin{opts: Options{EnableHA: true}, log: slog.New(slog.NewTextHandler(&buf, nil)), changed: make(chan struct{})}

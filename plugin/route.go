@@ -122,23 +122,23 @@ const (
 
 // classify decides whether a failed attempt may be retried elsewhere, and
 // turns driver errors into the plugin's errors when it may not.
-func (r *route) classify(ctx context.Context, pl *pool, err error, idempotent bool, refusals *int) (verdict, error) {
+func (r *route) classify(ctx context.Context, op string, pl *pool, err error, idempotent bool, refusals *int) (verdict, error) {
 	if ctx.Err() != nil {
 		if !idempotent && endedInFlight(ctx, err) {
-			return stop, fmt.Errorf("%w (node %s: the context ended while it ran): %w", ErrOutcomeUnknown, pl.node.name, err)
+			return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: the context ended while it ran: %w", ErrOutcomeUnknown, err))
 		}
 		return stop, err
 	}
 	if isReadOnlyRefusal(err) {
 		if pl.kind == poolRead {
-			return stop, fmt.Errorf("%w (node %s): %w", ErrReadOnly, pl.node.name, err)
+			return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w", ErrReadOnly, err))
 		}
 		// A write pool's node became a standby. 25006 proves the statement
 		// did not run, so it may be retried once on the new primary.
 		r.p.suspect(pl.node, err)
 		*refusals++
 		if *refusals > 1 {
-			return stop, fmt.Errorf("%w: %w (node %s): %w", ErrNoPrimary, ErrReadOnly, pl.node.name, err)
+			return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w: %w", ErrNoPrimary, ErrReadOnly, err))
 		}
 		return retry, nil
 	}
@@ -149,19 +149,19 @@ func (r *route) classify(ctx context.Context, pl *pool, err error, idempotent bo
 	if idempotent || notSent(err) {
 		return retry, nil
 	}
-	return stop, fmt.Errorf("%w (node %s): %w", ErrOutcomeUnknown, pl.node.name, err)
+	return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err))
 }
 
 // retryLoop re-runs do on other nodes after a retryable failure of first.
 // It waits for the topology to change (new primary, node back) when every
 // candidate has failed, up to failover_timeout.
-func (r *route) retryLoop(ctx context.Context, first *pool, firstErr error, idempotent bool, do func(*pool) error) error {
-	return r.retryUntil(ctx, time.Now().Add(r.p.opts.FailoverTimeout), first, firstErr, idempotent, do)
+func (r *route) retryLoop(ctx context.Context, op string, first *pool, firstErr error, idempotent bool, do func(*pool) error) error {
+	return r.retryUntil(ctx, op, time.Now().Add(r.p.opts.FailoverTimeout), first, firstErr, idempotent, do)
 }
 
 // retryUntil is retryLoop with the caller's deadline, so that a call which
 // already waited for a node does not get a second failover_timeout.
-func (r *route) retryUntil(ctx context.Context, deadline time.Time, first *pool, firstErr error, idempotent bool, do func(*pool) error) error {
+func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, first *pool, firstErr error, idempotent bool, do func(*pool) error) error {
 	var (
 		tried    nodeMask
 		refusals int
@@ -170,7 +170,7 @@ func (r *route) retryUntil(ctx context.Context, deadline time.Time, first *pool,
 		backoff  = 20 * time.Millisecond
 	)
 	for {
-		v, ferr := r.classify(ctx, pl, err, idempotent, &refusals)
+		v, ferr := r.classify(ctx, op, pl, err, idempotent, &refusals)
 		if v == stop {
 			return ferr
 		}
@@ -190,10 +190,10 @@ func (r *route) retryUntil(ctx context.Context, deadline time.Time, first *pool,
 			}
 			remaining := time.Until(deadline)
 			if remaining <= 0 {
-				return fmt.Errorf("%w within %s; last error on %s: %w", perr, r.p.opts.FailoverTimeout, pl.node.name, err)
+				return newNodeError(pl, r.mode, op, fmt.Errorf("%w within %s; last error: %w", perr, r.p.opts.FailoverTimeout, err))
 			}
 			if werr := r.p.waitChange(ctx, min(backoff, remaining)); werr != nil {
-				return fmt.Errorf("%w: %w; last error on %s: %w", perr, werr, pl.node.name, err)
+				return newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w; last error: %w", perr, werr, err))
 			}
 			backoff = min(backoff*2, 500*time.Millisecond)
 			tried = 0
@@ -219,7 +219,7 @@ func (r *route) ExecContext(ctx context.Context, query string, args ...any) (sql
 		a.ran(pl, r.p.rowsOf(res), err)
 		return err
 	}
-	err := r.run(ctx, do)
+	err := r.run(ctx, OpExec, do)
 	a.end(ctx, err)
 	return res, err
 }
@@ -238,7 +238,7 @@ func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*s
 		}
 		return err
 	}
-	err := r.run(ctx, do)
+	err := r.run(ctx, OpQuery, do)
 	a.end(ctx, err)
 	return rows, err
 }
@@ -260,7 +260,7 @@ func (r *route) QueryRowContext(ctx context.Context, query string, args ...any) 
 		}
 		return err
 	}
-	err := r.run(ctx, do)
+	err := r.run(ctx, OpQuery, do)
 	a.end(ctx, err)
 	if err != nil {
 		return errRow(ctx, err)
@@ -270,12 +270,12 @@ func (r *route) QueryRowContext(ctx context.Context, query string, args ...any) 
 
 // run runs do on the first pool, retried where that is safe, and records a
 // successful write for read-your-writes contexts.
-func (r *route) run(ctx context.Context, do func(*pool) error) error {
+func (r *route) run(ctx context.Context, op string, do func(*pool) error) error {
 	pl, err := r.first(ctx)
 	if err != nil {
-		err = r.noNode(ctx, err, do)
+		err = r.noNode(ctx, op, err, do)
 	} else if err = do(pl); err != nil {
-		err = r.retryLoop(ctx, pl, err, r.read, do)
+		err = r.retryLoop(ctx, op, pl, err, r.read, do)
 	}
 	if err == nil {
 		r.done(ctx)
@@ -308,25 +308,25 @@ func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool
 		opts = &ro
 	}
 	var (
-		tx      *sql.Tx
-		release func()
-		used    *pool
+		tx   *sql.Tx
+		conn *sql.Conn
+		used *pool
 	)
 	begin := func(pl *pool) (err error) {
-		tx, release, err = pl.begin(ctx, opts)
+		tx, conn, err = pl.begin(ctx, opts)
 		used = pl
 		return err
 	}
 	pl, err := r.pick(0)
 	if err != nil {
-		err = r.noNode(ctx, err, begin)
+		err = r.noNode(ctx, OpBegin, err, begin)
 	} else if err = begin(pl); err != nil {
-		err = r.retryLoop(ctx, pl, err, true, begin)
+		err = r.retryLoop(ctx, OpBegin, pl, err, true, begin)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &txConn{Tx: tx, ctx: ctx, mode: r.mode, pool: used, readOnly: r.mode == ReadOnly || used.kind == poolRead, release: release}, nil
+	return &txConn{Tx: tx, ctx: ctx, mode: r.mode, pool: used, readOnly: r.mode == ReadOnly || used.kind == poolRead, conn: conn}, nil
 }
 
 // GetDBConn implements gorm.GetDBConnector: db.DB() is the primary's pool of
@@ -353,7 +353,7 @@ func (r *route) GetDBConn() (*sql.DB, error) {
 
 // noNode handles a first pick that found no node: wait for one up to
 // failover_timeout, then run do on it.
-func (r *route) noNode(ctx context.Context, perr error, do func(*pool) error) error {
+func (r *route) noNode(ctx context.Context, op string, perr error, do func(*pool) error) error {
 	if errors.Is(perr, ErrClosed) {
 		return perr
 	}
@@ -374,7 +374,7 @@ func (r *route) noNode(ctx context.Context, perr error, do func(*pool) error) er
 			continue
 		}
 		if err := do(pl); err != nil {
-			return r.retryUntil(ctx, deadline, pl, err, r.read, do)
+			return r.retryUntil(ctx, op, deadline, pl, err, r.read, do)
 		}
 		return nil
 	}

@@ -17,22 +17,23 @@ type txConn struct {
 	mode     Mode
 	pool     *pool
 	readOnly bool
-	release  func() // returns a dedicated connection, if one was taken
+	conn     *sql.Conn // the dedicated connection, if one was taken
+	ended    bool      // the connection was given back
 }
 
-func (t *txConn) translate(err error) error {
+func (t *txConn) translate(op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	if isReadOnlyRefusal(err) {
 		if t.readOnly {
-			return fmt.Errorf("%w (node %s): %w", ErrReadOnly, t.pool.node.name, err)
+			return newNodeError(t.pool, t.mode, op, fmt.Errorf("%w: %w", ErrReadOnly, err))
 		}
 		// A read-write transaction's node no longer takes writes (demoted,
 		// or read-only for maintenance): nothing of it can commit, and the
 		// next transaction must begin elsewhere.
 		t.pool.node.p.suspect(t.pool.node, err)
-		return &demotedError{node: t.pool.node.name, err: err}
+		return newNodeError(t.pool, t.mode, op, &demotedError{err: err})
 	}
 	if connectionClass(err) {
 		t.pool.node.p.suspect(t.pool.node, err)
@@ -46,7 +47,7 @@ func (t *txConn) ExecContext(ctx context.Context, query string, args ...any) (sq
 	a.begin(ctx)
 	res, err := t.Tx.ExecContext(ctx, query, args...)
 	a.ran(t.pool, a.p.rowsOf(res), err)
-	err = t.translate(err)
+	err = t.translate(OpExec, err)
 	a.end(ctx, err)
 	return res, err
 }
@@ -57,7 +58,7 @@ func (t *txConn) QueryContext(ctx context.Context, query string, args ...any) (*
 	a.begin(ctx)
 	rows, err := t.Tx.QueryContext(ctx, query, args...)
 	a.ran(t.pool, -1, err)
-	err = t.translate(err)
+	err = t.translate(OpQuery, err)
 	a.end(ctx, err)
 	return rows, err
 }
@@ -73,13 +74,13 @@ func (t *txConn) Commit() error {
 	if err != nil && !t.readOnly && t.ctx.Err() != nil && endedInFlight(t.ctx, err) {
 		// The context ended during COMMIT (say, waiting for a synchronous
 		// standby): it may have committed, locally at least.
-		return fmt.Errorf("%w (node %s: the context ended during COMMIT): %w", ErrOutcomeUnknown, t.pool.node.name, err)
+		return newNodeError(t.pool, t.mode, OpCommit, fmt.Errorf("%w: the context ended during COMMIT: %w", ErrOutcomeUnknown, err))
 	}
 	if err != nil && connectionClass(err) && !notSent(err) {
 		t.pool.node.p.suspect(t.pool.node, err)
-		return fmt.Errorf("%w (node %s, during COMMIT): %w", ErrOutcomeUnknown, t.pool.node.name, err)
+		return newNodeError(t.pool, t.mode, OpCommit, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err))
 	}
-	return t.translate(err)
+	return t.translate(OpCommit, err)
 }
 
 // Rollback implements gorm.TxCommitter.
@@ -90,9 +91,9 @@ func (t *txConn) Rollback() error {
 }
 
 func (t *txConn) done() {
-	if t.release != nil {
-		t.release()
-		t.release = nil
+	if !t.ended {
+		t.ended = true
+		t.pool.end(t.conn)
 	}
 }
 

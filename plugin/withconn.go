@@ -39,15 +39,15 @@ func WithConn(ctx context.Context, db *gorm.DB, fn func(c *sql.Conn) error) erro
 		if err != nil {
 			return err
 		}
-		defer c.Close()
+		defer pl.put(c)
 		return fn(c)
 	}
 	pl, err := r.pick(0)
 	if err != nil {
-		return r.noNode(ctx, err, do)
+		return r.noNode(ctx, OpConn, err, do)
 	}
 	if err := do(pl); err != nil {
-		return r.retryLoop(ctx, pl, err, false, do)
+		return r.retryLoop(ctx, OpConn, pl, err, false, do)
 	}
 	return nil
 }

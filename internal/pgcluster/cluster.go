@@ -52,6 +52,9 @@ type Cluster struct {
 // synchronous). On error everything made so far is removed.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	begin := time.Now()
+	if err := supported(); err != nil {
+		return nil, err
+	}
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}

@@ -51,14 +51,14 @@ func (n *Node) Kill() error {
 func (n *Node) Pause() error {
 	n.opMu.Lock()
 	defer n.opMu.Unlock()
-	return n.signalGroup("pause", syscall.SIGSTOP, true)
+	return n.signalGroup("pause", sigStop, true)
 }
 
 // Resume continues a node frozen by Pause.
 func (n *Node) Resume() error {
 	n.opMu.Lock()
 	defer n.opMu.Unlock()
-	return n.signalGroup("resume", syscall.SIGCONT, false)
+	return n.signalGroup("resume", sigCont, false)
 }
 
 func (n *Node) signalGroup(op string, sig syscall.Signal, paused bool) error {
@@ -74,7 +74,7 @@ func (n *Node) signalGroup(op string, sig syscall.Signal, paused bool) error {
 	if err := signalTree(p.pid, sig); err != nil {
 		return n.errorf(op, err)
 	}
-	if sig == syscall.SIGSTOP {
+	if sig == sigStop {
 		// Signals are delivered asynchronously; return once the postmaster is stopped.
 		deadline := time.Now().Add(2 * time.Second)
 		for time.Now().Before(deadline) {
@@ -109,7 +109,7 @@ func (n *Node) kill() error {
 		// A crash takes every process of the server at once: backends too,
 		// which are not in the postmaster's process group.
 		kids = children(p.pid)
-		_ = signalTree(p.pid, syscall.SIGKILL)
+		_ = signalTree(p.pid, sigKill)
 	}
 	select {
 	case <-p.done:
@@ -135,9 +135,9 @@ func (n *Node) stop(ctx context.Context) error {
 		return n.kill() // reap leftovers of a crashed run, if any
 	}
 	if n.Paused() {
-		_ = syscall.Kill(-p.pid, syscall.SIGCONT)
+		_ = continueGroup(p.pid)
 	}
-	if err := syscall.Kill(p.pid, syscall.SIGINT); err != nil && !errors.Is(err, syscall.ESRCH) {
+	if err := interrupt(p.pid); err != nil {
 		return n.errorf("stop", err)
 	}
 	select {

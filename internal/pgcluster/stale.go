@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -45,12 +44,4 @@ func anyPostmasterAlive(clusterDir string) bool {
 		}
 	}
 	return false
-}
-
-// statOwner returns the uid and gid of a file.
-func statOwner(fi os.FileInfo) (uid, gid int) {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return int(st.Uid), int(st.Gid)
-	}
-	return -1, -1
 }
