@@ -1,6 +1,8 @@
 package plugin
 
 import (
+	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"net"
 	"strconv"
@@ -63,10 +65,13 @@ func openNode(p *Plugin, idx int, addr Addr) (*node, error) {
 		if cc.RuntimeParams == nil {
 			cc.RuntimeParams = map[string]string{}
 		}
-		if k == poolRead {
+		// Behind a transaction pooler no session parameter is sent: PgBouncer
+		// refuses them at connection start (08P01). ReadOnly statements then
+		// run in read-only transactions (see rotx.go).
+		if k == poolRead && !o.TransactionPooling {
 			cc.RuntimeParams["default_transaction_read_only"] = "on"
 		}
-		if pc.StatementTimeout > 0 {
+		if pc.StatementTimeout > 0 && !o.TransactionPooling {
 			cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(pc.StatementTimeout.Milliseconds(), 10)
 		}
 		var dbOpts []stdlib.OptionOpenDB
@@ -75,7 +80,11 @@ func openNode(p *Plugin, idx int, addr Addr) (*node, error) {
 			// first: a write must not be sent into a dead one (see dead).
 			dbOpts = append(dbOpts, stdlib.OptionShouldPing(shouldPing))
 		}
-		db := stdlib.OpenDB(*cc, dbOpts...)
+		var connector driver.Connector = stdlib.GetConnector(*cc, dbOpts...)
+		if o.TransactionPooling {
+			connector = roConnector{connector}
+		}
+		db := sql.OpenDB(connector)
 		db.SetMaxOpenConns(pc.MaxOpen)
 		db.SetMaxIdleConns(pc.MaxIdle)
 		db.SetConnMaxLifetime(pc.MaxLifetime)
