@@ -42,6 +42,7 @@ type node struct {
 	stats      counters
 
 	probeConn *pgx.Conn // owned by the node's probe loop
+	hedge     bool      // owned by the probe loop: see probeConnectTimeout
 	st        nodeState // guarded by Plugin.stateMu
 }
 
@@ -77,8 +78,10 @@ func openNode(p *Plugin, idx int, addr Addr) (*node, error) {
 		var dbOpts []stdlib.OptionOpenDB
 		if k != poolRead {
 			// Pools that carry writes check a reused connection's socket
-			// first: a write must not be sent into a dead one (see dead).
-			dbOpts = append(dbOpts, stdlib.OptionShouldPing(shouldPing))
+			// first: a write must not be sent into a dead one (see dead),
+			// nor into one older than the node's last change of role (see
+			// epoch.go).
+			dbOpts = append(dbOpts, stdlib.OptionShouldPing(shouldPing), stdlib.OptionResetSession(staleConn))
 		}
 		var connector driver.Connector = stdlib.GetConnector(*cc, dbOpts...)
 		if o.TransactionPooling {
