@@ -14,7 +14,7 @@ BENCH_TIME ?= 500ms
 # `make stress STRESS_COUNT=3` for a shorter run.
 STRESS_COUNT ?= 10
 
-.PHONY: help test stress demo bench bench-select bench-bulk bench-failover ensure-postgres fmt-check vet generate ensure-patroni test-patroni
+.PHONY: help test stress demo bench bench-select bench-bulk bench-failover ensure-postgres fmt-check vet generate ensure-patroni test-patroni ensure-proxies
 
 help:
 	@echo "make demo   start a local primary + 2 replicas and show the Manager routing by mode"
@@ -27,6 +27,11 @@ help:
 
 ensure-postgres:
 	@scripts/ensure-postgres.sh
+
+# PgBouncer and HAProxy for the tests that put them in front of a cluster.
+# Not fatal: without root and without them, those tests skip and say why.
+ensure-proxies:
+	-@scripts/ensure-proxies.sh
 
 fmt-check:
 	@unformatted="$$(gofmt -l .)"; \
@@ -41,7 +46,7 @@ vet:
 
 # internal/testprogress prints each top-level test as it ends, and the full
 # output of what failed.
-test: ensure-postgres fmt-check vet
+test: ensure-postgres ensure-proxies fmt-check vet
 	$(GO) test -race -count=1 -timeout 20m -json ./... | $(GO) run ./internal/testprogress
 
 # The failover and hang tests STRESS_COUNT times under a CPU burner, each
@@ -95,5 +100,5 @@ ensure-patroni:
 # The Patroni tests (internal/patronitest): three PostgreSQL nodes, each run
 # by its own Patroni, on Patroni's built-in Raft. Without root and without
 # Patroni, `make test` skips them; this target installs it first.
-test-patroni: ensure-postgres ensure-patroni
+test-patroni: ensure-postgres ensure-patroni ensure-proxies
 	UNIFIEDDB_PATRONI=1 $(GO) test -race -count=1 -run Patroni ./internal/patronitest ./tests/

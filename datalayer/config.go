@@ -129,6 +129,26 @@ type Config struct {
 	// the client: no server-side prepared statements, as PgBouncer in
 	// transaction pooling mode needs. Default false.
 	SimpleProtocol bool
+	// PgBouncer (`pgbouncer`) says host and replica_hosts are PgBouncers in
+	// transaction pooling mode (pool_mode = transaction), one in front of
+	// each node. Then no session parameter is sent at connection start
+	// (PgBouncer refuses default_transaction_read_only and statement_timeout
+	// with 08P01), every statement uses the simple protocol (as
+	// simple_protocol) and runs unprepared, each ReadOnly statement outside a
+	// transaction runs in a BEGIN READ ONLY transaction of its own (two more
+	// round trips), statement_timeout must be 0 and batch_statement_timeout
+	// is not applied (set statement_timeout on the role, ALTER ROLE ... SET
+	// statement_timeout, or PgBouncer's query_timeout), and Migrate needs
+	// migration_host. Default false.
+	PgBouncer bool
+	// MigrationHost (`migration_host`) is "host" or "host:port" (port
+	// defaults to Port) of the primary's PostgreSQL reached directly, not
+	// through a pooler. The SQL migrations (Migrate, Migrations) run there:
+	// goose's session advisory lock must stay on one server session, which
+	// PgBouncer in transaction mode does not keep. AutoMigrate takes a
+	// transaction-scoped lock and works through PgBouncer. Default empty:
+	// the primary's Transactional pool; required with pgbouncer for Migrate.
+	MigrationHost string
 	// TCPKeepalive (`tcp_keepalive`) is the idle time before the first TCP
 	// keepalive probe and the time between probes (3 probes), so a peer that
 	// vanished (power loss, a dropped route) is noticed on an idle

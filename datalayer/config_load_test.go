@@ -96,6 +96,8 @@ database:
   transaction_retries: 0
   read_your_writes_timeout: 250ms
   simple_protocol: true
+  pgbouncer: false
+  migration_host: pg1-direct.internal:5432
   tcp_keepalive: 20s
   tcp_user_timeout: 0
   discovery: static
@@ -115,7 +117,7 @@ database:
 		ReplicaPolicy: "least_latency", FallbackToPrimary: false, BatchPoolSize: 2, BatchSize: 500,
 		TransactionalPoolSize: 3, StatementTimeout: 15 * time.Second, BatchStatementTimeout: 0,
 		TransactionRetries: 0, ReadYourWritesTimeout: 250 * time.Millisecond,
-		SimpleProtocol: true, TCPKeepalive: 20 * time.Second, TCPUserTimeout: 0,
+		SimpleProtocol: true, MigrationHost: "pg1-direct.internal:5432", TCPKeepalive: 20 * time.Second, TCPUserTimeout: 0,
 		Discovery: "static", DiscoveryInterval: 30 * time.Second,
 		PatroniURLs: []string{"http://10.0.0.1:8008", "https://10.0.0.2:8008"}, DiscoveryDNSName: "pg.internal",
 	}, cfg)

@@ -116,6 +116,16 @@ func (c Config) Validate() error {
 		bad("replica_policy", "must be one of %s, got %s", strings.Join(configReplicaPolicies, ", "), quoteConfigValue(c.ReplicaPolicy))
 	}
 
+	if c.PgBouncer && c.StatementTimeout > 0 {
+		bad("statement_timeout", "must be 0 with pgbouncer: PgBouncer refuses it at connection start (08P01); "+
+			"set it on the role (ALTER ROLE ... SET statement_timeout) or as PgBouncer's query_timeout")
+	}
+	if c.MigrationHost != "" {
+		if _, problem := parseHostPort(c.MigrationHost, c.Port); problem != "" {
+			bad("migration_host", "%s", problem)
+		}
+	}
+
 	primary := HostPort{}
 	if hostProblem(c.Host) == "" && c.Port >= 1 && c.Port <= 65535 {
 		primary = HostPort{Host: strings.Trim(c.Host, "[]"), Port: c.Port}

@@ -2,6 +2,7 @@ package datalayer
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,6 +36,23 @@ func TestValidate(t *testing.T) {
 	for _, f := range []string{"max_overflow", "pool_recycle", "statement_timeout", "statement_cache_size", "transaction_retries"} {
 		assert.False(t, ce.Has(f), "zero is valid for %s", f)
 	}
+}
+
+// pgbouncer: statement_timeout cannot be sent (PgBouncer refuses it at
+// connection start); migration_host is parsed like a replica_hosts entry.
+func TestValidatePgBouncer(t *testing.T) {
+	c := validTestConfig()
+	c.PgBouncer = true
+	c.MigrationHost = "db-direct:5433"
+	require.NoError(t, c.Validate(), "batch_statement_timeout's default is ignored, not refused")
+	c.StatementTimeout = time.Second
+	c.MigrationHost = "db direct"
+	ce := requireConfigError(t, c.Validate())
+	assert.True(t, ce.Has("statement_timeout"))
+	assert.True(t, ce.Has("migration_host"))
+	c.PgBouncer = false
+	c.MigrationHost = ""
+	assert.NoError(t, c.Validate(), "statement_timeout is fine without PgBouncer")
 }
 
 func TestParseHostPort(t *testing.T) {

@@ -60,6 +60,8 @@ var configKeys = []configKey{
 	{"transaction_retries", func(c *Config) any { return &c.TransactionRetries }},
 	{"read_your_writes_timeout", func(c *Config) any { return &c.ReadYourWritesTimeout }},
 	{"simple_protocol", func(c *Config) any { return &c.SimpleProtocol }},
+	{"pgbouncer", func(c *Config) any { return &c.PgBouncer }},
+	{"migration_host", func(c *Config) any { return &c.MigrationHost }},
 	{"tcp_keepalive", func(c *Config) any { return &c.TCPKeepalive }},
 	{"tcp_user_timeout", func(c *Config) any { return &c.TCPUserTimeout }},
 	{"discovery", func(c *Config) any { return &c.Discovery }},

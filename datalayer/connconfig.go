@@ -42,7 +42,7 @@ func (c Config) connConfig(addr plugin.Addr) (*pgx.ConnConfig, error) {
 	cc.StatementCacheCapacity = c.StatementCacheSize
 	cc.DescriptionCacheCapacity = c.PreparedStatementCacheSize
 	switch {
-	case c.SimpleProtocol:
+	case c.SimpleProtocol || c.PgBouncer:
 		cc.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 	case c.StatementCacheSize > 0:
 		cc.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement

@@ -30,6 +30,11 @@ type Manager struct {
 	// the context, at the cost of plain GORM's WithContext.
 	modes [5]*gorm.DB
 
+	// connConfig gives the pgx settings of an address (WithConnConfig
+	// applied), for the direct connection of migration_host.
+	connConfig plugin.ConnConfigFunc
+	direct     directDB
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -144,7 +149,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 	wctx, cancel := context.WithTimeout(ctx, cfg.ConnectionTimeout)
 	_ = p.WaitReady(wctx)
 	cancel()
-	m := &Manager{cfg: cfg, db: db, plugin: p, reg: o.reg, log: o.log}
+	m := &Manager{cfg: cfg, db: db, plugin: p, reg: o.reg, log: o.log, connConfig: popts.ConnConfig}
 	// Auto is what an unmarked statement gets: no clause to copy per call.
 	m.modes[Auto] = db.Session(&gorm.Session{})
 	for _, mode := range []Mode{ReadOnly, ReadWrite, Batch, Transactional} {
@@ -195,6 +200,7 @@ func (c Config) pluginOptions(reg *registry.Registry, log *slog.Logger, hooks pl
 		Metrics:               c.EnableMetrics,
 		Echo:                  c.Echo,
 		Debug:                 c.DebugMode,
+		TransactionPooling:    c.PgBouncer,
 	}
 }
 
@@ -265,6 +271,6 @@ func (m *Manager) Transaction(ctx context.Context, fn func(tx *gorm.DB) error) e
 // Close closes every pool and stops every background job. Later calls fail
 // with ErrClosed. It is idempotent.
 func (m *Manager) Close() error {
-	m.closeOnce.Do(func() { m.closeErr = m.plugin.Close() })
+	m.closeOnce.Do(func() { m.closeErr = errors.Join(m.plugin.Close(), m.direct.close()) })
 	return m.closeErr
 }

@@ -84,11 +84,11 @@ func (m *Manager) Migrate(ctx context.Context) ([]migrations.Result, error) {
 	return res, m.syncReplicas(ctx)
 }
 
-// Migrations returns a runner of the embedded SQL migrations on the primary's
-// Transactional pool (for status and down). Close it when done; it leaves
-// the pool open.
+// Migrations returns a runner of the embedded SQL migrations (for status
+// and down) on migration_host when it is set, else on the primary's
+// Transactional pool. Close it when done; it leaves the pool open.
 func (m *Manager) Migrations(opts ...migrations.Option) (*migrations.Runner, error) {
-	db, err := m.Conn(context.Background(), Transactional).DB()
+	db, err := m.migrationDB()
 	if err != nil {
 		return nil, fmt.Errorf("unifieddb: migrations: %w", err)
 	}

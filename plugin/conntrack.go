@@ -17,6 +17,7 @@ import (
 type connSet struct {
 	mu    sync.Mutex
 	conns map[*trackedConn]struct{}
+	epoch atomic.Int64 // see epoch.go
 }
 
 type trackedConn struct {
@@ -24,6 +25,8 @@ type trackedConn struct {
 	set  *connSet
 	once sync.Once
 	peek *peeker // nil where the platform has no non-blocking peek
+	// epoch is the node's epoch when the socket was dialled (see epoch.go).
+	epoch int64
 
 	// sentAt is when something was written that the server has not answered
 	// yet (unix ns, 0: nothing awaited): a statement sent into a node that
@@ -81,11 +84,12 @@ func (c *trackedConn) Close() error {
 // wrap returns a dial function that tracks what dial opens.
 func (s *connSet) wrap(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		epoch := s.epoch.Load() // before dialling: the socket is at least this old
 		c, err := dial(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
-		tc := &trackedConn{Conn: c, set: s, peek: newPeeker(c)}
+		tc := &trackedConn{Conn: c, set: s, peek: newPeeker(c), epoch: epoch}
 		s.mu.Lock()
 		if s.conns == nil {
 			s.conns = map[*trackedConn]struct{}{}

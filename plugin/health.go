@@ -165,7 +165,7 @@ func (p *Plugin) probe(n *node) probeResult {
 		if err != nil {
 			return probeResult{err: err, at: time.Now()}
 		}
-		cc.ConnectTimeout = p.opts.ProbeTimeout
+		cc.ConnectTimeout = p.probeConnectTimeout(n)
 		cc.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 		if cc.RuntimeParams == nil {
 			cc.RuntimeParams = map[string]string{}
@@ -188,6 +188,12 @@ func (p *Plugin) probe(n *node) probeResult {
 	r.latency = r.at.Sub(start)
 	if r.err == nil {
 		n.answeredAt.Store(start.UnixNano())
+	}
+	if r.err == nil && r.inRecovery && p.topo.Load().primary == nil {
+		// No primary known: the next probe starts a new session. Behind a
+		// proxy this one may still reach a demoted server while the proxy
+		// already sends new sessions to the promoted one.
+		n.closeProbe()
 	}
 	if r.err != nil || (r.readOnly && !r.inRecovery) {
 		// A read-only primary: the next probe starts a new session, which
@@ -246,15 +252,24 @@ func (p *Plugin) apply(n *node, r probeResult) {
 			role = RoleReplica
 		}
 		readOnly := role == RolePrimary && r.readOnly
-		if s.writable() && (role == RoleReplica || readOnly) {
+		was := s.writable()
+		if was && (role == RoleReplica || readOnly) {
 			ev.add(func() { p.drain(n) })
 		}
 		s.role, s.readOnly, s.refused, s.lsn, s.timeline = role, readOnly, false, r.lsn, r.timeline
+		if !was && s.writable() && s.probed {
+			// Writable again (promoted, or a proxy now reaches another
+			// server): connections from before may reach the old one.
+			n.newEpoch()
+		}
 		n.lsn.Store(r.lsn)
 		if role == RolePrimary {
 			p.recordLSN(n, r.at, r.lsn)
 		}
-		if !s.up && (!s.probed || s.okStreak >= readmitAfter) {
+		// A writable node is readmitted at its first good probe when there is
+		// no primary at all: a promotion (or a proxy now reaching the new
+		// primary) must not wait one more probe while every write waits.
+		if !s.up && (!s.probed || s.okStreak >= readmitAfter || (s.writable() && p.topo.Load().primary == nil)) {
 			s.up = true
 			s.upSince = r.at
 			if s.probed {
@@ -315,9 +330,11 @@ func (p *Plugin) kickAll() {
 	}
 }
 
-// drain closes the idle connections of a demoted node's primary pools, so
-// none of them is used for writes again.
+// drain closes the idle connections of a demoted node's primary pools and
+// starts a new epoch, so that none of the connections in use now is used
+// for writes again either.
 func (p *Plugin) drain(n *node) {
+	n.newEpoch()
 	for _, k := range []poolKind{poolWrite, poolBatch, poolTx} {
 		pl := n.pools[k]
 		pl.db.SetMaxIdleConns(0)

@@ -2,6 +2,8 @@ package plugin
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"math"
 	"net"
@@ -50,6 +52,7 @@ type node struct {
 	retired     atomic.Bool // removed by discovery: its pools close after retireGrace
 
 	probeConn *pgx.Conn // owned by the node's probe loop
+	hedge     bool      // owned by the probe loop: see probeConnectTimeout
 	st        nodeState // guarded by Plugin.stateMu
 }
 
@@ -75,19 +78,28 @@ func openNode(p *Plugin, idx int, addr Addr) (*node, error) {
 		if cc.RuntimeParams == nil {
 			cc.RuntimeParams = map[string]string{}
 		}
-		if k == poolRead {
+		// Behind a transaction pooler no session parameter is sent: PgBouncer
+		// refuses them at connection start (08P01). ReadOnly statements then
+		// run in read-only transactions (see rotx.go).
+		if k == poolRead && !o.TransactionPooling {
 			cc.RuntimeParams["default_transaction_read_only"] = "on"
 		}
-		if pc.StatementTimeout > 0 {
+		if pc.StatementTimeout > 0 && !o.TransactionPooling {
 			cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(pc.StatementTimeout.Milliseconds(), 10)
 		}
 		var dbOpts []stdlib.OptionOpenDB
 		if k != poolRead {
 			// Pools that carry writes check a reused connection's socket
-			// first: a write must not be sent into a dead one (see dead).
-			dbOpts = append(dbOpts, stdlib.OptionShouldPing(shouldPing))
+			// first: a write must not be sent into a dead one (see dead),
+			// nor into one older than the node's last change of role (see
+			// epoch.go).
+			dbOpts = append(dbOpts, stdlib.OptionShouldPing(shouldPing), stdlib.OptionResetSession(staleConn))
 		}
-		db := stdlib.OpenDB(*cc, dbOpts...)
+		var connector driver.Connector = stdlib.GetConnector(*cc, dbOpts...)
+		if o.TransactionPooling {
+			connector = roConnector{connector}
+		}
+		db := sql.OpenDB(connector)
 		db.SetMaxOpenConns(pc.MaxOpen)
 		db.SetMaxIdleConns(pc.MaxIdle)
 		db.SetConnMaxLifetime(pc.MaxLifetime)

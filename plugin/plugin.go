@@ -100,6 +100,14 @@ type Options struct {
 	// ReadYourWritesTimeout bounds how long a read-your-writes read waits for
 	// a replica to catch up before it uses the primary.
 	ReadYourWritesTimeout time.Duration
+	// TransactionPooling says a pooler in transaction mode (PgBouncer's
+	// pool_mode = transaction) stands in front of every node: no session
+	// parameter is sent at connection start (default_transaction_read_only,
+	// statement_timeout), statements run unprepared, and ReadOnly statements
+	// outside a transaction each run in a read-only transaction. ConnConfig
+	// must then use an exec mode that needs no server-side prepared
+	// statement (pgx.QueryExecModeSimpleProtocol or QueryExecModeExec).
+	TransactionPooling bool
 	// Hooks are optional event callbacks.
 	Hooks Hooks
 	// Metrics counts statements, errors, retries and latency per node and

@@ -166,9 +166,12 @@ func (pl *pool) queryRowOnce(ctx context.Context, prep bool, query string, args 
 }
 
 // stmt returns the pool's prepared statement for query when prep is set,
-// nil when it is not (or the cache is full: the query then runs unprepared).
+// nil when it is not (or the cache is full, or a transaction pooler is in
+// front: the query then runs unprepared).
 func (pl *pool) stmt(ctx context.Context, prep bool, query string) (*sql.Stmt, error) {
-	if !prep {
+	// Behind a transaction pooler a statement prepared on one server
+	// connection is unknown on the next: run it unprepared.
+	if !prep || pl.node.p.opts.TransactionPooling {
 		return nil, nil
 	}
 	return pl.stmts.get(ctx, pl.db, query)

@@ -31,6 +31,7 @@ type route struct {
 	replicas bool     // prefer replicas (their read pool)
 	read     bool     // idempotent: a connection error may be retried on another node
 	prep     bool     // run statements prepared, per pool (Session{PrepareStmt: true})
+	roTx     bool     // run each statement in a read-only transaction (ReadOnly behind a pooler)
 	prepared *route   // this route's twin with prep set
 }
 
@@ -45,6 +46,7 @@ func newRoutes(p *Plugin) (routes [modeCount][opKinds]*route) {
 				// Read-only sessions everywhere: the server refuses writes too,
 				// so every statement is safe to retry.
 				r.kind, r.replicas, r.read = poolRead, true, true
+				r.roTx = p.opts.TransactionPooling
 			case ReadWrite:
 				r.kind = poolWrite
 			case Batch:
@@ -59,6 +61,15 @@ func newRoutes(p *Plugin) (routes [modeCount][opKinds]*route) {
 		}
 	}
 	return routes
+}
+
+// mark asks the driver for a read-only transaction per statement where the
+// route needs one (see rotx.go).
+func (r *route) mark(ctx context.Context) context.Context {
+	if r.roTx {
+		return withReadOnlyTx(ctx)
+	}
+	return ctx
 }
 
 // fresh reports whether reads of this route must see the context's writes.
@@ -211,6 +222,7 @@ func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, f
 
 // ExecContext implements gorm.ConnPool.
 func (r *route) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = r.mark(ctx)
 	var res sql.Result
 	a := attempts{p: r.p, mode: r.mode, query: query}
 	do := func(pl *pool) (err error) {
@@ -227,6 +239,7 @@ func (r *route) ExecContext(ctx context.Context, query string, args ...any) (sql
 // QueryContext implements gorm.ConnPool. Errors after rows reached the
 // caller are not retried.
 func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = r.mark(ctx)
 	var rows *sql.Rows
 	a := attempts{p: r.p, mode: r.mode, query: query}
 	do := func(pl *pool) (err error) {
@@ -248,6 +261,7 @@ func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*s
 // of its query, known before Scan, so a failed attempt can be retried. An
 // error found after that (while the row is read) reaches Scan.
 func (r *route) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = r.mark(ctx)
 	var row *sql.Row
 	a := attempts{p: r.p, mode: r.mode, query: query}
 	do := func(pl *pool) error {

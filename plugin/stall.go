@@ -52,3 +52,23 @@ func (p *Plugin) probeTimeout(n *node) time.Duration {
 	}
 	return min(p.opts.ProbeTimeout, stallProbeTimeout)
 }
+
+// hedgeConnectTimeout bounds every other probe connection while no primary
+// is known. Behind a proxy (HAProxy) a connection attempt can sit in the
+// proxy's retries to the old primary for a second or more, while a new
+// attempt would already reach the new one; the other attempts keep the
+// full connection_timeout, so a slow but healthy node is still reached.
+const hedgeConnectTimeout = 250 * time.Millisecond
+
+// probeConnectTimeout is the connect timeout of n's next probe session.
+// Called only from n's probe loop.
+func (p *Plugin) probeConnectTimeout(n *node) time.Duration {
+	if p.topo.Load().primary != nil {
+		return p.opts.ProbeTimeout
+	}
+	n.hedge = !n.hedge
+	if n.hedge {
+		return min(p.opts.ProbeTimeout, hedgeConnectTimeout)
+	}
+	return p.opts.ProbeTimeout
+}

@@ -133,11 +133,13 @@ func (p *Plugin) rebuildLocked(ev *events, now time.Time) {
 		if !n.st.up || !n.st.writable() {
 			continue
 		}
+		if !p.opts.EnableHA && n.idx != 0 {
+			// Never the primary, so no split brain: behind a proxy, the
+			// replicas' port may reach the new primary for a moment.
+			continue
+		}
 		if n.st.answered {
 			writable++ // a role only assumed at start-up is no split brain
-		}
-		if !p.opts.EnableHA && n.idx != 0 {
-			continue
 		}
 		if primary == nil || betterPrimary(n, primary) {
 			primary = n

@@ -227,7 +227,7 @@ func TestPatroniScenarios(t *testing.T) {
 			resume, switched, sent := "-", "-", "-"
 			if sc.promotes {
 				require.True(t, promoted, "the promotion was seen")
-				first, ok := firstAckAfter(ws, promotedAt)
+				first, ok := firstAckAt(ws, promotedAt)
 				require.True(t, ok, "a write acknowledged after the promotion")
 				resume = first.Sub(promotedAt).Round(time.Millisecond).String()
 				switchMu.Lock()
@@ -266,8 +266,8 @@ func count25006(sets ...[]loadgen.Result) int {
 	return n
 }
 
-// firstAckAfter is the end of the first write acknowledged after t.
-func firstAckAfter(rs []loadgen.Result, t time.Time) (time.Time, bool) {
+// firstAckAt is the end of the first write acknowledged after t.
+func firstAckAt(rs []loadgen.Result, t time.Time) (time.Time, bool) {
 	var first time.Time
 	for _, r := range rs {
 		if r.Err == nil && r.End.After(t) && (first.IsZero() || r.End.Before(first)) {

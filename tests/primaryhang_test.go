@@ -39,8 +39,8 @@ func primaryHangLoad(t *testing.T, m *datalayer.Manager, hang, undo func(), hold
 	time.Sleep(hold)
 	undo()
 	undone = time.Now()
-	// Writes succeed again once the primary answers (the probe readmits it
-	// after two answers).
+	// Writes succeed again once the primary answers (with no other primary,
+	// the probe readmits it at its first answer).
 	time.Sleep(3 * time.Second)
 	return l.Stop(), hung, undone
 }

@@ -1,0 +1,247 @@
+//go:build linux
+
+package haproxytest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prompt-improver/unifieddb/internal/pgcluster"
+)
+
+// ErrNotInstalled is returned by Start when no haproxy binary is found.
+var ErrNotInstalled = errors.New("haproxytest: haproxy not found (run scripts/ensure-proxies.sh as root)")
+
+// Server is one PostgreSQL server and its Patroni REST API port.
+type Server struct {
+	Name     string
+	Port     int // PostgreSQL on 127.0.0.1
+	RESTPort int // Patroni's REST API on 127.0.0.1
+}
+
+// Options configures Start.
+type Options struct {
+	Servers []Server
+	// KeepSessions leaves out on-marked-down shutdown-sessions: connections
+	// to a server that failed its check stay open (HAProxy's default, and
+	// a common omission in hand-written set-ups).
+	KeepSessions bool
+	// CheckInterval is HAProxy's `inter` between two health checks of a
+	// server; 0 is 500 ms. A server is marked down after two failed checks
+	// (fall 2) and up after one good one (rise 1).
+	CheckInterval time.Duration
+}
+
+// Proxy is one running HAProxy.
+type Proxy struct {
+	PrimaryPort int // the leader, per GET /primary
+	ReplicaPort int // the replicas, round robin, per GET /replica
+
+	dir     string
+	spawner *pgcluster.Spawner
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	stderr  strings.Builder
+	mu      sync.Mutex // guards stderr
+
+	closeOnce sync.Once
+}
+
+// Binary returns the path of haproxy, or ErrNotInstalled.
+func Binary() (string, error) {
+	if p, err := exec.LookPath("haproxy"); err == nil {
+		return p, nil
+	}
+	if _, err := os.Stat("/usr/sbin/haproxy"); err == nil {
+		return "/usr/sbin/haproxy", nil
+	}
+	return "", ErrNotInstalled
+}
+
+// Start writes the configuration and starts HAProxy, and returns once both
+// ports accept connections (whether a server is up behind them is the
+// caller's to wait for).
+func Start(ctx context.Context, o Options) (*Proxy, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
+	}
+	if len(o.Servers) == 0 {
+		return nil, errors.New("haproxytest: no servers")
+	}
+	if o.CheckInterval == 0 {
+		o.CheckInterval = 500 * time.Millisecond
+	}
+	user, err := pgcluster.LookupServerUser()
+	if err != nil {
+		return nil, fmt.Errorf("haproxytest: %w", err)
+	}
+	p := &Proxy{exited: make(chan struct{})}
+	if p.PrimaryPort, err = pgcluster.ReservePort(); err != nil {
+		return nil, fmt.Errorf("haproxytest: %w", err)
+	}
+	if p.ReplicaPort, err = pgcluster.ReservePort(); err != nil {
+		p.cleanup()
+		return nil, fmt.Errorf("haproxytest: %w", err)
+	}
+	if p.dir, err = os.MkdirTemp("", "unifieddb-haproxy-*"); err != nil {
+		p.cleanup()
+		return nil, fmt.Errorf("haproxytest: %w", err)
+	}
+	cfgPath := filepath.Join(p.dir, "haproxy.cfg")
+	if err := os.WriteFile(cfgPath, []byte(p.config(o)), 0o644); err != nil {
+		p.cleanup()
+		return nil, fmt.Errorf("haproxytest: %w", err)
+	}
+	for _, path := range []string{cfgPath, p.dir} {
+		if err := user.Chown(path); err != nil {
+			p.cleanup()
+			return nil, fmt.Errorf("haproxytest: %w", err)
+		}
+	}
+	// -db: foreground, no daemon; -W is not needed for one process.
+	p.cmd = exec.Command(bin, "-db", "-f", cfgPath)
+	p.cmd.Dir = p.dir
+	p.cmd.Env = user.Env()
+	p.cmd.SysProcAttr = user.SysProcAttr()
+	p.cmd.Stdout = &lockedWriter{p}
+	p.cmd.Stderr = &lockedWriter{p}
+	p.spawner = pgcluster.NewSpawner()
+	if err := p.spawner.Start(p.cmd); err != nil {
+		p.spawner.Close()
+		p.cleanup()
+		return nil, fmt.Errorf("haproxytest: start haproxy: %w", err)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		close(p.exited)
+	}()
+	for _, port := range []int{p.PrimaryPort, p.ReplicaPort} {
+		if err := p.waitListening(ctx, port); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// config is the haproxy.cfg of Patroni's documentation, on our ports.
+func (p *Proxy) config(o Options) string {
+	var b strings.Builder
+	inter := strconv.FormatInt(o.CheckInterval.Milliseconds(), 10) + "ms"
+	fmt.Fprintf(&b, `global
+    maxconn 2000
+
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 30m
+    timeout server 30m
+    timeout check 2s
+`)
+	for _, l := range []struct {
+		name, path string
+		port       int
+	}{{"primary", "/primary", p.PrimaryPort}, {"replicas", "/replica", p.ReplicaPort}} {
+		cut := " on-marked-down shutdown-sessions"
+		if o.KeepSessions {
+			cut = ""
+		}
+		fmt.Fprintf(&b, `
+listen %s
+    bind 127.0.0.1:%d
+    balance roundrobin
+    option httpchk
+    http-check send meth GET uri %s
+    http-check expect status 200
+    default-server inter %s fall 2 rise 1%s
+`, l.name, l.port, l.path, inter, cut)
+		for _, s := range o.Servers {
+			fmt.Fprintf(&b, "    server %s 127.0.0.1:%d maxconn 1000 check port %d\n", s.Name, s.Port, s.RESTPort)
+		}
+	}
+	return b.String()
+}
+
+func (p *Proxy) waitListening(ctx context.Context, port int) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	a := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	var d net.Dialer
+	for {
+		c, err := d.DialContext(ctx, "tcp", a)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-p.exited:
+			return fmt.Errorf("haproxytest: haproxy exited at start: %s", p.Output())
+		case <-ctx.Done():
+			return fmt.Errorf("haproxytest: haproxy not listening on %s: %w (%s)", a, ctx.Err(), p.Output())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Output is what HAProxy printed (warnings, server state changes).
+func (p *Proxy) Output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+type lockedWriter struct{ p *Proxy }
+
+func (w *lockedWriter) Write(b []byte) (int, error) {
+	w.p.mu.Lock()
+	defer w.p.mu.Unlock()
+	return w.p.stderr.Write(b)
+}
+
+// PrimaryAddr and ReplicaAddr are "127.0.0.1:PORT".
+func (p *Proxy) PrimaryAddr() string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p.PrimaryPort))
+}
+
+func (p *Proxy) ReplicaAddr() string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p.ReplicaPort))
+}
+
+// Close stops HAProxy and removes its directory. It is idempotent.
+func (p *Proxy) Close() {
+	p.closeOnce.Do(func() {
+		if p.cmd != nil && p.cmd.Process != nil {
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			select {
+			case <-p.exited:
+			case <-time.After(10 * time.Second):
+			}
+		}
+		if p.spawner != nil {
+			p.spawner.Close()
+		}
+		p.cleanup()
+	})
+}
+
+func (p *Proxy) cleanup() {
+	if p.dir != "" {
+		os.RemoveAll(p.dir)
+	}
+	for _, port := range []int{p.PrimaryPort, p.ReplicaPort} {
+		if port != 0 {
+			pgcluster.ReleasePort(port)
+		}
+	}
+}
