@@ -37,12 +37,15 @@ const readmitAfter = 2
 // probeSQL reads role, WAL position, timeline and read-only state in one
 // round trip. The WAL position is the replay position on a standby and the
 // current position on a primary; the timeline tells the newer of two
-// writable nodes apart; transaction_read_only on a primary says its sessions
+// writable nodes apart and, on a standby, which primary's history it
+// streams (received_tli; 0 when it does not stream now, or the role may not
+// read pg_stat_wal_receiver): WAL positions of two timelines cannot be
+// compared; transaction_read_only on a primary says its sessions
 // refuse writes (default_transaction_read_only, set for maintenance). The
 // last three columns are the synchronous replication figures of syncrep.go.
 const probeSQL = `SELECT pg_is_in_recovery(),
   COALESCE((CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END - '0/0')::bigint, 0),
-  CASE WHEN pg_is_in_recovery() THEN 0 ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,
+  CASE WHEN pg_is_in_recovery() THEN COALESCE((SELECT received_tli FROM pg_stat_wal_receiver), 0) ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,
   current_setting('transaction_read_only') = 'on',
   s.waiting, s.longest_ms,
   COALESCE((SELECT (min(flush_lsn) - '0/0')::bigint FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')), -1)
@@ -256,7 +259,12 @@ func (p *Plugin) apply(n *node, r probeResult) {
 		if was && (role == RoleReplica || readOnly) {
 			ev.add(func() { p.drain(n) })
 		}
-		s.role, s.readOnly, s.refused, s.lsn, s.timeline = role, readOnly, false, r.lsn, r.timeline
+		if role == RolePrimary || r.timeline != 0 || s.role != RoleReplica {
+			// A standby that does not stream now keeps the timeline it
+			// last streamed: its WAL is still that history's.
+			s.timeline = r.timeline
+		}
+		s.role, s.readOnly, s.refused, s.lsn = role, readOnly, false, r.lsn
 		if !was && s.writable() && s.probed {
 			// Writable again (promoted, or a proxy now reaches another
 			// server): connections from before may reach the old one.

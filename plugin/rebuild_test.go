@@ -86,4 +86,22 @@ func TestRebuildPrimaryChoice(t *testing.T) {
 			t.Fatalf("replicas %v; want only the caught-up one", top.replicas)
 		}
 	})
+	t.Run("a replica of another timeline than the primary's takes no reads", func(t *testing.T) {
+		// replica b still follows the replaced primary (timeline 1) and is
+		// further in WAL position than the promoted one (timeline 2).
+		p, _ := testPlugin(t, 3)
+		prim, old, same := p.nodes[0], p.nodes[1], p.nodes[2]
+		prim.st.role, prim.st.lsn, prim.st.timeline = RolePrimary, 500, 2
+		old.st.lsn, old.st.timeline = 900, 1
+		same.st.lsn, same.st.timeline = 500, 2
+		p.recordLSN(prim, time.Unix(1000, 0), 500)
+		top := p.rebuildNow()
+		if slices.Contains(top.replicas, old) || !slices.Contains(top.replicas, same) {
+			t.Fatalf("replicas %v; want only the one on timeline 2", top.replicas)
+		}
+		old.st.timeline = 0 // unknown (not streaming, or not visible): compared by position
+		if top := p.rebuildNow(); !slices.Contains(top.replicas, old) {
+			t.Fatal("a replica of unknown timeline is compared by WAL position, as before")
+		}
+	})
 }

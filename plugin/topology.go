@@ -123,6 +123,17 @@ func betterPrimary(n, than *node) bool {
 	return n.st.timeline > than.st.timeline
 }
 
+// otherTimeline: replica n streams another timeline than primary's (it
+// followed a primary that has since been replaced, and was not repointed
+// yet). Its WAL positions say nothing of the primary's: it may be ahead of
+// the new primary in position and still miss its writes, or show writes
+// the new history does not have. It takes no reads until it follows the
+// primary. 0 is an unknown timeline.
+func otherTimeline(n, primary *node) bool {
+	return primary != nil && n.st.role == RoleReplica && n.st.timeline != 0 && primary.st.timeline != 0 &&
+		n.st.timeline != primary.st.timeline
+}
+
 // rebuildLocked derives a new topology from the node states and swaps it in
 // when it changed. Caller holds stateMu.
 func (p *Plugin) rebuildLocked(ev *events, now time.Time) {
@@ -153,6 +164,9 @@ func (p *Plugin) rebuildLocked(ev *events, now time.Time) {
 		}
 		if n.st.role == RoleReplica && n.st.lsn < p.minReplay {
 			continue // has not replayed a migration yet (SyncReplicas)
+		}
+		if otherTimeline(n, primary) {
+			continue
 		}
 		var known bool
 		n.st.lagBytes, n.st.lag, known = p.lagOf(n, primary, now)
