@@ -36,6 +36,7 @@ type history struct {
 	// context (checkReads); checked says whether any read was checked so.
 	reads, readsFailed, stale int
 	rywChecked                bool
+	staleReads                []string // what each stale read showed
 }
 
 // notSent: the error says the write never reached a server.
@@ -124,6 +125,9 @@ func assertHistory(t *testing.T, fault string, h history) {
 	t.Logf("history %s", h.row(fault))
 	t.Logf("history detail of %s: %d writes (%d acknowledged, %d outcome unknown, %d not sent, %d other, %d phantom), %d reads (%d failed, %d stale)",
 		fault, h.ops, h.acked, h.unknown, h.notSent, len(h.other), h.phantom, h.reads, h.readsFailed, h.stale)
+	for _, s := range h.staleReads {
+		t.Logf("stale read of %s: %s", fault, s)
+	}
 	if h.lost > 0 || h.duplicated > 0 || h.phantom > 0 || h.stale > 0 {
 		t.Errorf("history of %s: %d acknowledged writes lost, %d duplicated, %d reported not sent yet present, %d stale read-your-writes reads",
 			fault, h.lost, h.duplicated, h.phantom, h.stale)

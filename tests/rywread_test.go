@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ type rywRead struct {
 	err        error
 	want       int // the context's last write acknowledged before the read, -1 for none
 	saw        int // the highest of the context's writes the read showed, -1 for none
+	port       int // the server that answered, for diagnostics
 }
 
 // rywReaders records the writes and reads of read-your-writes workers.
@@ -82,13 +84,17 @@ func (r *rywReaders) op(ctx context.Context, w, seq int) error {
 	r.mu.Unlock()
 
 	rd.start = time.Now()
-	var saw *int
-	rd.err = r.m.DB().WithContext(rctx).Model(&haWrite{}).Where("worker = ?", rywWorker0+w).
-		Select("max(seq)").Scan(&saw).Error
-	rd.end = time.Now()
-	if saw != nil {
-		rd.saw = *saw
+	var got struct {
+		Saw  *int
+		Port int
 	}
+	rd.err = r.m.DB().WithContext(rctx).Model(&haWrite{}).Where("worker = ?", rywWorker0+w).
+		Select("max(seq) AS saw, inet_server_port() AS port").Scan(&got).Error
+	rd.end = time.Now()
+	if got.Saw != nil {
+		rd.saw = *got.Saw
+	}
+	rd.port = got.Port
 	r.mu.Lock()
 	r.reads = append(r.reads, rd)
 	r.mu.Unlock()
@@ -127,6 +133,8 @@ func checkReads(h history, reads []rywRead) history {
 		prev, seen := last[rd.ctx]
 		if rd.saw < rd.want || (seen && rd.saw < prev) {
 			h.stale++
+			h.staleReads = append(h.staleReads, fmt.Sprintf("context %d, read %s-%s on port %d: its last acknowledged write %d, saw %d, an earlier read saw %d",
+				rd.ctx, rd.start.Format("15:04:05.000"), rd.end.Format("15:04:05.000"), rd.port, rd.want, rd.saw, prev))
 		}
 		if !seen || rd.saw > prev {
 			last[rd.ctx] = rd.saw
