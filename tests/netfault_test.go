@@ -80,6 +80,7 @@ func TestBlackholedReplicaLinkFailsNoRead(t *testing.T) {
 	servesReads(t, m, replica, 10*time.Second)
 	rs := l.Stop()
 
+	assertHistory(t, "replica link blackholed (half-open), 5 s", readHistory(rs))
 	assert.Greater(t, len(rs), 500, "steady load")
 	assert.Empty(t, failures(rs), "no read fails while a replica's link is blackholed")
 	limit := m.Config().ConnectionTimeout + time.Second
@@ -110,7 +111,6 @@ const blobRows = 2000
 // every connection a proxy carries is a statement's, and a cut is sure to
 // hit it), with blobRows rows of 100 bytes on every node.
 func resetSetup(t *testing.T) (*datalayer.Manager, map[string]*faultproxy.Proxy) {
-	ctx := testCtx(t)
 	c := startCluster(t, pgcluster.DefaultOptions())
 	proxies, via := behindProxies(t, c)
 	m := newManager(t, c, func(cfg *datalayer.Config) {
@@ -118,6 +118,14 @@ func resetSetup(t *testing.T) (*datalayer.Manager, map[string]*faultproxy.Proxy)
 		via(cfg)
 		cfg.EnableHealthChecks = false
 	})
+	seedBlobs(t, c, m)
+	return m, proxies
+}
+
+// seedBlobs creates blobRows rows of 100 bytes and waits until every
+// replica has them.
+func seedBlobs(t *testing.T, c *pgcluster.Cluster, m *datalayer.Manager) {
+	ctx := testCtx(t)
 	require.NoError(t, migrate(t, ctx, m, &haBlob{}))
 	seed := make([]haBlob, blobRows)
 	for i := range seed {
@@ -127,7 +135,6 @@ func resetSetup(t *testing.T) (*datalayer.Manager, map[string]*faultproxy.Proxy)
 		return m.Conn(ctx, datalayer.ReadWrite).Create(&seed).Error
 	}))
 	waitReplicated(t, c, c.Node("primary"))
-	return m, proxies
 }
 
 // checkResetRead cuts the replies of every open replica connection after
@@ -243,16 +250,14 @@ func TestLatencyMovesLeastLatencyReadsAway(t *testing.T) {
 		return true
 	}, 20*time.Second, 100*time.Millisecond, "reads stay on the replica 200 ms away")
 
-	for i := range 20 {
-		rctx := datalayer.WithReadYourWrites(ctx)
-		it := haItem{Name: fmt.Sprint("ryw-", i)}
-		require.NoError(t, stmt(t, rctx, "read-your-writes insert", func(ctx context.Context) error {
-			return m.DB().WithContext(ctx).Create(&it).Error
-		}))
-		var got haItem
-		require.NoError(t, stmt(t, rctx, "read-your-writes read", func(ctx context.Context) error {
-			return m.DB().WithContext(ctx).First(&got, it.ID).Error
-		}), "read-your-writes read %d", i)
-		assert.Equal(t, it.Name, got.Name)
-	}
+	// Read-your-writes stays exact: 4 contexts write and read back for 2 s.
+	require.NoError(t, migrate(t, ctx, m, &haWrite{}))
+	readers := newRYWReaders(m, 4)
+	load := startLoad(t, ctx, len(readers.ctxs), 10*time.Millisecond, readers.op)
+	time.Sleep(2 * time.Second)
+	load.Stop()
+	h := readers.history(history{}, writesOn(t, c.Node("primary")))
+	assertHistory(t, "200 ms added latency on one replica (least_latency)", h)
+	assert.Zero(t, h.readsFailed+h.ops-h.acked, "no read or write fails")
+	assert.Greater(t, h.reads, 20, "steady load")
 }
