@@ -256,8 +256,9 @@ func TestLaggingReplicaLeavesRotationAndReadYourWrites(t *testing.T) {
 	checkRYW()
 
 	require.NoError(t, nodeOp(t, ctx, "pause replay on replica1", lagging.PauseReplay))
-	writes := startLoad(t, ctx, 1, 20*time.Millisecond, writeOp(m))
+	// The table first: a write begun before it exists fails (42P01).
 	require.NoError(t, migrate(t, ctx, m, &haWrite{}))
+	writes := startLoad(t, ctx, 1, 20*time.Millisecond, writeOp(m))
 	// Past max_replication_lag the lagging replica serves no read.
 	require.Eventually(t, func() bool {
 		for range 20 {
