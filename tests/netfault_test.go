@@ -258,6 +258,14 @@ func TestLatencyMovesLeastLatencyReadsAway(t *testing.T) {
 	load.Stop()
 	h := readers.history(history{}, writesOn(t, c.Node("primary")))
 	assertHistory(t, "200 ms added latency on one replica (least_latency)", h)
+	var slowRead, slowWrite time.Duration
+	for _, r := range readers.reads {
+		slowRead = max(slowRead, r.end.Sub(r.start))
+	}
+	for _, w := range readers.writes {
+		slowWrite = max(slowWrite, w.End.Sub(w.Start))
+	}
+	t.Logf("slowest read-your-writes read %s, slowest write %s", slowRead.Round(time.Millisecond), slowWrite.Round(time.Millisecond))
 	assert.Zero(t, h.readsFailed+h.ops-h.acked, "no read or write fails")
 	assert.Greater(t, h.reads, 20, "steady load")
 }
