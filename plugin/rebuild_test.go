@@ -87,7 +87,7 @@ func TestRebuildPrimaryChoice(t *testing.T) {
 		}
 	})
 	t.Run("a replica of another timeline than the primary's takes no reads", func(t *testing.T) {
-		// replica b still follows the replaced primary (timeline 1) and is
+		// replica old still follows the replaced primary (timeline 1) and is
 		// further in WAL position than the promoted one (timeline 2).
 		p, _ := testPlugin(t, 3)
 		prim, old, same := p.nodes[0], p.nodes[1], p.nodes[2]
