@@ -90,7 +90,8 @@ func TestRebuildPrimaryChoice(t *testing.T) {
 		// replica old still follows the replaced primary (timeline 1) and is
 		// further in WAL position than the promoted one (timeline 2).
 		p, _ := testPlugin(t, 3)
-		prim, old, same := p.nodes[0], p.nodes[1], p.nodes[2]
+		nodes := p.nodeList()
+		prim, old, same := nodes[0], nodes[1], nodes[2]
 		prim.st.role, prim.st.lsn, prim.st.timeline = RolePrimary, 500, 2
 		old.st.lsn, old.st.timeline = 900, 1
 		same.st.lsn, same.st.timeline = 500, 2
