@@ -249,6 +249,7 @@ func (p *Plugin) apply(n *node, r probeResult) {
 		s.answered = true
 		s.lastErr = ""
 		s.latency = r.latency
+		n.rtt.Store(int64(r.latency))
 		s.syncWait = r.syncWait.after(s.syncWait)
 		role := RolePrimary
 		if r.inRecovery {

@@ -41,7 +41,10 @@ type node struct {
 	// socket waiting since before then is a slow statement, not a hung node.
 	answeredAt atomic.Int64
 	quickProbe atomic.Bool // the next probe is a quick one (see watchStalls)
-	stats      counters
+	// rtt is the last successful probe's round trip (ns), read without
+	// stateMu by read-your-writes, which polls no replica slower than its wait.
+	rtt   atomic.Int64
+	stats counters
 
 	// gone is closed when discovery removed the node: its probe loop ends
 	// (loopDone is closed then) and its probes in flight are cancelled.

@@ -135,6 +135,12 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 			}
 		}
 		for _, n := range t.replicas {
+			if wait := r.p.opts.ReadYourWritesTimeout; wait > 0 && time.Duration(n.rtt.Load()) > wait {
+				// Its answer would come after the wait: asking would only
+				// make the read slower (a new connection costs several
+				// round trips). Its probe still reports its position.
+				continue
+			}
 			var replayed int64
 			if err := n.pools[poolRead].queryRow(ctx, false, replayLSNSQL).Scan(&replayed); err == nil && replayed >= target {
 				n.lsn.Store(replayed)

@@ -266,6 +266,10 @@ func TestLatencyMovesLeastLatencyReadsAway(t *testing.T) {
 		slowWrite = max(slowWrite, w.End.Sub(w.Start))
 	}
 	t.Logf("slowest read-your-writes read %s, slowest write %s", slowRead.Round(time.Millisecond), slowWrite.Round(time.Millisecond))
+	// A read-your-writes read waits read_your_writes_timeout (100 ms) for a
+	// replica, then reads the primary: the slow replica must not hold it
+	// (it did, 1.7-2.1 s, while its replay position was asked of it).
+	assert.Less(t, slowRead, time.Second, "a read-your-writes read waited on the slow replica")
 	assert.Zero(t, h.readsFailed+h.ops-h.acked, "no read or write fails")
 	assert.Greater(t, h.reads, 20, "steady load")
 }
