@@ -2,16 +2,12 @@ package plugin
 
 import (
 	"errors"
-
 	"reflect"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/callbacks"
 )
-
-// maxRequeries bounds how often one read is run again after its connection
-// broke while its rows were being read.
-const maxRequeries = 2
 
 // requery runs again a model read whose connection broke after its first
 // rows reached GORM (a reset mid-result): route.QueryContext cannot, since
@@ -20,14 +16,35 @@ const maxRequeries = 2
 // into a destination emptied of the partial result. It runs right after
 // gorm:query, before preloads. Only plain reads outside transactions and
 // pinned connections, into a slice or a struct, are run again.
+//
+// The first re-run is immediate. Later ones wait for a topology change or
+// a growing backoff, as the route's retries do, and stop at
+// failover_timeout: a node whose connections are being reset (a middlebox
+// dropping its state) may break a re-run too before its probe takes it out
+// of rotation, so a fixed count of re-runs failed reads a later try would
+// have served.
 func (p *Plugin) requery(db *gorm.DB) {
-	for range maxRequeries {
-		if db.Error == nil || !connectionClass(db.Error) || routeGaveUp(db.Error) || db.Statement.Context.Err() != nil {
+	var (
+		deadline time.Time
+		backoff  = 20 * time.Millisecond
+	)
+	for {
+		ctx := db.Statement.Context
+		if db.Error == nil || !connectionClass(db.Error) || routeGaveUp(db.Error) || ctx.Err() != nil {
 			return
 		}
 		r, ok := db.Statement.ConnPool.(*route)
 		if !ok || !r.read || !emptyDest(db.Statement.ReflectValue) {
 			return
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(p.opts.FailoverTimeout)
+		} else {
+			remaining := time.Until(deadline)
+			if remaining <= 0 || p.waitChange(ctx, min(backoff, remaining)) != nil {
+				return
+			}
+			backoff = min(backoff*2, 500*time.Millisecond)
 		}
 		if p.opts.Metrics {
 			p.modeStats[r.mode].retries.Add(1)
