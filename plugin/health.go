@@ -160,6 +160,8 @@ func (p *Plugin) probeDelay(n *node) time.Duration {
 func (p *Plugin) probe(n *node) probeResult {
 	ctx, cancel := context.WithTimeout(n.probeCtx, p.probeTimeout(n))
 	defer cancel()
+	n.probing.Store(&probeRun{start: time.Now(), cancel: cancel})
+	defer n.probing.Store(nil)
 	if n.reconnect.Swap(false) {
 		n.closeProbe()
 	}

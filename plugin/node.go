@@ -40,7 +40,8 @@ type node struct {
 	// answeredAt is when the last successful probe was sent (unix ns): a
 	// socket waiting since before then is a slow statement, not a hung node.
 	answeredAt atomic.Int64
-	quickProbe atomic.Bool // the next probe is a quick one (see watchStalls)
+	quickProbe atomic.Bool              // the next probe is a quick one (see watchStalls)
+	probing    atomic.Pointer[probeRun] // the probe in flight, if any (see cutSlowProbe)
 	// rtt is the last successful probe's round trip (ns), read without
 	// stateMu by read-your-writes, which polls no replica slower than its wait.
 	rtt   atomic.Int64

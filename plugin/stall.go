@@ -32,10 +32,33 @@ func (p *Plugin) watchStalls() {
 		now := time.Now().UnixNano()
 		for _, n := range p.nodeList() {
 			if at := n.conns.stalledSince(); at != 0 && now-at > int64(stallAfter) && at > n.answeredAt.Load() {
+				p.cutSlowProbe(n, now)
 				n.stallProbe()
 			}
 		}
 	}
+}
+
+// probeRun is a probe in flight: when it began, and how to end it early.
+type probeRun struct {
+	start  time.Time
+	cancel func()
+}
+
+// cutSlowProbe ends a probe of a replica that has run longer than
+// stallProbeTimeout while the node's sockets wait: the node is as silent
+// to the probe as to the statements. Without this, a scheduled probe that
+// began just before the node went silent would hold the stuck reads for
+// its whole timeout (connection_timeout), not stallProbeTimeout. pgx
+// reports the cancelled probe as a timeout, so the node is taken for hung
+// and its sockets are closed. The primary's probe is left alone, as in
+// probeTimeout.
+func (p *Plugin) cutSlowProbe(n *node, now int64) {
+	run := n.probing.Load()
+	if run == nil || p.topo.Load().primary == n || now-run.start.UnixNano() < int64(stallProbeTimeout) {
+		return
+	}
+	run.cancel()
 }
 
 // stallProbe asks for a quick probe of a node whose sockets wait.
