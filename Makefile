@@ -14,7 +14,7 @@ BENCH_TIME ?= 500ms
 # `make stress STRESS_COUNT=3` for a shorter run.
 STRESS_COUNT ?= 10
 
-.PHONY: help test stress demo bench bench-select bench-bulk bench-failover ensure-postgres fmt-check vet generate ensure-patroni test-patroni ensure-proxies
+.PHONY: help test stress demo bench bench-select bench-bulk bench-failover ensure-postgres fmt-check vet generate ensure-patroni test-patroni test-patroni-scenarios ensure-proxies
 
 help:
 	@echo "make demo   start a local primary + 2 replicas and show the Manager routing by mode"
@@ -24,6 +24,7 @@ help:
 	@echo "make generate  regenerate wire_gen.go (make test fails when it is stale)"
 	@echo "make gorm-suite GORM_SRC=/path/to/gorm  GORM's own tests: plain GORM vs the plugin (primary + replica, single node)"
 	@echo "make test-patroni  the Patroni tests: a 3-node Patroni cluster on Raft (installs patroni as root)"
+	@echo "make test-patroni-scenarios  only the six Patroni failover scenarios (what CI runs)"
 
 ensure-postgres:
 	@scripts/ensure-postgres.sh
@@ -101,4 +102,9 @@ ensure-patroni:
 # by its own Patroni, on Patroni's built-in Raft. Without root and without
 # Patroni, `make test` skips them; this target installs it first.
 test-patroni: ensure-postgres ensure-patroni ensure-proxies
-	UNIFIEDDB_PATRONI=1 $(GO) test -race -count=1 -run Patroni ./internal/patronitest ./tests/
+	UNIFIEDDB_PATRONI=1 $(GO) test -race -count=1 -timeout 30m -json -run Patroni ./internal/patronitest ./tests/ | $(GO) run ./internal/testprogress
+
+# The six Patroni scenarios of TestPatroniScenarios only (one cluster, about
+# 2.5 minutes): what .ci/run runs beside the stress run.
+test-patroni-scenarios: ensure-postgres ensure-patroni
+	UNIFIEDDB_PATRONI=1 $(GO) test -race -count=1 -timeout 15m -json -run '^TestPatroniScenarios$$' ./tests/ | $(GO) run ./internal/testprogress
