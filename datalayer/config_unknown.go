@@ -1,0 +1,118 @@
+package datalayer
+
+import (
+	"fmt"
+	"strings"
+)
+
+// reportUnknown reports the unknown keys: errors in strict mode, warnings
+// otherwise.
+func (p *configParser) reportUnknown() {
+	strict := p.cfg.StrictMode && !p.skip["strict_mode"]
+	if n := len(p.unknown) - maxUnknownReported; n > 0 {
+		defer func() {
+			if strict {
+				p.errs = append(p.errs, FieldError{Field: "database", Problem: fmt.Sprintf("%d more unknown keys (strict_mode)", n)})
+			} else {
+				p.warnings = append(p.warnings, fmt.Sprintf("%d more unknown keys ignored", n))
+			}
+		}()
+		p.unknown = p.unknown[:maxUnknownReported]
+	}
+	for _, name := range p.unknown {
+		var msg string
+		switch {
+		case strings.HasPrefix(name, "("):
+			msg = "unknown key " + name + " ignored"
+		default:
+			msg = fmt.Sprintf("unknown key %s ignored", quoteConfigValue(name))
+			if hint, ok := legacyKeyHints[name]; ok {
+				msg += fmt.Sprintf(" (a legacy key: use %q, or %s)", hint, migrateHint)
+			} else if s := closestKey(name); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+		}
+		if strict {
+			p.fail(name, strings.Replace(msg, " ignored", "", 1)+" (strict_mode)")
+		} else {
+			p.warnings = append(p.warnings, msg)
+		}
+	}
+}
+
+// normalizedKeys maps each known key, lowercased without "-", "_" and " ",
+// to the key: computed once, not per comparison.
+var normalizedKeys = func() map[string]string {
+	m := make(map[string]string, len(configKeys))
+	for _, k := range configKeys {
+		m[normalizeKey(k.name)] = k.name
+	}
+	return m
+}()
+
+// normalizeKey lowercases s and drops "-", "_" and " ".
+func normalizeKey(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '-' || c == '_' || c == ' ':
+		case 'A' <= c && c <= 'Z':
+			b = append(b, c+'a'-'A')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// closestKey is the known key nearest to name, or "" when none is near.
+func closestKey(name string) string {
+	if len(name) > 64 {
+		return ""
+	}
+	if k, ok := normalizedKeys[normalizeKey(name)]; ok {
+		return k
+	}
+	lower := strings.ToLower(name)
+	best, bestDist := "", 3
+	for _, k := range configKeys {
+		if abs(len(lower)-len(k.name)) >= bestDist {
+			continue // the distance is at least the difference in length
+		}
+		if d := keyEditDistance(lower, k.name); d < bestDist {
+			best, bestDist = k.name, d
+		}
+	}
+	return best
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// editDistance is the Levenshtein distance of two short strings.
+func keyEditDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
