@@ -96,7 +96,6 @@ func TestBlackholedReplicaLinkFailsNoRead(t *testing.T) {
 	assert.Less(t, slowest, limit, "a read on the black-holed replica waited for a probe's whole timeout")
 }
 
-
 // haBlob rows make results large enough to cut in the middle.
 type haBlob struct {
 	ID  uint `gorm:"primaryKey"`
