@@ -2,13 +2,9 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Role is what a node is, as its last probe saw it.
@@ -96,132 +92,6 @@ type probeResult struct {
 	syncWait   syncWait
 	latency    time.Duration
 	at         time.Time
-}
-
-// startHealth launches one probe loop per node and the stall watcher.
-func (p *Plugin) startHealth() {
-	for _, n := range p.nodeList() {
-		p.wg.Add(1)
-		go p.probeLoop(n)
-	}
-	p.wg.Add(1)
-	go p.watchStalls()
-}
-
-func (p *Plugin) probeLoop(n *node) {
-	defer p.wg.Done()
-	defer close(n.loopDone)
-	defer n.closeProbe()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-p.closing:
-			return
-		case <-n.gone:
-			return
-		case <-timer.C:
-		case <-n.kick:
-		}
-		r := p.probe(n)
-		if n.retired.Load() {
-			// Removed by discovery: its state no longer matters, and a probe
-			// cancelled by the removal must not close the sockets of
-			// statements still running there.
-			return
-		}
-		p.apply(n, r)
-		if d := p.probeDelay(n); d > 0 {
-			timer.Reset(d)
-		}
-	}
-}
-
-// probeDelay: fast while the node is down or no primary is known (so a
-// promotion is seen within ~100 ms), health_check_interval otherwise, and
-// only on demand when background checks are off and all is well.
-func (p *Plugin) probeDelay(n *node) time.Duration {
-	fast := min(100*time.Millisecond, p.opts.HealthCheckInterval)
-	p.stateMu.Lock()
-	down := !n.st.up
-	p.stateMu.Unlock()
-	if down || p.topo.Load().primary == nil {
-		return fast
-	}
-	if !p.opts.HealthChecks {
-		return 0
-	}
-	return p.opts.HealthCheckInterval
-}
-
-// probe asks one node for its role and WAL position under the round
-// timeout (connection_timeout). The probe connection is the node's own, so
-// an exhausted pool cannot hide a healthy node.
-func (p *Plugin) probe(n *node) probeResult {
-	ctx, cancel := context.WithTimeout(n.probeCtx, p.probeTimeout(n))
-	defer cancel()
-	n.probing.Store(&probeRun{start: time.Now(), cancel: cancel})
-	defer n.probing.Store(nil)
-	if n.reconnect.Swap(false) {
-		n.closeProbe()
-	}
-	if n.probeConn == nil {
-		cc, err := p.opts.ConnConfig(n.addr)
-		if err != nil {
-			return probeResult{err: err, at: time.Now()}
-		}
-		cc.ConnectTimeout = p.probeConnectTimeout(n)
-		cc.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-		if cc.RuntimeParams == nil {
-			cc.RuntimeParams = map[string]string{}
-		}
-		cc.RuntimeParams["application_name"] = "unifieddb-health"
-		conn, err := pgx.ConnectConfig(ctx, cc)
-		if err != nil {
-			return probeResult{err: err, at: time.Now()}
-		}
-		n.probeConn = conn
-	}
-	var r probeResult
-	start := time.Now()
-	var longestMs int64
-	r.err = n.probeConn.QueryRow(ctx, probeSQL).Scan(&r.inRecovery, &r.lsn, &r.timeline, &r.readOnly,
-		&r.syncWait.waiting, &longestMs, &r.syncWait.confirmed)
-	r.syncWait.longest = time.Duration(longestMs) * time.Millisecond
-	r.at = time.Now()
-	r.syncWait.at = r.at
-	r.latency = r.at.Sub(start)
-	if r.err == nil {
-		n.answeredAt.Store(start.UnixNano())
-	}
-	if r.err == nil && r.inRecovery && p.topo.Load().primary == nil {
-		// No primary known: the next probe starts a new session. Behind a
-		// proxy this one may still reach a demoted server while the proxy
-		// already sends new sessions to the promoted one.
-		n.closeProbe()
-	}
-	if r.err != nil || (r.readOnly && !r.inRecovery) {
-		// A read-only primary: the next probe starts a new session, which
-		// sees when ALTER DATABASE/ROLE ... RESET makes it writable again.
-		n.closeProbe()
-	}
-	return r
-}
-
-func (n *node) closeProbe() {
-	if n.probeConn == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	n.probeConn.Close(ctx)
-	n.probeConn = nil
-}
-
-// hung reports whether a probe failed by timing out: the node accepts
-// connections but does not answer.
-func hung(err error) bool {
-	return errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)
 }
 
 // apply records a probe result and rebuilds the topology.

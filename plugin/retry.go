@@ -1,0 +1,134 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// verdict is what classify decides about a failed attempt.
+type verdict uint8
+
+const (
+	stop verdict = iota
+	retry
+)
+
+// classify decides whether a failed attempt may be retried elsewhere, and
+// turns driver errors into the plugin's errors when it may not.
+func (r *route) classify(ctx context.Context, op string, pl *pool, err error, idempotent bool, refusals *int) (verdict, error) {
+	if ctx.Err() != nil {
+		if !idempotent && endedInFlight(ctx, err) {
+			return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: the context ended while it ran: %w", ErrOutcomeUnknown, err))
+		}
+		return stop, err
+	}
+	if isReadOnlyRefusal(err) {
+		if pl.kind == poolRead {
+			return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w", ErrReadOnly, err))
+		}
+		// A write pool's node became a standby. 25006 proves the statement
+		// did not run, so it may be retried once on the new primary.
+		r.p.suspect(pl.node, err)
+		*refusals++
+		if *refusals > 1 {
+			return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w: %w", ErrNoPrimary, ErrReadOnly, err))
+		}
+		return retry, nil
+	}
+	if !connectionClass(err) {
+		return stop, err
+	}
+	r.p.suspect(pl.node, err)
+	if idempotent || notSent(err) {
+		return retry, nil
+	}
+	return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err))
+}
+
+// retryLoop re-runs do on other nodes after a retryable failure of first.
+// It waits for the topology to change (new primary, node back) when every
+// candidate has failed, up to failover_timeout.
+func (r *route) retryLoop(ctx context.Context, op string, first *pool, firstErr error, idempotent bool, do func(*pool) error) error {
+	return r.retryUntil(ctx, op, time.Now().Add(r.p.opts.FailoverTimeout), first, firstErr, idempotent, do)
+}
+
+// retryUntil is retryLoop with the caller's deadline, so that a call which
+// already waited for a node does not get a second failover_timeout.
+func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, first *pool, firstErr error, idempotent bool, do func(*pool) error) error {
+	var (
+		tried    nodeMask
+		refusals int
+		pl, err  = first, firstErr
+		fresh    = r.fresh(ctx)
+		backoff  = 20 * time.Millisecond
+	)
+	for {
+		v, ferr := r.classify(ctx, op, pl, err, idempotent, &refusals)
+		if v == stop {
+			return ferr
+		}
+		tried.add(pl.node)
+		next, perr := r.pick(tried)
+		if perr == nil && fresh != nil && next.node != r.p.topo.Load().primary {
+			// A replica other than the one checked may be behind the
+			// context's writes: retry a read-your-writes read on the primary.
+			next, perr = r.primaryPool()
+			if perr == nil && tried.has(next.node) {
+				perr = ErrNoPrimary
+			}
+		}
+		for perr != nil {
+			if errors.Is(perr, ErrClosed) {
+				return perr
+			}
+			remaining := time.Until(deadline)
+			if remaining <= 0 {
+				return newNodeError(pl, r.mode, op, fmt.Errorf("%w within %s; last error: %w", perr, r.p.opts.FailoverTimeout, err))
+			}
+			if werr := r.p.waitChange(ctx, min(backoff, remaining)); werr != nil {
+				return newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w; last error: %w", perr, werr, err))
+			}
+			backoff = min(backoff*2, 500*time.Millisecond)
+			tried = 0
+			next, perr = r.pick(tried)
+		}
+		pl = next
+		if r.p.opts.Debug {
+			r.p.debug("unifieddb: retrying", "mode", r.mode.String(), "node", pl.node.name, "after", err)
+		}
+		if err = do(pl); err == nil {
+			return nil
+		}
+	}
+}
+
+// noNode handles a first pick that found no node: wait for one up to
+// failover_timeout, then run do on it.
+func (r *route) noNode(ctx context.Context, op string, perr error, do func(*pool) error) error {
+	if errors.Is(perr, ErrClosed) {
+		return perr
+	}
+	deadline := time.Now().Add(r.p.opts.FailoverTimeout)
+	backoff := 20 * time.Millisecond
+	for {
+		remaining := time.Until(deadline)
+		if remaining <= 0 {
+			return fmt.Errorf("%w within %s", perr, r.p.opts.FailoverTimeout)
+		}
+		if err := r.p.waitChange(ctx, min(backoff, remaining)); err != nil {
+			return fmt.Errorf("%w: %w", perr, err)
+		}
+		backoff = min(backoff*2, 500*time.Millisecond)
+		pl, err := r.first(ctx) // read-your-writes is checked again
+		if err != nil {
+			perr = err
+			continue
+		}
+		if err := do(pl); err != nil {
+			return r.retryUntil(ctx, op, deadline, pl, err, r.read, do)
+		}
+		return nil
+	}
+}
