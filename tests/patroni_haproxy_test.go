@@ -30,6 +30,13 @@ import (
 // HAProxy is not installed (scripts/ensure-proxies.sh installs it as root).
 func startHAProxy(t *testing.T, c *patronitest.Cluster, keepSessions bool) *haproxytest.Proxy {
 	t.Helper()
+	return startHAProxyCtx(t, testCtx(t), c, keepSessions)
+}
+
+// startHAProxyCtx is startHAProxy under the caller's ctx (a test longer
+// than testCtx's 2 minutes).
+func startHAProxyCtx(t *testing.T, ctx context.Context, c *patronitest.Cluster, keepSessions bool) *haproxytest.Proxy {
+	t.Helper()
 	if _, err := haproxytest.Binary(); err != nil {
 		t.Skipf("%v; this test needs HAProxy", err)
 	}
@@ -38,7 +45,7 @@ func startHAProxy(t *testing.T, c *patronitest.Cluster, keepSessions bool) *hapr
 		servers = append(servers, haproxytest.Server{Name: n.Name, Port: n.Port, RESTPort: n.RESTPort})
 	}
 	var p *haproxytest.Proxy
-	require.NoError(t, nodeOp(t, testCtx(t), "start haproxy", func(ctx context.Context) (err error) {
+	require.NoError(t, nodeOp(t, ctx, "start haproxy", func(ctx context.Context) (err error) {
 		p, err = haproxytest.Start(ctx, haproxytest.Options{Servers: servers, KeepSessions: keepSessions})
 		return err
 	}))
@@ -48,7 +55,7 @@ func startHAProxy(t *testing.T, c *patronitest.Cluster, keepSessions bool) *hapr
 			t.Logf("haproxy output:\n%s", p.Output())
 		}
 	})
-	require.NoError(t, nodeOp(t, testCtx(t), "haproxy reaches the leader", func(ctx context.Context) error {
+	require.NoError(t, nodeOp(t, ctx, "haproxy reaches the leader", func(ctx context.Context) error {
 		for {
 			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			conn, err := pgx.Connect(cctx, proxyDSN(c, p.PrimaryPort))
@@ -172,16 +179,7 @@ func haproxySwitchover(t *testing.T, keepSessions bool) {
 		grs[i].Worker += gormWorkerBase
 	}
 
-	onNew := patroniWritesOn(t, c, next)
-	mine := map[[2]int]int{}
-	theirs := map[[2]int]int{}
-	for k, v := range onNew {
-		if k[0] >= gormWorkerBase {
-			theirs[k] = v
-		} else {
-			mine[k] = v
-		}
-	}
+	mine, theirs := splitWrites(patroniWritesOn(t, c, next))
 	mh, gh := checkHistory(mrs, mine), checkHistory(grs, theirs)
 	t.Logf("switchover %s -> %s began %s; promoted %s after (%s)", old.Name, next.Name, switching.Format("15:04:05.000"),
 		promoted.Sub(switching).Round(time.Millisecond), promoted.Format("15:04:05.000"))
