@@ -12,8 +12,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
+	"github.com/prompt-improver/unifieddb/internal/haproxytest"
 	"github.com/prompt-improver/unifieddb/internal/loadgen"
 	"github.com/prompt-improver/unifieddb/internal/patronitest"
 	"github.com/prompt-improver/unifieddb/internal/watchdog"
@@ -89,6 +93,20 @@ func TestPatroniScenarios(t *testing.T) {
 		require.NoError(t, stmt(t, ctx, "seed", func(ctx context.Context) error {
 			return m.Conn(ctx, datalayer.ReadWrite).Create(&haItem{Name: fmt.Sprint(i)}).Error
 		}))
+	}
+
+	// Plain GORM beside the Manager, through HAProxy's /primary port
+	// (Patroni's documented set-up), same load, same faults.
+	var gdb *gorm.DB
+	if _, err := haproxytest.Binary(); err == nil {
+		px := startHAProxyCtx(t, ctx, c, false)
+		gdb, err = gorm.Open(postgres.Open(proxyDSN(c, px.PrimaryPort)), &gorm.Config{Logger: logger.Discard})
+		require.NoError(t, err)
+		gsql, err := gdb.DB()
+		require.NoError(t, err)
+		t.Cleanup(func() { gsql.Close() })
+	} else {
+		t.Logf("%v: plain GORM behind HAProxy is not compared", err)
 	}
 
 	leaderAndReplicas := func(ctx context.Context) (*patronitest.Node, []*patronitest.Node) {
@@ -190,18 +208,31 @@ func TestPatroniScenarios(t *testing.T) {
 			const workers = 4
 			writes := startLoad(t, ctx, workers, 10*time.Millisecond, writeOp(m))
 			reads := startLoad(t, ctx, workers, 10*time.Millisecond, readOp(m, 20))
+			var gwrites, greads *loadgen.Run
+			if gdb != nil {
+				gwrites = startLoad(t, ctx, workers, 10*time.Millisecond, gormWriteOp(gdb))
+				greads = startLoad(t, ctx, workers, 10*time.Millisecond, gormReadOp(gdb, 20))
+			}
 			time.Sleep(time.Second)
 			faultAt := time.Now()
 			sc.fault(t, ctx)
 			time.Sleep(2 * time.Second)
 			ws, rs := writes.Stop(), reads.Stop()
+			var gws, grs []loadgen.Result
+			if gdb != nil {
+				gws, grs = gwrites.Stop(), greads.Stop()
+				for i := range gws {
+					gws[i].Worker += gormWorkerBase
+				}
+			}
 			promotedAt, promoted := watch.stop()
 
 			after := healthy(t, ctx)
 			if sc.promotes {
 				assert.NotEqual(t, before, after, "Patroni promoted another node")
 			}
-			h := checkHistory(ws, patroniWritesOn(t, c, after))
+			mine, theirs := splitWrites(patroniWritesOn(t, c, after))
+			h := checkHistory(ws, mine)
 			assertHistory(t, sc.name, h)
 			for _, r := range append(failures(ws), failures(rs)...) {
 				assert.NotEqual(t, "25006", plugin.SQLState(r.Err), "25006 reached the caller: %v", r.Err)
@@ -242,6 +273,16 @@ func TestPatroniScenarios(t *testing.T) {
 			rows = append(rows, fmt.Sprintf("| %s | %d | %d | %d | %d | %d | %d | %d | %s | %s | %s | %s |",
 				sc.name, len(ws)+len(rs), len(failures(rs)), h.unknown, h.notSent, h.lost, h.duplicated,
 				count25006(ws, rs), switched, sent, resume, longestWrite(append(append([]loadgen.Result(nil), ws...), rs...))))
+			if gdb != nil {
+				gh := checkHistory(gws, theirs)
+				gresume := "-"
+				if first, ok := firstAckAt(gws, promotedAt); ok && sc.promotes {
+					gresume = first.Sub(promotedAt).Round(time.Millisecond).String()
+				}
+				rows = append(rows, fmt.Sprintf("| ↳ plain GORM via HAProxy | %d | %d | %d failed | - | %d | %d | %d | - | - | %s | %s |",
+					len(gws)+len(grs), len(failures(grs)), len(failures(gws)), gh.lost, gh.duplicated,
+					count25006(gws, grs), gresume, longestWrite(append(append([]loadgen.Result(nil), gws...), grs...))))
+			}
 		})
 		if !ok {
 			break // the next scenario needs a healthy cluster
@@ -251,6 +292,28 @@ func TestPatroniScenarios(t *testing.T) {
 	t.Log("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		t.Log(r)
+	}
+}
+
+// splitWrites splits the rows of ha_writes into the Manager's and plain
+// GORM's (workers from gormWorkerBase).
+func splitWrites(rows map[[2]int]int) (mine, theirs map[[2]int]int) {
+	mine, theirs = map[[2]int]int{}, map[[2]int]int{}
+	for k, v := range rows {
+		if k[0] >= gormWorkerBase {
+			theirs[k] = v
+		} else {
+			mine[k] = v
+		}
+	}
+	return mine, theirs
+}
+
+// gormReadOp is readOp for plain GORM.
+func gormReadOp(db *gorm.DB, n int) func(ctx context.Context, w, seq int) error {
+	return func(ctx context.Context, w, seq int) error {
+		var it haItem
+		return db.WithContext(ctx).First(&it, 1+(w*31+seq)%n).Error
 	}
 }
 
