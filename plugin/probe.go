@@ -35,6 +35,13 @@ func (p *Plugin) probeLoop(n *node) {
 		case <-n.kick:
 		}
 		r := p.probe(n)
+		select {
+		case <-p.closing:
+			// Close cancelled the probe: the node is not down, the Manager
+			// is closing (no "node down" line, no hook, at Close).
+			return
+		default:
+		}
 		if n.retired.Load() {
 			// Removed by discovery: its state no longer matters, and a probe
 			// cancelled by the removal must not close the sockets of
