@@ -132,6 +132,17 @@ func Start(ctx context.Context, o Options) (*Proxy, error) {
 			return nil, err
 		}
 	}
+	// HAProxy takes every server for up until two failed checks (fall 2)
+	// say otherwise: until then the primary port may lead to a replica, and
+	// shutdown-sessions cuts such a connection when its server is marked
+	// down (a client saw "failed SASL auth: unexpected EOF"). Wait for the
+	// first verdicts.
+	select {
+	case <-ctx.Done():
+		p.Close()
+		return nil, ctx.Err()
+	case <-time.After(3 * o.CheckInterval):
+	}
 	return p, nil
 }
 
