@@ -1,11 +1,9 @@
 package tests
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,24 +15,6 @@ import (
 	"github.com/prompt-improver/unifieddb/internal/testenv"
 )
 
-// lockedBuffer is a log sink safe for the Manager's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // Close cancels the probes in flight; a cancelled probe is not a node going
 // down: no "node down" line (nor hook) at Close. Before, closing while a
 // probe waited on a frozen replica logged it down, as the demo showed.
@@ -44,7 +24,7 @@ func TestCloseLogsNoNodeDown(t *testing.T) {
 	cfg := testenv.Config(c)
 	haConfig(&cfg)
 	cfg.ConnectionTimeout = 10 * time.Second // the probe of the frozen node waits
-	var log lockedBuffer
+	var log syncBuffer
 	var m *datalayer.Manager
 	require.NoError(t, stmt(t, ctx, "datalayer.New", func(ctx context.Context) (err error) {
 		m, err = datalayer.New(ctx, cfg, datalayer.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))

@@ -13,9 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/prompt-improver/unifieddb/internal/daemon"
 	"github.com/prompt-improver/unifieddb/internal/pgcluster"
 )
 
@@ -58,15 +58,7 @@ type Proxy struct {
 }
 
 // Binary returns the path of haproxy, or ErrNotInstalled.
-func Binary() (string, error) {
-	if p, err := exec.LookPath("haproxy"); err == nil {
-		return p, nil
-	}
-	if _, err := os.Stat("/usr/sbin/haproxy"); err == nil {
-		return "/usr/sbin/haproxy", nil
-	}
-	return "", ErrNotInstalled
-}
+func Binary() (string, error) { return daemon.Binary("haproxy", ErrNotInstalled) }
 
 // Start writes the configuration and starts HAProxy, and returns once both
 // ports accept connections (whether a server is up behind them is the
@@ -127,7 +119,8 @@ func Start(ctx context.Context, o Options) (*Proxy, error) {
 		close(p.exited)
 	}()
 	for _, port := range []int{p.PrimaryPort, p.ReplicaPort} {
-		if err := p.waitListening(ctx, port); err != nil {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		if err := daemon.WaitAccepting(ctx, "haproxytest: haproxy", addr, p.exited, p.Output); err != nil {
 			p.Close()
 			return nil, err
 		}
@@ -184,27 +177,6 @@ listen %s
 	return b.String()
 }
 
-func (p *Proxy) waitListening(ctx context.Context, port int) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	a := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	var d net.Dialer
-	for {
-		c, err := d.DialContext(ctx, "tcp", a)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		select {
-		case <-p.exited:
-			return fmt.Errorf("haproxytest: haproxy exited at start: %s", p.Output())
-		case <-ctx.Done():
-			return fmt.Errorf("haproxytest: haproxy not listening on %s: %w (%s)", a, ctx.Err(), p.Output())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
 // Output is what HAProxy printed (warnings, server state changes).
 func (p *Proxy) Output() string {
 	p.mu.Lock()
@@ -232,13 +204,7 @@ func (p *Proxy) ReplicaAddr() string {
 // Close stops HAProxy and removes its directory. It is idempotent.
 func (p *Proxy) Close() {
 	p.closeOnce.Do(func() {
-		if p.cmd != nil && p.cmd.Process != nil {
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			select {
-			case <-p.exited:
-			case <-time.After(10 * time.Second):
-			}
-		}
+		daemon.Kill(p.cmd, p.exited)
 		if p.spawner != nil {
 			p.spawner.Close()
 		}

@@ -13,9 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
-	"time"
 
+	"github.com/prompt-improver/unifieddb/internal/daemon"
 	"github.com/prompt-improver/unifieddb/internal/pgcluster"
 )
 
@@ -46,15 +45,7 @@ type Bouncer struct {
 }
 
 // Binary returns the path of pgbouncer, or ErrNotInstalled.
-func Binary() (string, error) {
-	if p, err := exec.LookPath("pgbouncer"); err == nil {
-		return p, nil
-	}
-	if _, err := os.Stat("/usr/sbin/pgbouncer"); err == nil {
-		return "/usr/sbin/pgbouncer", nil
-	}
-	return "", ErrNotInstalled
-}
+func Binary() (string, error) { return daemon.Binary("pgbouncer", ErrNotInstalled) }
 
 // Start writes the configuration and starts PgBouncer, and returns once it
 // accepts connections.
@@ -101,7 +92,7 @@ func Start(ctx context.Context, o Options) (*Bouncer, error) {
 		_ = b.cmd.Wait()
 		close(b.exited)
 	}()
-	if err := b.waitReady(ctx); err != nil {
+	if err := daemon.WaitAccepting(ctx, "pgbouncertest: pgbouncer", b.Addr(), b.exited, b.logTail); err != nil {
 		b.Close()
 		return nil, err
 	}
@@ -147,27 +138,6 @@ pidfile = %s
 	return nil
 }
 
-// waitReady waits until the port accepts a connection, at most 30 s.
-func (b *Bouncer) waitReady(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	var d net.Dialer
-	for {
-		c, err := d.DialContext(ctx, "tcp", b.Addr())
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		select {
-		case <-b.exited:
-			return fmt.Errorf("pgbouncertest: pgbouncer exited at start: %s", b.logTail())
-		case <-ctx.Done():
-			return fmt.Errorf("pgbouncertest: pgbouncer not accepting on %s: %w (%s)", b.Addr(), ctx.Err(), b.logTail())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
 // logTail is the end of PgBouncer's log, which never holds the password.
 func (b *Bouncer) logTail() string {
 	data, _ := os.ReadFile(b.logPath)
@@ -194,13 +164,7 @@ func (b *Bouncer) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.I
 // directory. It is idempotent.
 func (b *Bouncer) Close() {
 	b.closeOnce.Do(func() {
-		if b.cmd != nil && b.cmd.Process != nil {
-			_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
-			select {
-			case <-b.exited:
-			case <-time.After(10 * time.Second):
-			}
-		}
+		daemon.Kill(b.cmd, b.exited)
 		if b.spawner != nil {
 			b.spawner.Close()
 		}
