@@ -35,10 +35,5 @@ func (p *Plugin) writeOutcome(db *gorm.DB) {
 
 // classified reports whether err already carries the plugin's verdict.
 func classified(err error) bool {
-	for _, e := range []error{ErrOutcomeUnknown, ErrNoPrimary, ErrNoHealthyNode, ErrPoolTimeout, ErrClosed, ErrReadOnly} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
+	return routeGaveUp(err) || errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrReadOnly)
 }
