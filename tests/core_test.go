@@ -256,6 +256,9 @@ func TestReplicaDownAtStart(t *testing.T) {
 		c.ReplicaHosts = append([]string{dead}, c.ReplicaHosts...)
 	})
 	require.NoError(t, m.DB().WithContext(ctx).AutoMigrate(&routeItem{}))
+	// The shared cluster's replicas are asynchronous: the table must reach
+	// them before the reads (once it took longer, on a loaded machine).
+	waitReplicated(t, shared, shared.Nodes()[0])
 	for range 20 {
 		var items []routeItem
 		require.NoError(t, m.DB().WithContext(ctx).Limit(1).Find(&items).Error)
