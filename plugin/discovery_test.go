@@ -178,6 +178,7 @@ func TestApplyMembersProbesWhereTheSourceDisagrees(t *testing.T) {
 		{Addr: ns[1].addr, Role: "replica", State: "stopped", Suspect: true}, // up to the probes
 		{Addr: ns[2].addr, Role: "leader", State: "running"},                 // a replica to the probes
 	})
+	p.runQueued()
 	assert.Equal(t, []int{0, 1, 2}, kicked())
 	assert.Equal(t, "stopped", ns[1].st.srcState)
 	assert.True(t, ns[1].st.up, "a suspect stays up until its probe fails")
@@ -188,6 +189,7 @@ func TestApplyMembersProbesWhereTheSourceDisagrees(t *testing.T) {
 		{Addr: ns[1].addr, Role: "replica", State: "streaming"},
 		{Addr: ns[2].addr, Role: "sync_standby", State: "streaming"},
 	})
+	p.runQueued()
 	assert.Empty(t, kicked())
 	assert.Equal(t, "leader", ns[0].st.srcRole)
 }

@@ -26,10 +26,6 @@ func (r Role) String() string {
 	return "unknown"
 }
 
-// readmitAfter is how many probes in a row a node that went down must answer
-// before it takes traffic again, so a flapping node does not bounce traffic.
-const readmitAfter = 2
-
 // probeSQL reads role, WAL position, timeline and read-only state in one
 // round trip. The WAL position is the replay position on a standby and the
 // current position on a primary; the timeline tells the newer of two
@@ -49,7 +45,7 @@ FROM (SELECT count(*)::int AS waiting,
   COALESCE(max(extract(epoch FROM clock_timestamp() - query_start) * 1000), 0)::bigint AS longest_ms
   FROM pg_stat_activity WHERE wait_event = 'SyncRep') s`
 
-// nodeState is what the health checker knows of a node. Guarded by
+// nodeState is what the failover machine knows of a node. Guarded by
 // Plugin.stateMu.
 type nodeState struct {
 	probed     bool // at least one probe finished
@@ -68,6 +64,7 @@ type nodeState struct {
 	lagBytes   int64
 	lag        time.Duration
 	inRotation bool
+	epoch      int64 // changes with writability (see epoch.go); published to conns.epoch
 	lastErr    string
 	checkedAt  time.Time
 	upSince    time.Time
@@ -94,108 +91,16 @@ type probeResult struct {
 	at         time.Time
 }
 
-// apply records a probe result and rebuilds the topology.
-func (p *Plugin) apply(n *node, r probeResult) {
-	var ev events
-	p.stateMu.Lock()
-	s := &n.st
-	s.checkedAt = r.at
-	if r.err != nil {
-		s.okStreak = 0
-		s.lastErr = n.redact(r.err.Error())
-		if s.up {
-			s.up = false
-			ev.add(func() { p.nodeDown(n, r.err) })
-		}
-		if hung(r.err) || connectionClass(r.err) {
-			// The node is gone or hung. Close its pooled sockets: statements
-			// stuck on a hung node fail now (reads are retried elsewhere), and
-			// a stale pooled connection fails before sending anything, so a
-			// write on it is retried instead of ending with an unknown outcome.
-			if k := n.conns.closeAll(); k > 0 {
-				p.log.Warn("unifieddb: node unreachable, closed its connections", "node", n.name, "connections", k, "hung", hung(r.err))
-			}
-		}
-	} else {
-		s.okStreak++
-		s.answered = true
-		s.lastErr = ""
-		s.latency = r.latency
-		n.rtt.Store(int64(r.latency))
-		s.syncWait = r.syncWait.after(s.syncWait)
-		role := RolePrimary
-		if r.inRecovery {
-			role = RoleReplica
-		}
-		readOnly := role == RolePrimary && r.readOnly
-		was := s.writable()
-		if was && (role == RoleReplica || readOnly) {
-			ev.add(func() { p.drain(n) })
-		}
-		if role == RolePrimary || r.timeline != 0 || s.role != RoleReplica {
-			// A standby that does not stream now keeps the timeline it
-			// last streamed: its WAL is still that history's.
-			s.timeline = r.timeline
-		}
-		s.role, s.readOnly, s.refused, s.lsn = role, readOnly, false, r.lsn
-		if !was && s.writable() && s.probed {
-			// Writable again (promoted, or a proxy now reaches another
-			// server): connections from before may reach the old one.
-			n.newEpoch()
-		}
-		n.lsn.Store(r.lsn)
-		if role == RolePrimary {
-			p.recordLSN(n, r.at, r.lsn)
-		}
-		// A writable node is readmitted at its first good probe when there is
-		// no primary at all: a promotion (or a proxy now reaching the new
-		// primary) must not wait one more probe while every write waits.
-		if !s.up && (!s.probed || s.okStreak >= readmitAfter || (s.writable() && p.topo.Load().primary == nil)) {
-			s.up = true
-			s.upSince = r.at
-			if s.probed {
-				ev.add(func() { p.nodeUp(n) })
-			}
-		}
+// report is how the query path tells the failover machine that an attempt
+// on n failed with err: a connection-class error takes the node out of
+// service at once, a write refused with 25006 makes it not writable; either
+// asks for an immediate probe.
+func (p *Plugin) report(n *node, err error) {
+	kind := evConnError
+	if isReadOnlyRefusal(err) {
+		kind = evRefused
 	}
-	s.probed = true
-	p.rebuildLocked(&ev, r.at)
-	p.stateMu.Unlock()
-	ev.run()
-}
-
-// suspect takes a node out of service at once after a connection-class
-// error, or marks a write pool's node as a standby after it refused a write
-// (25006), and asks for an immediate re-probe.
-func (p *Plugin) suspect(n *node, err error) {
-	var ev events
-	p.stateMu.Lock()
-	s := &n.st
-	switch {
-	case isReadOnlyRefusal(err):
-		// Demoted to a standby, or set read-only for maintenance: either way
-		// not writable until a probe in a new session says otherwise. Only
-		// the first refusal acts, so many refused writes make one change.
-		if s.writable() {
-			s.refused = true
-			n.reconnect.Store(true)
-			ev.add(func() { p.drain(n) })
-			p.rebuildLocked(&ev, time.Now())
-			p.kickAll()
-		}
-	case s.up:
-		s.up = false
-		s.okStreak = 0
-		s.lastErr = n.redact(err.Error())
-		ev.add(func() { p.nodeDown(n, err) })
-		p.rebuildLocked(&ev, time.Now())
-		if s.role == RolePrimary {
-			p.kickAll()
-		}
-	}
-	p.stateMu.Unlock()
-	ev.run()
-	n.kickProbe()
+	p.step(event{kind: kind, node: n, err: err})
 }
 
 func (n *node) kickProbe() {
@@ -211,31 +116,16 @@ func (p *Plugin) kickAll() {
 	}
 }
 
-// drain closes the idle connections of a demoted node's primary pools and
-// starts a new epoch, so that none of the connections in use now is used
-// for writes again either.
+// drain closes the idle connections of a demoted node's primary pools; the
+// transition already started a new epoch, so none of the connections in use
+// now is used for writes again either.
 func (p *Plugin) drain(n *node) {
-	n.newEpoch()
 	for _, k := range []poolKind{poolWrite, poolBatch, poolTx} {
 		pl := n.pools[k]
 		pl.db.SetMaxIdleConns(0)
 		pl.db.SetMaxIdleConns(p.opts.poolConfig(k).MaxIdle)
 	}
 	p.log.Warn("unifieddb: node is now a standby; drained its write connections", "node", n.name)
-}
-
-func (p *Plugin) nodeDown(n *node, err error) {
-	p.log.Warn("unifieddb: node down", "node", n.name, "error", n.redact(err.Error()))
-	if p.opts.Hooks.NodeDown != nil {
-		p.opts.Hooks.NodeDown(n.name, err)
-	}
-}
-
-func (p *Plugin) nodeUp(n *node) {
-	p.log.Info("unifieddb: node up", "node", n.name)
-	if p.opts.Hooks.NodeUp != nil {
-		p.opts.Hooks.NodeUp(n.name)
-	}
 }
 
 // redact removes the password from a message (drivers do not print it, but
@@ -245,16 +135,6 @@ func (n *node) redact(msg string) string {
 		msg = strings.ReplaceAll(msg, n.secret, "***")
 	}
 	return msg
-}
-
-// events collects callbacks to run after stateMu is released.
-type events []func()
-
-func (e *events) add(f func()) { *e = append(*e, f) }
-func (e events) run() {
-	for _, f := range e {
-		f()
-	}
 }
 
 // debug logs a routing or health decision when debug logging is on.

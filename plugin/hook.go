@@ -71,8 +71,8 @@ type StatementFunc func(ctx context.Context, s Statement)
 func (f StatementFunc) Statement(ctx context.Context, s Statement) { f(ctx, s) }
 
 // FailoverHook may be implemented by a StatementHook to also see failovers.
-// Failover is called like Hooks.Failover, on the health checker's
-// goroutine: primary took over from old at at, took after old was last
+// Failover is called like Hooks.Failover, on the effects goroutine:
+// primary took over from old at at, took after old was last
 // seen healthy.
 type FailoverHook interface {
 	Failover(old, primary Addr, at time.Time, took time.Duration)

@@ -2,8 +2,10 @@ package plugin
 
 import "time"
 
-// Hooks are optional callbacks on cluster events. They run synchronously on
-// the health checker's goroutine: keep them short. Any may be nil.
+// Hooks are optional callbacks on cluster events. They run one at a time, in
+// the order of the events, on the plugin's effects goroutine (effects.go),
+// never on a statement's: a slow hook delays later hooks, not queries. A
+// hook must not call Close. Any may be nil.
 type Hooks struct {
 	// NodeDown: a node left service (probe failed, connection error, hang).
 	NodeDown func(node string, err error)

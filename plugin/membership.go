@@ -128,9 +128,7 @@ func (p *Plugin) applyMembers(ms []Member) {
 		gone[a] = true
 	}
 
-	var ev events
-	var removed, kick []*node
-	p.stateMu.Lock()
+	var removed []*node
 	next := make([]*node, 0, len(cur)+len(added))
 	for _, n := range cur {
 		if gone[n.addr] {
@@ -140,25 +138,19 @@ func (p *Plugin) applyMembers(ms []Member) {
 		}
 	}
 	next = append(next, added...)
-	p.members.Store(&next)
 	byAddr := make(map[Addr]Member, len(ms))
 	for _, m := range ms {
 		byAddr[m.Addr] = m
 	}
-	for _, n := range next {
-		m := byAddr[n.addr]
-		n.st.srcRole, n.st.srcState = m.Role, m.State
-		if n.st.probed && disagrees(m, &n.st) {
-			kick = append(kick, n)
-		}
+	views := make([]Member, len(next))
+	for i, n := range next {
+		views[i] = byAddr[n.addr]
 	}
+	p.stateMu.Lock()
 	p.disc.Added += int64(len(added))
 	p.disc.Removed += int64(len(removed))
-	if len(removed) > 0 {
-		p.rebuildLocked(&ev, time.Now()) // the snapshot stops holding them
-	}
 	p.stateMu.Unlock()
-	ev.run()
+	p.step(event{kind: evMembers, members: next, views: views})
 
 	for _, n := range added {
 		p.log.Info("unifieddb: discovery: node added", "node", n.name, "source", p.disc.Source)
@@ -169,9 +161,6 @@ func (p *Plugin) applyMembers(ms []Member) {
 		p.log.Warn("unifieddb: discovery: node removed; its pools close once its statements end", "node", n.name, "source", p.disc.Source)
 		p.wg.Add(1)
 		go p.retire(n)
-	}
-	for _, n := range kick {
-		n.kickProbe()
 	}
 }
 

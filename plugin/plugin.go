@@ -46,15 +46,17 @@ type Plugin struct {
 	hooks     []StatementHook // metrics, echo, then Options.StatementHooks
 	userHooks bool            // Options.StatementHooks has one
 
-	// Health state, guarded by stateMu.
-	stateMu     sync.Mutex
-	history     []lsnSample // the primary's WAL positions over time
-	historyOf   *node
-	lostPrimary *node
-	lostAt      time.Time
-	minReplay   int64 // replicas short of this WAL position stay out of rotation (SyncReplicas)
-	failovers   atomic.Int64
-	disc        DiscoveryStatus
+	// The failover machine and the node states, guarded by stateMu; changed
+	// only through step. Its effects run on the effects goroutine.
+	stateMu   sync.Mutex
+	m         *machine
+	fx        effectQueue
+	fxStop    chan struct{} // closed by Close: the effects goroutine ends
+	failovers atomic.Int64  // m.failovers, published by step
+	disc      DiscoveryStatus
+
+	// lsnSeam, when set (by tests), answers askLSN instead of the node.
+	lsnSeam func(ctx context.Context, pl *pool, query string) (int64, error)
 }
 
 // New prepares the plugin: one set of pools per node, opened lazily, so a
@@ -65,7 +67,8 @@ func New(opts Options) (*Plugin, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	p := &Plugin{opts: opts, log: opts.Logger, changed: make(chan struct{}), closing: make(chan struct{})}
+	p := &Plugin{opts: opts, log: opts.Logger, changed: make(chan struct{}), closing: make(chan struct{}),
+		fxStop: make(chan struct{}), fx: effectQueue{wake: make(chan struct{}, 1)}}
 	p.stopCtx, p.stop = context.WithCancel(context.Background())
 	if p.log == nil {
 		p.log = slog.Default()
@@ -84,10 +87,6 @@ func New(opts Options) (*Plugin, error) {
 			closeAll(nodes)
 			return nil, err
 		}
-		n.st.up, n.st.role = true, RoleReplica
-		if i == 0 {
-			n.st.role = RolePrimary
-		}
 		n.st.srcRole, n.st.srcState = m.Role, m.State
 		nodes = append(nodes, n)
 	}
@@ -96,7 +95,10 @@ func New(opts Options) (*Plugin, error) {
 	for m := Mode(0); m < modeCount; m++ {
 		p.entries[m] = p.routes[m][opWrite]
 	}
-	p.topo.Store(&topology{primary: nodes[0], replicas: nodes[1:]})
+	p.m = newMachine(&p.opts, nodes, nil)
+	p.topo.Store(p.m.topo)
+	p.wg.Add(1)
+	go p.runEffects()
 	p.startHealth()
 	p.startDiscovery()
 	return p, nil
@@ -107,7 +109,7 @@ func New(opts Options) (*Plugin, error) {
 func (p *Plugin) WaitReady(ctx context.Context) error {
 	for {
 		p.stateMu.Lock()
-		done := p.discovered()
+		done := p.m.discovered()
 		p.stateMu.Unlock()
 		if done {
 			return nil
@@ -146,6 +148,8 @@ func (p *Plugin) Close() error {
 	}
 	close(p.closing)
 	p.stop()
+	p.step(event{kind: evClose}) // a probe Close cancelled changes nothing
+	close(p.fxStop)
 	p.wg.Wait() // removed nodes' pools are closed by then (retire)
 	return closeAll(p.nodeList())
 }

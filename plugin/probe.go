@@ -48,7 +48,7 @@ func (p *Plugin) probeLoop(n *node) {
 			// statements still running there.
 			return
 		}
-		p.apply(n, r)
+		p.step(event{kind: evProbe, node: n, probe: r})
 		if d := p.probeDelay(n); d > 0 {
 			timer.Reset(d)
 		}

@@ -12,7 +12,8 @@ import (
 func testPlugin(t testing.TB, n int) (*Plugin, *bytes.Buffer) {
 	t.Helper()
 	var buf bytes.Buffer
-	p := &Plugin{opts: Options{EnableHA: true}, log: slog.New(slog.NewTextHandler(&buf, nil)), changed: make(chan struct{})}
+	p := &Plugin{opts: Options{EnableHA: true}, log: slog.New(slog.NewTextHandler(&buf, nil)), changed: make(chan struct{}),
+		fx: effectQueue{wake: make(chan struct{}, 1)}}
 	var nodes []*node
 	for i := range n {
 		nd := &node{p: p, idx: i, name: string(rune('a' + i))}
@@ -20,13 +21,27 @@ func testPlugin(t testing.TB, n int) (*Plugin, *bytes.Buffer) {
 		nodes = append(nodes, nd)
 	}
 	p.members.Store(&nodes)
-	p.topo.Store(&topology{})
+	p.m = &machine{enableHA: true, clock: func() time.Time { return time.Unix(1000, 0) }, nodes: nodes, topo: &topology{}}
+	p.topo.Store(p.m.topo)
 	return p, &buf
 }
 
+// runQueued runs the effects queued so far, as the effects goroutine would
+// (testPlugin starts none).
+func (p *Plugin) runQueued() {
+	for _, f := range p.fx.take() {
+		p.runEffect(f)
+	}
+}
+
+// rebuildNow derives the topology from the states the test set and runs
+// the effects (the log lines) as the effects goroutine would.
 func (p *Plugin) rebuildNow() *topology {
-	var ev events
-	p.rebuildLocked(&ev, time.Unix(1000, 0))
+	fx := p.m.rebuild(nil, time.Unix(1000, 0))
+	p.topo.Store(p.m.topo)
+	for _, f := range fx {
+		p.runEffect(f)
+	}
 	return p.topo.Load()
 }
 
@@ -80,7 +95,7 @@ func TestRebuildPrimaryChoice(t *testing.T) {
 		prim, behind, caught := p.nodeList()[0], p.nodeList()[1], p.nodeList()[2]
 		prim.st.role, prim.st.lsn = RolePrimary, 500
 		behind.st.lsn, caught.st.lsn = 400, 500
-		p.minReplay = 450
+		p.m.minReplay = 450
 		top := p.rebuildNow()
 		if slices.Contains(top.replicas, behind) || !slices.Contains(top.replicas, caught) {
 			t.Fatalf("replicas %v; want only the caught-up one", top.replicas)
@@ -95,7 +110,7 @@ func TestRebuildPrimaryChoice(t *testing.T) {
 		prim.st.role, prim.st.lsn, prim.st.timeline = RolePrimary, 500, 2
 		old.st.lsn, old.st.timeline = 900, 1
 		same.st.lsn, same.st.timeline = 500, 2
-		p.recordLSN(prim, time.Unix(1000, 0), 500)
+		p.m.recordLSN(prim, time.Unix(1000, 0), 500)
 		top := p.rebuildNow()
 		if slices.Contains(top.replicas, old) || !slices.Contains(top.replicas, same) {
 			t.Fatalf("replicas %v; want only the one on timeline 2", top.replicas)

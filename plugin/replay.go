@@ -56,9 +56,7 @@ func (p *Plugin) stillBehind(ctx context.Context, nodes []*node, target int64, d
 		err := n.pools[poolRead].queryRow(qctx, false, replayLSNSQL).Scan(&replayed)
 		cancel()
 		if err == nil && replayed >= target {
-			p.stateMu.Lock()
-			n.st.lsn = max(n.st.lsn, replayed)
-			p.stateMu.Unlock()
+			p.step(event{kind: evReplayed, node: n, lsn: replayed})
 			n.lsn.Store(max(n.lsn.Load(), replayed))
 			continue
 		}
@@ -69,13 +67,4 @@ func (p *Plugin) stillBehind(ctx context.Context, nodes []*node, target int64, d
 
 // fence keeps replicas whose last known replay position is short of lsn out
 // of rotation until a probe shows them past it.
-func (p *Plugin) fence(lsn int64) {
-	var ev events
-	p.stateMu.Lock()
-	if lsn > p.minReplay {
-		p.minReplay = lsn
-		p.rebuildLocked(&ev, time.Now())
-	}
-	p.stateMu.Unlock()
-	ev.run()
-}
+func (p *Plugin) fence(lsn int64) { p.step(event{kind: evFence, lsn: lsn}) }

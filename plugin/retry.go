@@ -30,7 +30,7 @@ func (r *route) classify(ctx context.Context, op string, pl *pool, err error, id
 		}
 		// A write pool's node became a standby. 25006 proves the statement
 		// did not run, so it may be retried once on the new primary.
-		r.p.suspect(pl.node, err)
+		r.p.report(pl.node, err)
 		*refusals++
 		if *refusals > 1 {
 			return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w: %w", ErrNoPrimary, ErrReadOnly, err))
@@ -40,7 +40,7 @@ func (r *route) classify(ctx context.Context, op string, pl *pool, err error, id
 	if !connectionClass(err) {
 		return stop, err
 	}
-	r.p.suspect(pl.node, err)
+	r.p.report(pl.node, err)
 	if idempotent || notSent(err) {
 		return retry, nil
 	}

@@ -99,8 +99,7 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 		if t.primary == nil {
 			return 0, ErrNoPrimary
 		}
-		err = t.primary.pools[poolWrite].queryRow(ctx, false, currentLSNSQL).Scan(&lsn)
-		return lsn, err
+		return r.p.askLSN(ctx, t.primary.pools[poolWrite], currentLSNSQL)
 	})
 	if err != nil {
 		// Without a primary the context's last writes cannot be located:
@@ -141,8 +140,7 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 				// round trips). Its probe still reports its position.
 				continue
 			}
-			var replayed int64
-			if err := n.pools[poolRead].queryRow(ctx, false, replayLSNSQL).Scan(&replayed); err == nil && replayed >= target {
+			if replayed, err := r.p.askLSN(ctx, n.pools[poolRead], replayLSNSQL); err == nil && replayed >= target {
 				n.lsn.Store(replayed)
 				return n.pools[poolRead], nil
 			}
@@ -162,7 +160,7 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 func (r *route) positionOf(ctx context.Context, t *topology, n *node) (lsn int64, err error) {
 	// n may be down or hung (it left rotation): ask it no longer than a probe.
 	qctx, cancel := context.WithTimeout(ctx, r.p.opts.ProbeTimeout)
-	err = n.pools[poolRead].queryRow(qctx, false, replayLSNSQL).Scan(&lsn)
+	lsn, err = r.p.askLSN(qctx, n.pools[poolRead], replayLSNSQL)
 	cancel()
 	if err == nil && lsn > 0 {
 		n.lsn.Store(lsn)
@@ -171,7 +169,17 @@ func (r *route) positionOf(ctx context.Context, t *topology, n *node) (lsn int64
 	if t.primary == nil {
 		return 0, ErrNoPrimary
 	}
-	err = t.primary.pools[poolWrite].queryRow(ctx, false, currentLSNSQL).Scan(&lsn)
+	return r.p.askLSN(ctx, t.primary.pools[poolWrite], currentLSNSQL)
+}
+
+// askLSN asks pl's node for a WAL position (currentLSNSQL or replayLSNSQL):
+// the read-your-writes logic's only contact with a server, which its fast
+// tests replace (Plugin.lsnSeam).
+func (p *Plugin) askLSN(ctx context.Context, pl *pool, query string) (lsn int64, err error) {
+	if p.lsnSeam != nil {
+		return p.lsnSeam(ctx, pl, query)
+	}
+	err = pl.queryRow(ctx, false, query).Scan(&lsn)
 	return lsn, err
 }
 

@@ -55,7 +55,7 @@ func (p *Plugin) Status() ClusterStatus {
 	p.stateMu.Lock()
 	defer p.stateMu.Unlock()
 	if t.primary == nil {
-		cs.NoPrimarySince = p.lostAt
+		cs.NoPrimarySince = p.m.lostAt
 	}
 	cs.Discovery = p.disc
 	for _, n := range p.nodeList() {

@@ -9,7 +9,7 @@ import (
 // and is unknown (never 0) when there is nothing to measure against.
 func TestLagOfWithoutAKnownPrimary(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	p := &Plugin{}
+	p := &machine{}
 	old := &node{name: "old"}
 	old.st.role, old.st.lsn = RolePrimary, 300
 	behind := &node{name: "behind"}

@@ -32,11 +32,11 @@ func (t *txConn) translate(op string, err error) error {
 		// A read-write transaction's node no longer takes writes (demoted,
 		// or read-only for maintenance): nothing of it can commit, and the
 		// next transaction must begin elsewhere.
-		t.pool.node.p.suspect(t.pool.node, err)
+		t.pool.node.p.report(t.pool.node, err)
 		return newNodeError(t.pool, t.mode, op, &demotedError{err: err})
 	}
 	if connectionClass(err) {
-		t.pool.node.p.suspect(t.pool.node, err)
+		t.pool.node.p.report(t.pool.node, err)
 	}
 	return err
 }
@@ -77,7 +77,7 @@ func (t *txConn) Commit() error {
 		return newNodeError(t.pool, t.mode, OpCommit, fmt.Errorf("%w: the context ended during COMMIT: %w", ErrOutcomeUnknown, err))
 	}
 	if err != nil && connectionClass(err) && !notSent(err) {
-		t.pool.node.p.suspect(t.pool.node, err)
+		t.pool.node.p.report(t.pool.node, err)
 		return newNodeError(t.pool, t.mode, OpCommit, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err))
 	}
 	return t.translate(OpCommit, err)

@@ -1,0 +1,149 @@
+package plugin
+
+import (
+	"context"
+	"database/sql"
+
+	"gorm.io/gorm"
+)
+
+// A route is a gorm.ConnPool: these methods adapt database/sql's calls to
+// the route's decisions (route.go), each attempt a function of the pool
+// chosen. They are the part of the query path that needs a server; the
+// decisions have fast tests without one (routing_test.go).
+
+// ExecContext implements gorm.ConnPool.
+func (r *route) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = r.mark(ctx)
+	var res sql.Result
+	a := attempts{p: r.p, mode: r.mode, query: query}
+	do := func(pl *pool) (err error) {
+		a.begin(ctx)
+		res, err = pl.exec(ctx, r.prep, query, args...)
+		a.ran(pl, r.p.rowsOf(res), err)
+		return err
+	}
+	err := r.run(ctx, OpExec, do)
+	a.end(ctx, err)
+	return res, err
+}
+
+// QueryContext implements gorm.ConnPool. Errors after rows reached the
+// caller are not retried.
+func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = r.mark(ctx)
+	var rows *sql.Rows
+	a := attempts{p: r.p, mode: r.mode, query: query}
+	do := func(pl *pool) (err error) {
+		a.begin(ctx)
+		rows, err = pl.query(ctx, r.prep, query, args...)
+		a.ran(pl, -1, err)
+		if err == nil {
+			r.served(ctx, pl)
+		}
+		return err
+	}
+	err := r.run(ctx, OpQuery, do)
+	a.end(ctx, err)
+	return rows, err
+}
+
+// QueryRowContext implements gorm.ConnPool. It routes like QueryContext
+// (read-your-writes, retries, pool_timeout): a *sql.Row carries the error
+// of its query, known before Scan, so a failed attempt can be retried. An
+// error found after that (while the row is read) reaches Scan.
+func (r *route) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = r.mark(ctx)
+	var row *sql.Row
+	a := attempts{p: r.p, mode: r.mode, query: query}
+	do := func(pl *pool) error {
+		a.begin(ctx)
+		row = pl.queryRow(ctx, r.prep, query, args...)
+		err := row.Err()
+		a.ran(pl, -1, err)
+		if err == nil {
+			r.served(ctx, pl)
+		}
+		return err
+	}
+	err := r.run(ctx, OpQuery, do)
+	a.end(ctx, err)
+	if err != nil {
+		return errRow(ctx, err)
+	}
+	return row
+}
+
+// PrepareContext implements gorm.ConnPool.
+func (r *route) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	pl, err := r.pick(0)
+	if err != nil {
+		return nil, err
+	}
+	return pl.db.PrepareContext(ctx, query)
+}
+
+// BeginTx implements gorm.ConnPoolBeginner. BEGIN has no effect, so a
+// connection error while beginning is always retried.
+func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	if r.replicas && r.mode != ReadOnly {
+		// A handle whose last statement was a read still holds the read
+		// route: a transaction of that mode begins where its writes go.
+		r = r.p.entries[r.mode]
+	}
+	if r.mode == ReadOnly {
+		ro := sql.TxOptions{ReadOnly: true}
+		if opts != nil {
+			ro.Isolation = opts.Isolation
+		}
+		opts = &ro
+	}
+	var (
+		tx   *sql.Tx
+		conn *sql.Conn
+		used *pool
+	)
+	begin := func(pl *pool) (err error) {
+		tx, conn, err = pl.begin(ctx, opts)
+		used = pl
+		return err
+	}
+	pl, err := r.pick(0)
+	if err != nil {
+		err = r.noNode(ctx, OpBegin, err, begin)
+	} else if err = begin(pl); err != nil {
+		err = r.retryLoop(ctx, OpBegin, pl, err, true, begin)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &txConn{Tx: tx, ctx: ctx, mode: r.mode, pool: used, readOnly: r.mode == ReadOnly || used.kind == poolRead, conn: conn}, nil
+}
+
+// GetDBConn implements gorm.GetDBConnector: db.DB() is the primary's pool of
+// this route's kind; in ReadOnly, a replica's read-only pool (so
+// db.Connection pins a replica), the primary's as fallback.
+func (r *route) GetDBConn() (*sql.DB, error) {
+	if r.p.closed.Load() {
+		return nil, ErrClosed
+	}
+	if r.mode == ReadOnly {
+		// Read-only work (db.Connection too) belongs on a replica.
+		pl, err := r.pick(0)
+		if err != nil {
+			return nil, err
+		}
+		return pl.db, nil
+	}
+	t := r.p.topo.Load()
+	if t.primary == nil {
+		return nil, ErrNoPrimary
+	}
+	return t.primary.pools[r.kind].db, nil
+}
+
+var (
+	_ gorm.ConnPool         = (*route)(nil)
+	_ gorm.ConnPoolBeginner = (*route)(nil)
+	_ gorm.GetDBConnector   = (*route)(nil)
+)
