@@ -14,11 +14,12 @@ BENCH_TIME ?= 500ms
 # `make stress STRESS_COUNT=3` for a shorter run.
 STRESS_COUNT ?= 10
 
-.PHONY: help test stress demo bench bench-select bench-bulk bench-failover ensure-postgres fmt-check vet generate ensure-patroni test-patroni test-patroni-scenarios ensure-proxies
+.PHONY: help test cover-core stress demo bench bench-select bench-bulk bench-failover ensure-postgres fmt-check vet generate ensure-patroni test-patroni test-patroni-scenarios ensure-proxies
 
 help:
 	@echo "make demo   start a local primary + 2 replicas and show the Manager routing by mode"
 	@echo "make test   gofmt check, go vet, every test with -race (starts local PostgreSQL clusters)"
+	@echo "make cover-core  the failover core's fast tests (no server) and their coverage (>= 85%)"
 	@echo "make stress the failover and hang tests STRESS_COUNT times (default 10) with every core kept busy"
 	@echo "make bench  point select and Create against plain GORM (fails on a missed target), bulk load, and the failover comparison with GORM + dbresolver"
 	@echo "make generate  regenerate wire_gen.go (make test fails when it is stale)"
@@ -47,8 +48,13 @@ vet:
 
 # internal/testprogress prints each top-level test as it ends, and the full
 # output of what failed.
-test: ensure-postgres ensure-proxies fmt-check vet
+test: ensure-postgres ensure-proxies fmt-check vet cover-core
 	$(GO) test -race -count=1 -timeout 20m -json ./... | $(GO) run ./internal/testprogress
+
+# The fast core tests without a server, failing when their coverage of the
+# routing and health code drops under 85% (scripts/cover-core.sh).
+cover-core:
+	@GO=$(GO) scripts/cover-core.sh
 
 # The failover and hang tests STRESS_COUNT times under a CPU burner, each
 # operation under the watchdog; prints "stress: P/N runs passed".
