@@ -9,7 +9,6 @@ import (
 	"go.opentelemetry.io/otel"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
-	"github.com/prompt-improver/unifieddb/plugin"
 )
 
 func ExampleWithTracerProvider() {
@@ -26,7 +25,7 @@ func ExampleWithTracerProvider() {
 func ExampleWithStatementHook() {
 	ctx := context.Background()
 	// Warn about slow statements, with the node that ran them.
-	slow := plugin.StatementFunc(func(ctx context.Context, s plugin.Statement) {
+	slow := datalayer.StatementFunc(func(ctx context.Context, s datalayer.Statement) {
 		if s.Duration > 200*time.Millisecond {
 			slog.WarnContext(ctx, "slow statement", "node", s.Node, "mode", s.Mode.String(),
 				"op", s.Operation(), "duration", s.Duration, "attempt", s.Attempt)

@@ -57,7 +57,7 @@ type options struct {
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
 // WithHooks sets callbacks for node down/up, primary change and failover.
-func WithHooks(h plugin.Hooks) Option { return func(o *options) { o.hooks = h } }
+func WithHooks(h Hooks) Option { return func(o *options) { o.hooks = h } }
 
 // WithGormConfig opens the GORM handle with c (NamingStrategy, NowFunc,
 // TranslateError, Logger, ...), as gorm.Open(dialector, c) would. The
@@ -76,7 +76,7 @@ func WithConnConfig(fn func(cc *pgx.ConnConfig)) Option {
 // ...) instead of the discovery key: at start, then every
 // discovery_interval. host and replica_hosts are used when d's first answer
 // fails. enable_ha must be true.
-func WithDiscoverer(d plugin.Discoverer) Option { return func(o *options) { o.disc = d } }
+func WithDiscoverer(d Discoverer) Option { return func(o *options) { o.disc = d } }
 
 // WithRegistry makes the Manager use r instead of a copy of the default
 // registry.

@@ -235,7 +235,7 @@ func (m *Manager) healthReport(cs plugin.ClusterStatus, now time.Time) HealthRep
 
 // NodeRole is the role of a node as reports show it: "primary", "replica",
 // or "unknown" while the node has never answered a probe.
-func NodeRole(n plugin.NodeStatus) string {
+func NodeRole(n NodeStatus) string {
 	if !n.Answered {
 		return plugin.RoleUnknown.String()
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/prompt-improver/unifieddb/datalayer"
 	"github.com/prompt-improver/unifieddb/internal/pgcluster"
 	"github.com/prompt-improver/unifieddb/models"
-	"github.com/prompt-improver/unifieddb/plugin"
 )
 
 // timeline collects what happened during the failover act, from the test
@@ -42,8 +41,8 @@ func (t *timeline) name(addr string) string {
 }
 
 // hooks report the Manager's view into the timeline.
-func (t *timeline) hooks() plugin.Hooks {
-	return plugin.Hooks{
+func (t *timeline) hooks() datalayer.Hooks {
+	return datalayer.Hooks{
 		NodeDown: func(node string, err error) { t.add("manager: %s is down", t.name(node)) },
 		NodeUp:   func(node string) { t.add("manager: %s is back", t.name(node)) },
 		Failover: func(old, primary string, took time.Duration) {
