@@ -2,6 +2,8 @@ package plugin
 
 import (
 	"math/rand/v2"
+	"slices"
+	"time"
 )
 
 // topology is an immutable snapshot of the roles of the nodes. It is swapped
@@ -74,6 +76,89 @@ func betterPrimary(n, than *node) bool {
 func otherTimeline(n, primary *node) bool {
 	return primary != nil && n.st.role == RoleReplica && n.st.timeline != 0 && primary.st.timeline != 0 &&
 		n.st.timeline != primary.st.timeline
+}
+
+// rebuild derives the topology from the node states and, when it changed,
+// makes it the snapshot.
+func (m *machine) rebuild(fx []effect, now time.Time) []effect {
+	old := m.topo
+	var primary *node
+	writable := 0
+	for _, n := range m.nodes {
+		if !n.st.up || !n.st.writable() {
+			continue
+		}
+		if !m.enableHA && n.idx != 0 {
+			// Never the primary, so no split brain: behind a proxy, the
+			// replicas' port may reach the new primary for a moment.
+			continue
+		}
+		if n.st.answered {
+			writable++ // a role only assumed at start-up is no split brain
+		}
+		if primary == nil || betterPrimary(n, primary) {
+			primary = n
+		}
+	}
+	var replicas []*node
+	for _, n := range m.nodes {
+		n.st.inRotation = n == primary
+		if n == primary || !n.st.up || !n.st.readable() {
+			continue
+		}
+		if n.st.role == RoleReplica && n.st.lsn < m.minReplay {
+			continue // has not replayed a migration yet (SyncReplicas)
+		}
+		if otherTimeline(n, primary) {
+			continue
+		}
+		var known bool
+		n.st.lagBytes, n.st.lag, known = m.lagOf(n, primary, now)
+		if m.maxLag > 0 && (!known || n.st.lag > m.maxLag) {
+			continue
+		}
+		n.st.inRotation = true
+		replicas = append(replicas, n)
+	}
+	if m.leastLatency {
+		slices.SortStableFunc(replicas, func(a, b *node) int { return int(a.st.latency - b.st.latency) })
+	}
+	t := &topology{primary: primary, replicas: replicas, splitBrain: writable > 1}
+	if old.primary == t.primary && old.splitBrain == t.splitBrain && slices.Equal(old.replicas, t.replicas) {
+		return fx
+	}
+	m.topo = t
+	if t.splitBrain && !old.splitBrain {
+		fx = append(fx, effect{kind: effSplitBrain, to: primary})
+	}
+	if old.primary != primary {
+		fx = m.primaryChanged(fx, old.primary, primary, now)
+	}
+	return append(fx, effect{kind: effTopology, to: primary})
+}
+
+func (m *machine) primaryChanged(fx []effect, old, primary *node, now time.Time) []effect {
+	m.minReplay = 0 // WAL positions of another primary's history
+	if primary == nil {
+		m.lostPrimary, m.lostAt = old, now
+		fx = append(fx, effect{kind: effNoPrimary, from: old})
+	}
+	fx = append(fx, effect{kind: effPrimaryChanged, from: old, to: primary})
+	if primary == nil {
+		return fx
+	}
+	from, since := old, now
+	if from == nil {
+		from, since = m.lostPrimary, m.lostAt
+	}
+	m.lostPrimary = nil
+	// A node whose role no probe ever confirmed (Nodes[0], assumed primary
+	// at start) was never a primary: losing it is discovery, not failover.
+	if from == nil || from == primary || !m.discovered() || !from.st.answered {
+		return append(fx, effect{kind: effPrimaryFound, to: primary})
+	}
+	m.failovers++
+	return append(fx, effect{kind: effFailover, from: from, to: primary, took: now.Sub(since), at: now})
 }
 
 func nameOf(n *node) string {

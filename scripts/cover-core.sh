@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 GO=${GO:-go}
 CORE_MIN=${CORE_MIN:-85}
-core="machine.go effects.go topology.go route.go retry.go errclass.go ryw.go health.go"
+core="machine.go effects.go topology.go lag.go route.go retry.go errclass.go ryw.go health.go"
 profile=$(mktemp)
 trap 'rm -f "$profile"' EXIT
 start=$(date +%s%N)
