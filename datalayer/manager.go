@@ -150,10 +150,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 	_ = p.WaitReady(wctx)
 	cancel()
 	m := &Manager{cfg: cfg, db: db, plugin: p, reg: o.reg, log: o.log, connConfig: popts.ConnConfig}
-	// Auto is what an unmarked statement gets: no clause to copy per call.
+	// Auto is what an unmarked statement gets; the other modes ride on the
+	// session's pool (plugin.InMode): no clause to copy per call, no context
+	// to derive per statement.
 	m.modes[Auto] = db.Session(&gorm.Session{})
 	for _, mode := range []Mode{ReadOnly, ReadWrite, Batch, Transactional} {
-		m.modes[mode] = db.Clauses(mode).Session(&gorm.Session{})
+		m.modes[mode] = plugin.InMode(db, mode)
 	}
 	return m, nil
 }
