@@ -14,12 +14,24 @@ import (
 	"github.com/prompt-improver/unifieddb/plugin"
 )
 
+// gxWriter writes in its AfterFind hook, in the session GORM gives the hook.
+type gxWriter struct {
+	ID   uint
+	Name string
+}
+
+func (*gxWriter) AfterFind(tx *gorm.DB) error {
+	return tx.Exec("INSERT INTO gx_notes (name) VALUES ('from a hook')").Error
+}
+
 // A Conn handle keeps its mode in its pool, not in a clause (plugin.InMode).
 // What a clause did must still hold: an explicit mode clause overrides it,
 // for the statement and every statement GORM derives from it; a handle
 // reused after a write in GORM's default transaction keeps its mode (GORM
 // puts Config.ConnPool back then); db.Connection on a ReadOnly handle still
-// refuses writes before sending them.
+// refuses writes before sending them; a ReadOnly clause inside a transaction
+// or on a pinned connection reaches the hooks (the plugin marks the context
+// for that pool, which cannot say the mode).
 func TestConnHandleModeOverridesAndConnection(t *testing.T) {
 	ctx := testCtx(t)
 	m := managerOn(t, freshDatabase(t), nil)
@@ -29,6 +41,8 @@ func TestConnHandleModeOverridesAndConnection(t *testing.T) {
 		"CREATE TABLE gx_kid_rows (id bigserial PRIMARY KEY, gx_home_id bigint, name text)",
 		"CREATE VIEW gx_kid_ports AS SELECT *, inet_server_port() AS port FROM gx_kid_rows",
 		"CREATE TABLE gx_notes (id bigserial PRIMARY KEY, name text)",
+		"CREATE TABLE gx_writers (id bigserial PRIMARY KEY, name text)",
+		"INSERT INTO gx_writers (name) VALUES ('w')",
 		"INSERT INTO gx_homes (name) VALUES ('h')",
 		"INSERT INTO gx_kid_rows (gx_home_id, name) VALUES (1, 'a'), (1, 'b')",
 	} {
@@ -72,6 +86,29 @@ func TestConnHandleModeOverridesAndConnection(t *testing.T) {
 		})
 		require.ErrorIs(t, err, plugin.ErrReadOnly)
 		assert.Contains(t, err.Error(), "refused before it was sent")
+	})
+
+	t.Run("ReadOnly clause in a ReadWrite transaction reaches the hook's write", func(t *testing.T) {
+		err := m.Conn(ctx, datalayer.ReadWrite).Transaction(func(tx *gorm.DB) error {
+			var w gxWriter
+			return tx.Clauses(plugin.ReadOnly).First(&w).Error
+		})
+		require.ErrorIs(t, err, plugin.ErrReadOnly)
+	})
+
+	t.Run("ReadOnly clause on a pinned ReadWrite connection reaches the hook's write", func(t *testing.T) {
+		err := m.Conn(ctx, datalayer.ReadWrite).Connection(func(tx *gorm.DB) error {
+			var w gxWriter
+			return tx.Clauses(plugin.ReadOnly).First(&w).Error
+		})
+		require.ErrorIs(t, err, plugin.ErrReadOnly)
+	})
+
+	t.Run("the hook's write runs in the ReadWrite transaction without the clause", func(t *testing.T) {
+		require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).Transaction(func(tx *gorm.DB) error {
+			var w gxWriter
+			return tx.First(&w).Error
+		}))
 	})
 
 	t.Run("Connection on a ReadWrite handle: a hook's read stays on the pinned primary connection", func(t *testing.T) {
