@@ -229,7 +229,10 @@ func (m *Manager) DB() *gorm.DB { return m.db }
 
 // Conn is m.DB().WithContext(ctx).Clauses(mode) as a new GORM session: a
 // handle to keep and reuse, whose statements each start from the mode alone
-// (conditions of one never leak into the next).
+// (conditions of one never leak into the next). The mode rides on the
+// handle's pool rather than in a clause (plugin.InMode), so a statement costs
+// what plain GORM's WithContext(ctx) does; db.Clauses(otherMode) on the handle
+// still overrides it.
 func (m *Manager) Conn(ctx context.Context, mode Mode) *gorm.DB {
 	if int(mode) < len(m.modes) {
 		return m.modes[mode].WithContext(ctx)
