@@ -103,6 +103,7 @@ func InMode(db *gorm.DB, m Mode) *gorm.DB {
 	// A Context makes Session clone the Statement (and Config, always), so
 	// that setting the pools leaves db alone.
 	tx := db.Session(&gorm.Session{Context: ctx})
+	delete(tx.Statement.Clauses, modeClause) // the new mode replaces db's
 	e := p.entries[m]
 	if wantsPrepared(tx.Statement.ConnPool) {
 		e = e.prepared

@@ -80,6 +80,15 @@ func TestConnHandleModeOverridesAndConnection(t *testing.T) {
 		assert.Equal(t, primary, port, "model read on the reused ReadWrite handle")
 	})
 
+	t.Run("InMode replaces the mode clause of the handle it starts from", func(t *testing.T) {
+		h := plugin.InMode(m.DB().WithContext(ctx).Clauses(plugin.ReadOnly), plugin.ReadWrite)
+		var home gxHome
+		require.NoError(t, h.Preload("Kids").First(&home).Error)
+		require.Len(t, home.Kids, 2)
+		assert.Equal(t, primary, home.Kids[0].Port, "preload")
+		assert.Equal(t, primary, home.HookPort, "AfterFind read")
+	})
+
 	t.Run("Connection on a ReadOnly handle refuses writes before sending", func(t *testing.T) {
 		err := m.Conn(ctx, datalayer.ReadOnly).Connection(func(tx *gorm.DB) error {
 			return tx.Exec("INSERT INTO gx_notes (name) VALUES ('pinned')").Error
