@@ -223,3 +223,53 @@ func TestServedByTheComparedNode(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPointSelectBuild is BenchmarkPointSelect without the round trip:
+// both sides are dry runs (GORM builds the statement, the plugin routes it,
+// nothing is sent), so the pair measures what the Manager adds to GORM's own
+// work with little of the machine's noise. Not part of make bench-select:
+// go test -run '^$' -bench PointSelectBuild -benchmem ./bench
+func BenchmarkPointSelectBuild(b *testing.B) {
+	ctx := context.Background()
+	cfg := testenv.Config(cluster)
+	m, err := datalayer.New(ctx, cfg, datalayer.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		datalayer.WithGormConfig(&gorm.Config{DryRun: true}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	plain, err := openGORM(cluster.Node("primary"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer closeGORM(plain)
+	plain = plain.Session(&gorm.Session{DryRun: true})
+
+	cases := []struct {
+		name    string
+		manager func(ctx context.Context) *gorm.DB
+	}{
+		{"auto", func(ctx context.Context) *gorm.DB { return m.Conn(ctx, datalayer.Auto) }},
+		{"read_write", func(ctx context.Context) *gorm.DB { return m.Conn(ctx, datalayer.ReadWrite) }},
+	}
+	build := func(b *testing.B, conn func(ctx context.Context) *gorm.DB) {
+		var u models.User
+		if err := conn(ctx).First(&u, 1).Error; err != nil { // the schema cache
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		id := 0
+		for b.Loop() {
+			id = id%rows + 1
+			if err := conn(ctx).First(&u, id).Error; err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for range max(*rounds, 1) {
+		for _, c := range cases {
+			b.Run(c.name+"/manager", func(b *testing.B) { build(b, c.manager) })
+			b.Run(c.name+"/gorm", func(b *testing.B) { build(b, func(ctx context.Context) *gorm.DB { return plain.WithContext(ctx) }) })
+		}
+	}
+}

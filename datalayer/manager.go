@@ -150,10 +150,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 	_ = p.WaitReady(wctx)
 	cancel()
 	m := &Manager{cfg: cfg, db: db, plugin: p, reg: o.reg, log: o.log, connConfig: popts.ConnConfig}
-	// Auto is what an unmarked statement gets: no clause to copy per call.
+	// Auto is what an unmarked statement gets; the other modes ride on the
+	// session's pool (plugin.InMode): no clause to copy per call, no context
+	// to derive per statement.
 	m.modes[Auto] = db.Session(&gorm.Session{})
 	for _, mode := range []Mode{ReadOnly, ReadWrite, Batch, Transactional} {
-		m.modes[mode] = db.Clauses(mode).Session(&gorm.Session{})
+		m.modes[mode] = plugin.InMode(db, mode)
 	}
 	return m, nil
 }
@@ -227,7 +229,10 @@ func (m *Manager) DB() *gorm.DB { return m.db }
 
 // Conn is m.DB().WithContext(ctx).Clauses(mode) as a new GORM session: a
 // handle to keep and reuse, whose statements each start from the mode alone
-// (conditions of one never leak into the next).
+// (conditions of one never leak into the next). The mode rides on the
+// handle's pool rather than in a clause (plugin.InMode), so a statement costs
+// what plain GORM's WithContext(ctx) does; db.Clauses(otherMode) on the handle
+// still overrides it.
 func (m *Manager) Conn(ctx context.Context, mode Mode) *gorm.DB {
 	if int(mode) < len(m.modes) {
 		return m.modes[mode].WithContext(ctx)

@@ -72,8 +72,8 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 		}
 	}
 	mode := modeOf(stmt)
-	carryMode(stmt, mode)
 	if keep, err := kept(stmt, mode, write); keep {
+		carryMode(stmt, mode)
 		if err != nil {
 			db.AddError(err)
 		}
@@ -89,6 +89,7 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 		r = r.prepared
 	}
 	stmt.ConnPool = r
+	carryMode(stmt, mode)
 }
 
 func refusal(stmt *gorm.Statement) error {

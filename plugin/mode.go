@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"gorm.io/gorm"
@@ -80,40 +81,154 @@ func (m Mode) ModifyStatement(stmt *gorm.Statement) {
 	}
 }
 
+// InMode returns a new session of db in mode m: db.Clauses(m).Session(
+// &gorm.Session{}), except that the mode rides on the session's ConnPool
+// (Statement.ConnPool and Config.ConnPool are the mode's entry route) instead
+// of a clause, so its statements have no clause to copy and their
+// sub-statements find the mode without a new context (inherited). A
+// db.Clauses(mode) on it still overrides. On a db inside a transaction or on
+// a pinned connection, or without the plugin, it is db.Clauses(m).Session.
+func InMode(db *gorm.DB, m Mode) *gorm.DB {
+	p := fromDB(db)
+	if p == nil || int(m) >= modeCount || db.Statement == nil {
+		return db.Clauses(m).Session(&gorm.Session{})
+	}
+	if keep, _ := kept(db.Statement, m, false); keep {
+		return db.Clauses(m).Session(&gorm.Session{})
+	}
+	ctx := db.Statement.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	// A Context makes Session clone the Statement (and Config, always), so
+	// that setting the pools leaves db alone.
+	tx := db.Session(&gorm.Session{Context: ctx})
+	delete(tx.Statement.Clauses, modeClause) // the new mode replaces db's
+	e := p.entries[m]
+	if wantsPrepared(tx.Statement.ConnPool) {
+		e = e.prepared
+	}
+	tx.Statement.ConnPool = e
+	// GORM puts Config.ConnPool back after its default transaction and wraps
+	// it for Session{PrepareStmt: true}; db.Connection's statements run on
+	// a *sql.Conn that says no mode.
+	tx.Config.ConnPool = e
+	return tx
+}
+
 // Build implements clause.Expression; a mode writes nothing.
 func (Mode) Build(clause.Builder) {}
 
-// modeOf returns the statement's mode: its mode clause, else the mode of the
-// call it belongs to (carried by its context), else Auto.
+// modeOf returns the statement's mode: its mode clause, else the mode it
+// inherits (inherited).
 func modeOf(stmt *gorm.Statement) Mode {
 	if c, ok := stmt.Clauses[modeClause]; ok {
 		if m, ok := c.Expression.(Mode); ok {
 			return m
 		}
 	}
-	return ctxMode(stmt.Context)
+	return inherited(stmt)
 }
 
-// modeKey carries a call's mode in its statements' context. GORM runs
+// inherited is the mode of a statement without a mode clause. GORM runs
 // preloads, hooks, association saves and FindInBatches' callbacks in new
-// sessions that drop the mode clause but keep the context, so the mode
-// reaches every statement GORM runs for one call.
+// sessions that drop the clauses but keep the statement's ConnPool, its
+// context and its Config, so the mode is found in them, in this order:
+//
+//   - a mark carryMode left in the context for this very ConnPool (a
+//     statement whose pool could not say its mode: a mode clause inside a
+//     transaction or on a pinned connection);
+//   - the ConnPool's own mode: the route a mode's handle or the routing
+//     callback set, the transaction begun on one (an Auto one says nothing);
+//   - for a connection the plugin does not know (db.Connection's *sql.Conn,
+//     a *sql.Tx begun on it), the mode of the session's Config.ConnPool: a
+//     handle made by InMode keeps its mode there;
+//   - any other mark in the context (the call a handle was made for);
+//   - Auto.
+func inherited(stmt *gorm.Statement) Mode {
+	m, known := poolMode(stmt.ConnPool)
+	if _, r := stmt.ConnPool.(*route); r && m != Auto {
+		// carryMode never marks a context for a route of another mode: no
+		// context lookup on the common path.
+		return m
+	}
+	mk, marked := ctxMark(stmt.Context)
+	if marked && mk.pool != nil && samePool(mk.pool, stmt.ConnPool) {
+		return mk.mode
+	}
+	if known && m != Auto {
+		return m
+	}
+	if !known && stmt.DB != nil && stmt.DB.Config != nil {
+		if m, _ := poolMode(stmt.DB.Config.ConnPool); m != Auto {
+			return m
+		}
+	}
+	return mk.mode
+}
+
+// poolMode is the mode a ConnPool of the plugin serves, and whether it is
+// one: a route (GORM's prepared-statement wrapper around one too) or a
+// transaction begun on one.
+func poolMode(cp gorm.ConnPool) (Mode, bool) {
+	switch c := cp.(type) {
+	case *route:
+		return c.mode, true
+	case *txConn:
+		return c.mode, true
+	case *gorm.PreparedStmtDB:
+		if r, ok := c.ConnPool.(*route); ok {
+			return r.mode, true
+		}
+	case *gorm.PreparedStmtTX:
+		if t, ok := c.Tx.(*txConn); ok {
+			return t.mode, true
+		}
+	}
+	return Auto, false
+}
+
+// samePool reports whether a and b are the same ConnPool, without the panic
+// of == on two values of one incomparable type.
+func samePool(a, b gorm.ConnPool) bool {
+	if b == nil || reflect.TypeOf(a) != reflect.TypeOf(b) || !reflect.TypeOf(a).Comparable() {
+		return false
+	}
+	return a == b
+}
+
+// modeKey carries a mark in a statement's context.
 type modeKey struct{}
 
-func ctxMode(ctx context.Context) Mode {
-	if ctx == nil {
-		return Auto
-	}
-	m, _ := ctx.Value(modeKey{}).(Mode)
-	return m
+// modeMark is the mode of a call, for the statements GORM derives from it
+// (inherited); pool is the ConnPool the call ran on (nil: any).
+type modeMark struct {
+	mode Mode
+	pool gorm.ConnPool
 }
 
-// carryMode makes stmt's context carry mode for the statements GORM derives
-// from it. Auto statements of Auto calls allocate nothing.
-func carryMode(stmt *gorm.Statement, mode Mode) {
-	if stmt.Context != nil && ctxMode(stmt.Context) != mode {
-		stmt.Context = context.WithValue(stmt.Context, modeKey{}, mode)
+func ctxMark(ctx context.Context) (modeMark, bool) {
+	if ctx == nil {
+		return modeMark{}, false
 	}
+	mk, ok := ctx.Value(modeKey{}).(modeMark)
+	return mk, ok
+}
+
+// carryMode makes sure that the statements GORM derives from stmt (same
+// ConnPool, context and Config, no clauses) inherit mode. Call it once
+// stmt.ConnPool is final. Most statements need nothing: the route the
+// callback set, or the transaction, says the mode; only a statement whose
+// pool cannot say it gets a new context, marked for that pool.
+func carryMode(stmt *gorm.Statement, mode Mode) {
+	if stmt.Context == nil || inherited(stmt) == mode {
+		return
+	}
+	var pool gorm.ConnPool
+	if stmt.ConnPool != nil && reflect.TypeOf(stmt.ConnPool).Comparable() {
+		pool = stmt.ConnPool
+	}
+	stmt.Context = context.WithValue(stmt.Context, modeKey{}, modeMark{mode: mode, pool: pool})
 }
 
 // fromDB finds the plugin installed on db, or nil.
