@@ -72,7 +72,7 @@ func (d *PatroniDiscoverer) fetch(ctx context.Context, base string) ([]Member, e
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("patroni %s: GET /cluster: %s", shown, resp.Status)
 	}
-	ms, err := ParsePatroniCluster(body)
+	ms, err := parsePatroniCluster(body)
 	if err != nil {
 		return nil, fmt.Errorf("patroni %s: %w", shown, err)
 	}
@@ -93,10 +93,10 @@ type patroniMember struct {
 // replica), "in archive recovery" (a replica restoring WAL from the archive).
 var patroniServing = []string{"running", "streaming", "in archive recovery"}
 
-// ParsePatroniCluster reads the members of Patroni's GET /cluster answer,
+// parsePatroniCluster reads the members of Patroni's GET /cluster answer,
 // the leader first (it is assumed primary until the first probes answer).
 // A member without host or port is an error: Patroni always lists them.
-func ParsePatroniCluster(body []byte) ([]Member, error) {
+func parsePatroniCluster(body []byte) ([]Member, error) {
 	var doc struct {
 		Members *[]patroniMember `json:"members"`
 	}

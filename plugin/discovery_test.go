@@ -26,7 +26,7 @@ const patroniClusterJSON = `{"members": [
 ], "scope": "demo", "pause": false}`
 
 func TestParsePatroniCluster(t *testing.T) {
-	ms, err := ParsePatroniCluster([]byte(patroniClusterJSON))
+	ms, err := parsePatroniCluster([]byte(patroniClusterJSON))
 	require.NoError(t, err)
 	require.Equal(t, []Member{
 		{Addr: Addr{"127.0.0.1", 5432}, Role: "leader", State: "running"},
@@ -41,10 +41,10 @@ func TestParsePatroniCluster(t *testing.T) {
 		"no host":        `{"members": [{"name": "n", "port": 5432}]}`,
 		"bad port":       `{"members": [{"name": "n", "host": "h", "port": 70000}]}`,
 	} {
-		_, err := ParsePatroniCluster([]byte(body))
+		_, err := parsePatroniCluster([]byte(body))
 		assert.Error(t, err, name)
 	}
-	ms, err = ParsePatroniCluster([]byte(`{"members": []}`))
+	ms, err = parsePatroniCluster([]byte(`{"members": []}`))
 	require.NoError(t, err)
 	assert.ErrorIs(t, checkMembers(ms), ErrNoMembers, "an empty cluster is refused by the refresh, not obeyed")
 }
