@@ -179,18 +179,25 @@ func BenchmarkPointSelect(b *testing.B) {
 	}
 	for round := range max(*rounds, 1) {
 		for _, c := range cases {
-			// Sub-benchmarks of the same name get a #NN suffix per round.
-			// Odd rounds run GORM first, so neither side always goes first.
-			manager := func() { b.Run(c.name+"/manager", func(b *testing.B) { pointSelect(b, c.manager) }) }
-			plain := func() { b.Run(c.name+"/gorm", func(b *testing.B) { pointSelect(b, c.gorm) }) }
-			if round%2 == 0 {
-				manager()
-				plain()
-			} else {
-				plain()
-				manager()
-			}
+			runPair(b, round, c.name,
+				func(b *testing.B) { pointSelect(b, c.manager) },
+				func(b *testing.B) { pointSelect(b, c.gorm) })
 		}
+	}
+}
+
+// runPair runs one round of a pair, <name>/manager and <name>/gorm
+// (sub-benchmarks of the same name get a #NN suffix per round). Odd rounds
+// run GORM first, so neither side always goes first.
+func runPair(b *testing.B, round int, name string, manager, plain func(*testing.B)) {
+	m := func() { b.Run(name+"/manager", manager) }
+	g := func() { b.Run(name+"/gorm", plain) }
+	if round%2 == 0 {
+		m()
+		g()
+	} else {
+		g()
+		m()
 	}
 }
 
@@ -266,10 +273,11 @@ func BenchmarkPointSelectBuild(b *testing.B) {
 			}
 		}
 	}
-	for range max(*rounds, 1) {
+	for round := range max(*rounds, 1) {
 		for _, c := range cases {
-			b.Run(c.name+"/manager", func(b *testing.B) { build(b, c.manager) })
-			b.Run(c.name+"/gorm", func(b *testing.B) { build(b, func(ctx context.Context) *gorm.DB { return plain.WithContext(ctx) }) })
+			runPair(b, round, c.name,
+				func(b *testing.B) { build(b, c.manager) },
+				func(b *testing.B) { build(b, func(ctx context.Context) *gorm.DB { return plain.WithContext(ctx) }) })
 		}
 	}
 }

@@ -67,23 +67,13 @@ func BenchmarkCreate(b *testing.B) {
 	if primaryDB.SkipDefaultTransaction {
 		b.Fatal("plain GORM must keep its default transaction")
 	}
-	manager := func() {
-		b.Run("create_primary/manager", func(b *testing.B) {
-			createOne(b, func(ctx context.Context) *gorm.DB { return m.DB().WithContext(ctx) })
-		})
-	}
-	plain := func() {
-		b.Run("create_primary/gorm", func(b *testing.B) {
-			createOne(b, func(ctx context.Context) *gorm.DB { return primaryDB.WithContext(ctx) })
-		})
-	}
 	for round := range max(*rounds, 1) {
-		if round%2 == 0 {
-			manager()
-			plain()
-		} else {
-			plain()
-			manager()
-		}
+		runPair(b, round, "create_primary",
+			func(b *testing.B) {
+				createOne(b, func(ctx context.Context) *gorm.DB { return m.DB().WithContext(ctx) })
+			},
+			func(b *testing.B) {
+				createOne(b, func(ctx context.Context) *gorm.DB { return primaryDB.WithContext(ctx) })
+			})
 	}
 }
