@@ -286,25 +286,32 @@ func scanPort(db *gorm.DB, port *int) error {
 	return db.Table("gx_kid_ports").Select("port").Limit(1).Scan(port).Error
 }
 
-// Item 3: every statement GORM runs for a call follows the call's mode.
-func TestGormExactModeReachesSubStatements(t *testing.T) {
-	ctx := testCtx(t)
-	m := managerOn(t, freshDatabase(t), nil)
+// gxSchema creates the gx_ tables (and runs more, when given) on m's
+// primary and waits for the replicas; it returns the primary's port and the
+// replicas'.
+func gxSchema(t *testing.T, ctx context.Context, m *datalayer.Manager, more ...string) (primary int, replicas map[int]bool) {
+	t.Helper()
 	rw := m.Conn(ctx, datalayer.ReadWrite).Session(&gorm.Session{})
-	for _, q := range []string{
+	for _, q := range append([]string{
 		"CREATE TABLE gx_homes (id bigserial PRIMARY KEY, name text)",
 		"CREATE TABLE gx_kid_rows (id bigserial PRIMARY KEY, gx_home_id bigint, name text)",
 		"CREATE VIEW gx_kid_ports AS SELECT *, inet_server_port() AS port FROM gx_kid_rows",
 		"CREATE TABLE gx_notes (id bigserial PRIMARY KEY, name text)",
 		"INSERT INTO gx_homes (name) VALUES ('h')",
 		"INSERT INTO gx_kid_rows (gx_home_id, name) VALUES (1, 'a'), (1, 'b')",
-	} {
+	}, more...) {
 		require.NoError(t, rw.Exec(q).Error, q)
 	}
 	waitReplicated(t, shared, shared.Nodes()[0])
 	nodes := shared.Nodes()
-	primary := nodes[0].Port()
-	replicas := map[int]bool{nodes[1].Port(): true, nodes[2].Port(): true}
+	return nodes[0].Port(), map[int]bool{nodes[1].Port(): true, nodes[2].Port(): true}
+}
+
+// Item 3: every statement GORM runs for a call follows the call's mode.
+func TestGormExactModeReachesSubStatements(t *testing.T) {
+	ctx := testCtx(t)
+	m := managerOn(t, freshDatabase(t), nil)
+	primary, replicas := gxSchema(t, ctx, m)
 
 	for _, mode := range []datalayer.Mode{datalayer.Auto, datalayer.ReadOnly, datalayer.ReadWrite, datalayer.Batch, datalayer.Transactional} {
 		t.Run(mode.String(), func(t *testing.T) {

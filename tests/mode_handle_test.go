@@ -35,23 +35,9 @@ func (*gxWriter) AfterFind(tx *gorm.DB) error {
 func TestConnHandleModeOverridesAndConnection(t *testing.T) {
 	ctx := testCtx(t)
 	m := managerOn(t, freshDatabase(t), nil)
-	rw := m.Conn(ctx, datalayer.ReadWrite).Session(&gorm.Session{})
-	for _, q := range []string{
-		"CREATE TABLE gx_homes (id bigserial PRIMARY KEY, name text)",
-		"CREATE TABLE gx_kid_rows (id bigserial PRIMARY KEY, gx_home_id bigint, name text)",
-		"CREATE VIEW gx_kid_ports AS SELECT *, inet_server_port() AS port FROM gx_kid_rows",
-		"CREATE TABLE gx_notes (id bigserial PRIMARY KEY, name text)",
+	primary, replicas := gxSchema(t, ctx, m,
 		"CREATE TABLE gx_writers (id bigserial PRIMARY KEY, name text)",
-		"INSERT INTO gx_writers (name) VALUES ('w')",
-		"INSERT INTO gx_homes (name) VALUES ('h')",
-		"INSERT INTO gx_kid_rows (gx_home_id, name) VALUES (1, 'a'), (1, 'b')",
-	} {
-		require.NoError(t, rw.Exec(q).Error, q)
-	}
-	waitReplicated(t, shared, shared.Nodes()[0])
-	nodes := shared.Nodes()
-	primary := nodes[0].Port()
-	replicas := map[int]bool{nodes[1].Port(): true, nodes[2].Port(): true}
+		"INSERT INTO gx_writers (name) VALUES ('w')")
 
 	t.Run("Auto clause on a ReadWrite handle reaches the preload and the hook", func(t *testing.T) {
 		var home gxHome
