@@ -63,7 +63,6 @@ func (p *Plugin) step(e event) {
 		e.node.rtt.Store(int64(e.probe.latency))
 		e.node.lsn.Store(e.probe.lsn)
 	}
-	p.failovers.Store(p.m.failovers)
 	if t != old {
 		p.setTopology(t)
 	}

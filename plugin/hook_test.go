@@ -33,7 +33,7 @@ func TestStatementOperation(t *testing.T) {
 // hookedPlugin is a Plugin with metrics on and the given user hooks, and
 // two pools on two nodes, no server.
 func hookedPlugin(hooks ...StatementHook) (*Plugin, *pool, *pool) {
-	p := &Plugin{opts: Options{Metrics: true, StatementHooks: hooks}}
+	p := &Plugin{opts: Options{Metrics: true, StatementHooks: hooks}, m: &machine{}}
 	p.hooks = p.statementHooks()
 	a := &node{p: p, name: "127.0.0.1:5001", addr: Addr{"127.0.0.1", 5001}, secret: "hunter2"}
 	b := &node{p: p, name: "127.0.0.1:5002", addr: Addr{"127.0.0.1", 5002}}

@@ -120,7 +120,10 @@ type Metrics struct {
 // Metrics returns a snapshot of the statement figures (empty when metrics
 // are off).
 func (p *Plugin) Metrics() Metrics {
-	m := Metrics{Nodes: map[string]Figures{}, Modes: map[string]Figures{}, Failovers: p.failovers.Load()}
+	p.stateMu.Lock()
+	failovers := p.m.failovers
+	p.stateMu.Unlock()
+	m := Metrics{Nodes: map[string]Figures{}, Modes: map[string]Figures{}, Failovers: failovers}
 	for _, n := range p.nodeList() {
 		m.Nodes[n.name] = n.stats.figures()
 	}

@@ -48,12 +48,11 @@ type Plugin struct {
 
 	// The failover machine and the node states, guarded by stateMu; changed
 	// only through step. Its effects run on the effects goroutine.
-	stateMu   sync.Mutex
-	m         *machine
-	fx        effectQueue
-	fxStop    chan struct{} // closed by Close: the effects goroutine ends
-	failovers atomic.Int64  // m.failovers, published by step
-	disc      DiscoveryStatus
+	stateMu sync.Mutex
+	m       *machine
+	fx      effectQueue
+	fxStop  chan struct{} // closed by Close: the effects goroutine ends
+	disc    DiscoveryStatus
 
 	// lsnSeam, when set (by tests), answers askLSN instead of the node.
 	lsnSeam func(ctx context.Context, pl *pool, query string) (int64, error)

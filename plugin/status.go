@@ -51,9 +51,10 @@ type ClusterStatus struct {
 // Status returns the latest health snapshot; it does not probe.
 func (p *Plugin) Status() ClusterStatus {
 	t := p.topo.Load()
-	cs := ClusterStatus{Primary: nameOf(t.primary), SplitBrain: t.splitBrain, Failovers: p.failovers.Load()}
+	cs := ClusterStatus{Primary: nameOf(t.primary), SplitBrain: t.splitBrain}
 	p.stateMu.Lock()
 	defer p.stateMu.Unlock()
+	cs.Failovers = p.m.failovers
 	if t.primary == nil {
 		cs.NoPrimarySince = p.m.lostAt
 	}
