@@ -2,25 +2,54 @@ package plugin
 
 import (
 	"bytes"
+	"database/sql"
 	"log/slog"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
-// testPlugin is a Plugin with nodes whose state the test sets, no server.
+// bareTestPlugin is a Plugin with one node per name, no goroutine started
+// and no failover machine yet. The nodes' pools point at a closed loopback
+// port and are never used: nothing connects.
+func bareTestPlugin(t testing.TB, names []string, opts Options, log *slog.Logger) (*Plugin, []*node) {
+	t.Helper()
+	p := &Plugin{opts: opts, log: log, changed: make(chan struct{}), closing: make(chan struct{}),
+		fx: effectQueue{wake: make(chan struct{}, 1)}}
+	cc, err := pgx.ParseConfig("postgres://u@127.0.0.1:1/db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := make([]*node, len(names))
+	for i, name := range names {
+		n := &node{p: p, idx: i, name: name, kick: make(chan struct{}, 1)}
+		for kind := poolKind(0); kind < poolKinds; kind++ {
+			db := sql.OpenDB(stdlib.GetConnector(*cc))
+			t.Cleanup(func() { db.Close() })
+			n.pools[kind] = &pool{node: n, kind: kind, db: db}
+		}
+		nodes[i] = n
+	}
+	p.members.Store(&nodes)
+	return p, nodes
+}
+
+// testPlugin is a Plugin with nodes a, b, ... whose state the test sets, no
+// server.
 func testPlugin(t testing.TB, n int) (*Plugin, *bytes.Buffer) {
 	t.Helper()
 	var buf bytes.Buffer
-	p := &Plugin{opts: Options{EnableHA: true}, log: slog.New(slog.NewTextHandler(&buf, nil)), changed: make(chan struct{}),
-		fx: effectQueue{wake: make(chan struct{}, 1)}}
-	var nodes []*node
-	for i := range n {
-		nd := &node{p: p, idx: i, name: string(rune('a' + i))}
-		nd.st.up, nd.st.probed, nd.st.answered, nd.st.role = true, true, true, RoleReplica
-		nodes = append(nodes, nd)
+	names := make([]string, n)
+	for i := range names {
+		names[i] = string(rune('a' + i))
 	}
-	p.members.Store(&nodes)
+	p, nodes := bareTestPlugin(t, names, Options{EnableHA: true}, slog.New(slog.NewTextHandler(&buf, nil)))
+	for _, nd := range nodes {
+		nd.st.up, nd.st.probed, nd.st.answered, nd.st.role = true, true, true, RoleReplica
+	}
 	p.m = &machine{enableHA: true, clock: func() time.Time { return time.Unix(1000, 0) }, nodes: nodes, topo: &topology{}}
 	p.topo.Store(p.m.topo)
 	return p, &buf
