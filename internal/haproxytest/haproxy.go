@@ -47,12 +47,10 @@ type Proxy struct {
 	PrimaryPort int // the leader, per GET /primary
 	ReplicaPort int // the replicas, round robin, per GET /replica
 
-	dir     string
-	spawner *pgcluster.Spawner
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	stderr  strings.Builder
-	mu      sync.Mutex // guards stderr
+	dir    string
+	proc   *daemon.Process
+	stderr strings.Builder
+	mu     sync.Mutex // guards stderr
 
 	closeOnce sync.Once
 }
@@ -78,7 +76,7 @@ func Start(ctx context.Context, o Options) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("haproxytest: %w", err)
 	}
-	p := &Proxy{exited: make(chan struct{})}
+	p := &Proxy{}
 	if p.PrimaryPort, err = pgcluster.ReservePort(); err != nil {
 		return nil, fmt.Errorf("haproxytest: %w", err)
 	}
@@ -102,25 +100,17 @@ func Start(ctx context.Context, o Options) (*Proxy, error) {
 		}
 	}
 	// -db: foreground, no daemon; -W is not needed for one process.
-	p.cmd = exec.Command(bin, "-db", "-f", cfgPath)
-	p.cmd.Dir = p.dir
-	p.cmd.Env = user.Env()
-	p.cmd.SysProcAttr = user.SysProcAttr()
-	p.cmd.Stdout = &lockedWriter{p}
-	p.cmd.Stderr = &lockedWriter{p}
-	p.spawner = pgcluster.NewSpawner()
-	if err := p.spawner.Start(p.cmd); err != nil {
-		p.spawner.Close()
+	cmd := exec.Command(bin, "-db", "-f", cfgPath)
+	cmd.Dir = p.dir
+	cmd.Stdout = &lockedWriter{p}
+	cmd.Stderr = &lockedWriter{p}
+	if p.proc, err = daemon.Start(cmd, user); err != nil {
 		p.cleanup()
 		return nil, fmt.Errorf("haproxytest: start haproxy: %w", err)
 	}
-	go func() {
-		_ = p.cmd.Wait()
-		close(p.exited)
-	}()
 	for _, port := range []int{p.PrimaryPort, p.ReplicaPort} {
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		if err := daemon.WaitAccepting(ctx, "haproxytest: haproxy", addr, p.exited, p.Output); err != nil {
+		if err := daemon.WaitAccepting(ctx, "haproxytest: haproxy", addr, p.proc.Exited(), p.Output); err != nil {
 			p.Close()
 			return nil, err
 		}
@@ -204,10 +194,7 @@ func (p *Proxy) ReplicaAddr() string {
 // Close stops HAProxy and removes its directory. It is idempotent.
 func (p *Proxy) Close() {
 	p.closeOnce.Do(func() {
-		daemon.Kill(p.cmd, p.exited)
-		if p.spawner != nil {
-			p.spawner.Close()
-		}
+		p.proc.Stop()
 		p.cleanup()
 	})
 }

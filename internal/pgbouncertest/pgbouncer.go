@@ -37,9 +37,7 @@ type Bouncer struct {
 	port    int
 	dir     string
 	logPath string
-	spawner *pgcluster.Spawner
-	cmd     *exec.Cmd
-	exited  chan struct{}
+	proc    *daemon.Process
 
 	closeOnce sync.Once
 }
@@ -68,7 +66,7 @@ func Start(ctx context.Context, o Options) (*Bouncer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgbouncertest: %w", err)
 	}
-	b := &Bouncer{port: port, exited: make(chan struct{})}
+	b := &Bouncer{port: port}
 	if b.dir, err = os.MkdirTemp("", "unifieddb-pgbouncer-*"); err != nil {
 		pgcluster.ReleasePort(port)
 		return nil, fmt.Errorf("pgbouncertest: %w", err)
@@ -78,21 +76,13 @@ func Start(ctx context.Context, o Options) (*Bouncer, error) {
 		b.cleanup()
 		return nil, err
 	}
-	b.cmd = exec.Command(bin, filepath.Join(b.dir, "pgbouncer.ini"))
-	b.cmd.Dir = b.dir
-	b.cmd.Env = user.Env()
-	b.cmd.SysProcAttr = user.SysProcAttr()
-	b.spawner = pgcluster.NewSpawner()
-	if err := b.spawner.Start(b.cmd); err != nil {
-		b.spawner.Close()
+	cmd := exec.Command(bin, filepath.Join(b.dir, "pgbouncer.ini"))
+	cmd.Dir = b.dir
+	if b.proc, err = daemon.Start(cmd, user); err != nil {
 		b.cleanup()
 		return nil, fmt.Errorf("pgbouncertest: start pgbouncer: %w", err)
 	}
-	go func() {
-		_ = b.cmd.Wait()
-		close(b.exited)
-	}()
-	if err := daemon.WaitAccepting(ctx, "pgbouncertest: pgbouncer", b.Addr(), b.exited, b.logTail); err != nil {
+	if err := daemon.WaitAccepting(ctx, "pgbouncertest: pgbouncer", b.Addr(), b.proc.Exited(), b.logTail); err != nil {
 		b.Close()
 		return nil, err
 	}
@@ -164,10 +154,7 @@ func (b *Bouncer) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.I
 // directory. It is idempotent.
 func (b *Bouncer) Close() {
 	b.closeOnce.Do(func() {
-		daemon.Kill(b.cmd, b.exited)
-		if b.spawner != nil {
-			b.spawner.Close()
-		}
+		b.proc.Stop()
 		b.cleanup()
 	})
 }
