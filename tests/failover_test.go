@@ -132,17 +132,7 @@ func TestHungReplicaFailsNoReadAndStallsNone(t *testing.T) {
 
 func TestPrimaryCrashWritesWaitForThePromotionAndNothingIsLost(t *testing.T) {
 	ctx := testCtx(t)
-	opts := pgcluster.DefaultOptions()
-	opts.SyncReplica = true // acknowledged commits are on replica1 before the client hears of them
-	c := startCluster(t, opts)
-	primary, next, other := c.Node("primary"), c.Node("replica1"), c.Node("replica2")
-	// replica1 must not wait for a synchronous standby of its own once promoted.
-	require.NoError(t, stmt(t, ctx, "replica1: no synchronous standby of its own", func(ctx context.Context) error {
-		if err := next.Exec(ctx, "ALTER SYSTEM SET synchronous_standby_names = ''"); err != nil {
-			return err
-		}
-		return next.Exec(ctx, "SELECT pg_reload_conf()")
-	}))
+	c, primary, next, other := syncCrashCluster(t, ctx)
 	m := newManager(t, c, haConfig)
 	require.NoError(t, migrate(t, ctx, m, &haWrite{}))
 
@@ -359,4 +349,23 @@ func writesOn(t *testing.T, n *pgcluster.Node) map[[2]int]int {
 		out[[2]int{r.Worker, r.Seq}]++
 	}
 	return out
+}
+
+// syncCrashCluster starts a primary whose commits wait for replica1
+// (acknowledged commits are on replica1 before the client hears of them)
+// and a second replica; replica1 has no synchronous standby of its own, so
+// it does not wait for one once promoted.
+func syncCrashCluster(t *testing.T, ctx context.Context) (c *pgcluster.Cluster, primary, next, other *pgcluster.Node) {
+	t.Helper()
+	opts := pgcluster.DefaultOptions()
+	opts.SyncReplica = true
+	c = startCluster(t, opts)
+	primary, next, other = c.Node("primary"), c.Node("replica1"), c.Node("replica2")
+	require.NoError(t, stmt(t, ctx, "replica1: no synchronous standby of its own", func(ctx context.Context) error {
+		if err := next.Exec(ctx, "ALTER SYSTEM SET synchronous_standby_names = ''"); err != nil {
+			return err
+		}
+		return next.Exec(ctx, "SELECT pg_reload_conf()")
+	}))
+	return c, primary, next, other
 }

@@ -152,9 +152,7 @@ func haproxySwitchover(t *testing.T, keepSessions bool) {
 
 	old, err := c.Leader(ctx)
 	require.NoError(t, err)
-	next, err := c.SyncStandby(ctx)
-	require.NoError(t, err)
-	require.NotNil(t, next, "synchronous_mode: a sync standby")
+	next := syncStandby(t, ctx, c)
 
 	const workers = 4
 	ml := startLoad(t, ctx, workers, 10*time.Millisecond, writeOp(m))

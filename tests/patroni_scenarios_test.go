@@ -160,9 +160,7 @@ func TestPatroniScenarios(t *testing.T) {
 		}, true},
 		{"patronictl switchover", func(t *testing.T, ctx context.Context) {
 			leader, _ := leaderAndReplicas(ctx)
-			next, err := c.SyncStandby(ctx)
-			require.NoError(t, err)
-			require.NotNil(t, next)
+			next := syncStandby(t, ctx, c)
 			patroniOp(t, ctx, "patronictl switchover", func(ctx context.Context) error {
 				out, err := c.Patronictl(ctx, "switchover", "--leader", leader.Name, "--candidate", next.Name, "--force")
 				if err != nil {
@@ -174,9 +172,7 @@ func TestPatroniScenarios(t *testing.T) {
 		}, true},
 		{"failover to a chosen replica", func(t *testing.T, ctx context.Context) {
 			// In synchronous_mode Patroni promotes only the synchronous standby.
-			next, err := c.SyncStandby(ctx)
-			require.NoError(t, err)
-			require.NotNil(t, next)
+			next := syncStandby(t, ctx, c)
 			patroniOp(t, ctx, "failover to "+next.Name, func(ctx context.Context) error { return c.Failover(ctx, next) })
 		}, true},
 		{"replica removed and re-added", func(t *testing.T, ctx context.Context) {

@@ -95,9 +95,7 @@ func TestPatroniSwitchoverWritesResumeOnTheNewLeader(t *testing.T) {
 
 	old, err := c.Leader(ctx)
 	require.NoError(t, err)
-	next, err := c.SyncStandby(ctx)
-	require.NoError(t, err)
-	require.NotNil(t, next, "synchronous_mode: a sync standby")
+	next := syncStandby(t, ctx, c)
 
 	const workers = 4
 	l := startLoad(t, ctx, workers, 10*time.Millisecond, writeOp(m))
@@ -168,4 +166,14 @@ func longestAckGap(rs []loadgen.Result) string {
 		gap = max(gap, ends[i].Sub(ends[i-1]))
 	}
 	return gap.Round(time.Millisecond).String() + " over " + strconv.Itoa(len(ends)) + " acknowledgements"
+}
+
+// syncStandby is the node Patroni reports as synchronous standby; the test
+// fails when there is none (synchronous_mode keeps one).
+func syncStandby(t *testing.T, ctx context.Context, c *patronitest.Cluster) *patronitest.Node {
+	t.Helper()
+	next, err := c.SyncStandby(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, next, "synchronous_mode: a sync standby")
+	return next
 }

@@ -7,8 +7,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/prompt-improver/unifieddb/internal/pgcluster"
 )
 
 // A primary crash (kill -9) with synchronous replication, as a history
@@ -18,16 +16,7 @@ import (
 // shows its context's writes and never goes backwards, across the crash.
 func TestSyncCrashHistory(t *testing.T) {
 	ctx := testCtx(t)
-	opts := pgcluster.DefaultOptions()
-	opts.SyncReplica = true
-	c := startCluster(t, opts)
-	primary, next, other := c.Node("primary"), c.Node("replica1"), c.Node("replica2")
-	require.NoError(t, stmt(t, ctx, "replica1: no synchronous standby of its own", func(ctx context.Context) error {
-		if err := next.Exec(ctx, "ALTER SYSTEM SET synchronous_standby_names = ''"); err != nil {
-			return err
-		}
-		return next.Exec(ctx, "SELECT pg_reload_conf()")
-	}))
+	c, primary, next, other := syncCrashCluster(t, ctx)
 	m := newManager(t, c, haConfig)
 	require.NoError(t, migrate(t, ctx, m, &haWrite{}))
 
