@@ -9,7 +9,7 @@ package unifieddb
 import (
 	"context"
 	"github.com/prompt-improver/unifieddb/datalayer"
-	"github.com/prompt-improver/unifieddb/repos"
+	"github.com/prompt-improver/unifieddb/promptimprover"
 )
 
 // Injectors from wire.go:
@@ -22,9 +22,9 @@ func InitializeRepositories(ctx context.Context, cfg datalayer.Config) (*Reposit
 		return nil, nil, err
 	}
 	db := ProvideDB(manager)
-	userRepository := repos.NewUserRepository(db)
-	promptRepository := repos.NewPromptRepository(db)
-	sessionRepository := repos.NewSessionRepository(db)
+	userRepository := promptimprover.NewUserRepository(db)
+	promptRepository := promptimprover.NewPromptRepository(db)
+	sessionRepository := promptimprover.NewSessionRepository(db)
 	repositories := &Repositories{
 		Manager:  manager,
 		Users:    userRepository,

@@ -149,6 +149,12 @@ type Config struct {
 	// transaction-scoped lock and works through PgBouncer. Default empty:
 	// the primary's Transactional pool; required with pgbouncer for Migrate.
 	MigrationHost string
+	// MigrationsDir (`migrations_dir`) is a directory of the application's
+	// versioned SQL migrations (NNNNN_name.sql, goose format) that Migrate
+	// and Migrations run; a relative path is taken from the process's
+	// working directory. It must exist. Default empty: the migrations handed
+	// with WithMigrations, else none (Migrate runs AutoMigrate only).
+	MigrationsDir string
 	// TCPKeepalive (`tcp_keepalive`) is the idle time before the first TCP
 	// keepalive probe and the time between probes (3 probes), so a peer that
 	// vanished (power loss, a dropped route) is noticed on an idle

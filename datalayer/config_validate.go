@@ -1,9 +1,12 @@
 package datalayer
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,6 +126,12 @@ func (c Config) Validate() error {
 	if c.MigrationHost != "" {
 		if _, problem := parseHostPort(c.MigrationHost, c.Port); problem != "" {
 			bad("migration_host", "%s", problem)
+		}
+	}
+
+	if c.MigrationsDir != "" {
+		if problem := dirProblem(c.MigrationsDir); problem != "" {
+			bad("migrations_dir", "%s", problem)
 		}
 	}
 
@@ -321,4 +330,18 @@ func validConfigHostName(s string) bool {
 
 func isSpaceOrControlRune(r rune) bool {
 	return r <= ' ' || r == 0x7f || r == 0x85 || r == 0xa0 || r == 0x2028 || r == 0x2029
+}
+
+// dirProblem says why dir is not a directory the process can read, or "".
+func dirProblem(dir string) string {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("directory %s does not exist (relative paths start at the working directory)", quoteConfigValue(dir))
+	case err != nil:
+		return fmt.Sprintf("cannot read %s: %v", quoteConfigValue(dir), errors.Unwrap(err))
+	case !st.IsDir():
+		return fmt.Sprintf("%s is not a directory", quoteConfigValue(dir))
+	}
+	return ""
 }

@@ -62,6 +62,7 @@ var configKeys = []configKey{
 	{"simple_protocol", func(c *Config) any { return &c.SimpleProtocol }},
 	{"pgbouncer", func(c *Config) any { return &c.PgBouncer }},
 	{"migration_host", func(c *Config) any { return &c.MigrationHost }},
+	{"migrations_dir", func(c *Config) any { return &c.MigrationsDir }},
 	{"tcp_keepalive", func(c *Config) any { return &c.TCPKeepalive }},
 	{"tcp_user_timeout", func(c *Config) any { return &c.TCPUserTimeout }},
 	{"discovery", func(c *Config) any { return &c.Discovery }},

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"time"
 
@@ -26,6 +28,9 @@ type Manager struct {
 	plugin *plugin.Plugin
 	reg    *registry.Registry
 	log    *slog.Logger
+	// migrations are the SQL migrations Migrate runs: WithMigrations's or
+	// migrations_dir's; nil: none.
+	migrations fs.FS
 	// modes[m] is a session already marked with mode m: m.Conn only adds
 	// the context, at the cost of plain GORM's WithContext.
 	modes [5]*gorm.DB
@@ -51,6 +56,9 @@ type options struct {
 	disc     plugin.Discoverer
 
 	stmtHooks []plugin.StatementHook
+
+	migrations    fs.FS
+	migrationsSet bool // WithMigrations was given, maybe with nil
 }
 
 // WithLogger sends the Manager's log lines to l (default slog.Default()).
@@ -82,6 +90,16 @@ func WithDiscoverer(d Discoverer) Option { return func(o *options) { o.disc = d 
 // registry.
 func WithRegistry(r *registry.Registry) Option { return func(o *options) { o.reg = r } }
 
+// WithMigrations hands the Manager the application's versioned SQL
+// migrations, run by Migrate after AutoMigrate (and by Migrations): fsys's
+// root holds the NNNNN_name.sql files (goose format); for an embed.FS of a
+// directory pass fs.Sub(efs, "dir"). New rejects a nil fsys, and fsys
+// together with migrations_dir. Without either, Migrate runs no SQL
+// migration: the library ships none.
+func WithMigrations(fsys fs.FS) Option {
+	return func(o *options) { o.migrations, o.migrationsSet = fsys, true }
+}
+
 // New validates cfg, prepares one set of pools per node and installs the
 // plugin. No connection is opened yet, so a node that is down at start does
 // not stop it.
@@ -100,6 +118,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 	}
 	if o.log == nil {
 		o.log = slog.Default()
+	}
+	migs, err := o.migrationsFS(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if o.reg == nil {
 		o.reg = registry.Default().Clone(registry.WithStrict(cfg.StrictMode), registry.WithLogger(o.log))
@@ -149,7 +171,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 	wctx, cancel := context.WithTimeout(ctx, cfg.ConnectionTimeout)
 	_ = p.WaitReady(wctx)
 	cancel()
-	m := &Manager{cfg: cfg, db: db, plugin: p, reg: o.reg, log: o.log, connConfig: popts.ConnConfig}
+	m := &Manager{cfg: cfg, db: db, plugin: p, reg: o.reg, log: o.log, migrations: migs, connConfig: popts.ConnConfig}
 	// Auto is what an unmarked statement gets; the other modes ride on the
 	// session's pool (plugin.InMode): no clause to copy per call, no context
 	// to derive per statement.
@@ -158,6 +180,23 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 		m.modes[mode] = plugin.InMode(db, mode)
 	}
 	return m, nil
+}
+
+// migrationsFS returns the SQL migrations handed to the Manager, one way
+// only: WithMigrations or migrations_dir (validated by cfg.Validate).
+func (o *options) migrationsFS(cfg Config) (fs.FS, error) {
+	switch {
+	case o.migrationsSet && o.migrations == nil:
+		return nil, errors.New("unifieddb: WithMigrations: nil fs.FS")
+	case o.migrationsSet && cfg.MigrationsDir != "":
+		return nil, &ConfigError{Fields: []FieldError{{Field: "migrations_dir",
+			Problem: "is set and WithMigrations hands migrations too: hand them one way"}}}
+	case o.migrationsSet:
+		return o.migrations, nil
+	case cfg.MigrationsDir != "":
+		return os.DirFS(cfg.MigrationsDir), nil
+	}
+	return nil, nil
 }
 
 func (c Config) pluginOptions(reg *registry.Registry, log *slog.Logger, hooks plugin.Hooks) plugin.Options {

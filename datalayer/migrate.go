@@ -64,13 +64,20 @@ func (m *Manager) syncReplicas(ctx context.Context) error {
 	return nil
 }
 
-// Migrate runs AutoMigrate, then the embedded SQL migrations (package
-// migrations) that are not applied yet, under the same advisory lock. It is
-// idempotent: a second call changes nothing. Like AutoMigrate it returns once
-// the replicas in rotation have replayed what it did.
+// Migrate runs AutoMigrate, then the SQL migrations handed to the Manager
+// (WithMigrations or migrations_dir) that are not applied yet, under the
+// same advisory lock, and returns those it applied. With none handed it runs
+// AutoMigrate only (logged at DEBUG) and returns no result and no error: the
+// library has no migrations of its own. It is idempotent: a second call
+// changes nothing. Like AutoMigrate it returns once the replicas in rotation
+// have replayed what it did.
 func (m *Manager) Migrate(ctx context.Context) ([]migrations.Result, error) {
 	if err := m.AutoMigrate(ctx); err != nil {
 		return nil, err
+	}
+	if m.migrations == nil {
+		m.log.DebugContext(ctx, "unifieddb: Migrate: no SQL migrations handed (WithMigrations, migrations_dir): AutoMigrate only")
+		return nil, nil
 	}
 	r, err := m.Migrations()
 	if err != nil {
@@ -84,15 +91,30 @@ func (m *Manager) Migrate(ctx context.Context) ([]migrations.Result, error) {
 	return res, m.syncReplicas(ctx)
 }
 
-// Migrations returns a runner of the embedded SQL migrations (for status
-// and down) on migration_host when it is set, else on the primary's
-// Transactional pool. Close it when done; it leaves the pool open.
+// Migrations returns a runner of the SQL migrations handed to the Manager
+// (WithMigrations or migrations_dir; a migrations.WithFS in opts replaces
+// them), for status and down, on migration_host when it is set, else on the
+// primary's Transactional pool. With none handed it returns an error
+// wrapping migrations.ErrNoMigrations, rather than a runner that would
+// silently report nothing. Close the runner when done; it leaves the pool
+// open.
 func (m *Manager) Migrations(opts ...migrations.Option) (*migrations.Runner, error) {
 	db, err := m.migrationDB()
 	if err != nil {
 		return nil, fmt.Errorf("unifieddb: migrations: %w", err)
 	}
-	return migrations.New(db, append([]migrations.Option{migrations.WithLogger(m.log)}, opts...)...)
+	base := []migrations.Option{migrations.WithLogger(m.log)}
+	if m.migrations != nil {
+		base = append(base, migrations.WithFS(m.migrations))
+	}
+	r, err := migrations.New(db, append(base, opts...)...)
+	if errors.Is(err, migrations.ErrNoMigrations) && m.migrations == nil {
+		return nil, fmt.Errorf("unifieddb: no SQL migrations handed to the Manager (datalayer.WithMigrations or migrations_dir): %w", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("unifieddb: migrations: %w", err)
+	}
+	return r, nil
 }
 
 // waitPrimary waits until the health checker has seen a primary (probed, not

@@ -5,8 +5,6 @@ import (
 	"os"
 	"testing"
 
-	"gorm.io/gorm"
-
 	"github.com/prompt-improver/unifieddb/internal/pgcluster"
 	"github.com/prompt-improver/unifieddb/internal/pgtest"
 )
@@ -19,6 +17,5 @@ func TestMain(m *testing.M) {
 	os.Exit(pgtest.Run(m, "migrations", pgcluster.Options{}, nil, &cluster))
 }
 
-func freshDSN(t *testing.T) string               { return pgtest.FreshDSN(t, cluster) }
-func openGorm(t *testing.T, dsn string) *gorm.DB { return pgtest.OpenGorm(t, dsn) }
-func openSQL(t *testing.T, dsn string) *sql.DB   { return pgtest.OpenSQL(t, dsn) }
+func freshDSN(t *testing.T) string             { return pgtest.FreshDSN(t, cluster) }
+func openSQL(t *testing.T, dsn string) *sql.DB { return pgtest.OpenSQL(t, dsn) }

@@ -1,9 +1,10 @@
-// Package migrations holds the versioned SQL migrations (embedded from sql/) and a Runner that
-// applies them with pressly/goose's Provider API under a PostgreSQL session advisory lock, so
-// several processes may run them at once and each migration is applied exactly once.
+// Package migrations runs the versioned SQL migrations an application hands it (an fs.FS of
+// NNNNN_name.sql files, see [WithFS]): a Runner applies them with pressly/goose's Provider API
+// under a PostgreSQL session advisory lock, so several processes may run them at once and each
+// migration is applied exactly once. The package holds no migration of its own.
 //
-// The migrations hold what GORM's AutoMigrate cannot express (extensions, partial indexes, data
-// backfills) and assume AutoMigrate has already created the tables.
+// Such migrations hold what GORM's AutoMigrate cannot express (extensions, partial indexes, data
+// backfills); datalayer's Manager.Migrate runs them after AutoMigrate has created the tables.
 //
 // Each migration runs in its own transaction (goose's default; do not add
 // "-- +goose NO TRANSACTION"), so a failing migration leaves the schema as it was.
@@ -12,7 +13,6 @@ package migrations
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -25,9 +25,6 @@ import (
 	"github.com/pressly/goose/v3/lock"
 )
 
-//go:embed sql/*.sql
-var embedded embed.FS
-
 // VersionTable is the table goose records applied versions in.
 const VersionTable = "goose_db_version"
 
@@ -38,7 +35,8 @@ var (
 	// a connection waits forever. Leave MaxOpenConns at 0 (unlimited) or set it to 2 or more.
 	ErrPoolTooSmall = errors.New("migrations: the *sql.DB must allow at least 2 open connections")
 
-	// ErrNoMigrations is returned by [New] when the file system holds no NNNNN_name.sql files.
+	// ErrNoMigrations is returned by [New] when no fs.FS is handed ([WithFS]) or the one handed
+	// holds no NNNNN_name.sql files.
 	ErrNoMigrations = errors.New("migrations: no migrations found")
 
 	// ErrClosed is returned by Runner methods after [Runner.Close].
@@ -74,7 +72,8 @@ type config struct {
 	lockTimeout time.Duration
 }
 
-// WithFS replaces the embedded migrations with fsys, whose root holds the NNNNN_name.sql files.
+// WithFS hands the migrations to run: fsys's root holds the NNNNN_name.sql files (for an
+// embed.FS of a directory, pass fs.Sub(efs, "dir")). Required.
 func WithFS(fsys fs.FS) Option {
 	return func(c *config) error {
 		if fsys == nil {
@@ -85,7 +84,8 @@ func WithFS(fsys fs.FS) Option {
 	}
 }
 
-// WithLogger logs each migration run (goose's structured records). Default: no logging.
+// WithLogger logs each migration run (goose's structured records): each migration applied at
+// INFO, each statement and "no migrations to run" at DEBUG. Default: no logging.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {
@@ -116,7 +116,8 @@ type Runner struct {
 	closed   atomic.Bool
 }
 
-// New returns a Runner for db, which must allow at least 2 open connections (see
+// New returns a Runner of the migrations handed with [WithFS] (none: [ErrNoMigrations]) for
+// db, which must allow at least 2 open connections (see
 // [ErrPoolTooSmall]). The Runner does not own db: [Runner.Close] leaves it open.
 func New(db *sql.DB, opts ...Option) (*Runner, error) {
 	if db == nil {
@@ -132,11 +133,7 @@ func New(db *sql.DB, opts ...Option) (*Runner, error) {
 		}
 	}
 	if cfg.fsys == nil {
-		sub, err := fs.Sub(embedded, "sql")
-		if err != nil {
-			return nil, fmt.Errorf("migrations: embedded files: %w", err)
-		}
-		cfg.fsys = sub
+		return nil, fmt.Errorf("%w: no fs.FS handed (WithFS)", ErrNoMigrations)
 	}
 	if err := checkPool(db); err != nil {
 		return nil, err
@@ -154,7 +151,7 @@ func New(db *sql.DB, opts ...Option) (*Runner, error) {
 		goose.WithDisableGlobalRegistry(true), // no goose globals: only the files in fsys
 	}
 	if cfg.logger != nil {
-		popts = append(popts, goose.WithSlog(cfg.logger), goose.WithVerbose(true))
+		popts = append(popts, goose.WithSlog(slog.New(demote{cfg.logger.Handler()})), goose.WithVerbose(true))
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, cfg.fsys, popts...)
 	if err != nil {

@@ -1,13 +1,9 @@
-// Package models holds the domain models. Importing it registers every model with the default
-// registry (registry.Default()).
+// Package models holds the domain models of prompt-improver, the library's first application.
+// Importing it registers nothing: the application opts in explicitly (promptimprover.Register,
+// or registry.Register(models.All()...)).
 package models
 
-import (
-	"log/slog"
-	"time"
-
-	"github.com/prompt-improver/unifieddb/registry"
-)
+import "time"
 
 // User is a person who owns prompts.
 //
@@ -58,11 +54,4 @@ func (ImprovementSession) TableName() string { return "improvement_sessions" }
 // All returns a new zero value (a pointer) of every model, in dependency order.
 func All() []any {
 	return []any{&User{}, &Prompt{}, &ImprovementSession{}}
-}
-
-func init() {
-	// Cannot fail for these models (the tests prove it); log rather than panic if it ever does.
-	if err := registry.Register(All()...); err != nil {
-		slog.Error("models: registering with the default registry", slog.Any("error", err))
-	}
 }

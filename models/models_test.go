@@ -11,14 +11,15 @@ import (
 	"github.com/prompt-improver/unifieddb/registry"
 )
 
-func TestAllAreRegisteredWithTheDefaultRegistry(t *testing.T) {
+// Importing models registers nothing: the application opts in (promptimprover.Register).
+func TestImportingModelsRegistersNothing(t *testing.T) {
 	all := models.All()
 	require.Len(t, all, 3)
 	for _, m := range all {
 		_, ok := registry.Default().Lookup(m)
-		require.True(t, ok, "%T", m)
+		require.False(t, ok, "%T", m)
 	}
-	require.Empty(t, registry.Default().Conflicts())
+	require.Empty(t, registry.Default().Models())
 	// All returns new values each time.
 	require.NotSame(t, models.All()[0], models.All()[0])
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/prompt-improver/unifieddb/models"
+	"github.com/prompt-improver/unifieddb/promptimprover"
 	"github.com/prompt-improver/unifieddb/repos"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestCreateManyCopy(t *testing.T) {
 	m := newManager(t, nil)
 	ctx := testCtx(t)
-	users := repos.NewUserRepository(m.DB())
+	users := promptimprover.NewUserRepository(m.DB())
 	p := unique(t)
 	rows := func(n int) []models.User {
 		out := make([]models.User, n)
@@ -99,14 +100,14 @@ func TestCreateManyInsert(t *testing.T) {
 func TestCreateManyWithAssociations(t *testing.T) {
 	m := newManager(t, nil)
 	ctx := testCtx(t)
-	prompts := repos.NewPromptRepository(m.DB())
+	prompts := promptimprover.NewPromptRepository(m.DB())
 	p := unique(t)
 	rows := []models.Prompt{
 		{Title: "a", Body: "b", User: &models.User{Name: "owner", Email: p + "owner@example.com"}},
 	}
 	require.NoError(t, prompts.CreateMany(ctx, rows))
 	require.NotZero(t, rows[0].UserID)
-	owner, err := repos.NewUserRepository(m.DB()).FindByEmail(ctx, p+"owner@example.com")
+	owner, err := promptimprover.NewUserRepository(m.DB()).FindByEmail(ctx, p+"owner@example.com")
 	require.NoError(t, err)
 	assert.Equal(t, owner.ID, rows[0].UserID)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prompt-improver/unifieddb/datalayer"
 	"github.com/prompt-improver/unifieddb/models"
+	"github.com/prompt-improver/unifieddb/promptimprover"
 	"github.com/prompt-improver/unifieddb/repos"
 )
 
@@ -31,7 +32,7 @@ func repoError(t *testing.T, err error, kind error) *repos.Error {
 func TestErrorTranslation(t *testing.T) {
 	m := newManager(t, nil)
 	ctx := testCtx(t)
-	users, prompts := repos.NewUserRepository(m.DB()), repos.NewPromptRepository(m.DB())
+	users, prompts := promptimprover.NewUserRepository(m.DB()), promptimprover.NewPromptRepository(m.DB())
 	strict := repos.New[strictItem](m.DB())
 	p := unique(t)
 
@@ -97,7 +98,7 @@ func TestErrorTranslation(t *testing.T) {
 	})
 	t.Run("closed manager", func(t *testing.T) {
 		m2 := newManager(t, nil)
-		closed := repos.NewUserRepository(m2.DB())
+		closed := promptimprover.NewUserRepository(m2.DB())
 		require.NoError(t, m2.Close())
 		_, err := closed.Get(ctx, uint(1))
 		repoError(t, err, datalayer.ErrClosed)

@@ -12,6 +12,7 @@ import (
 	"github.com/prompt-improver/unifieddb/datalayer"
 	"github.com/prompt-improver/unifieddb/internal/testenv"
 	"github.com/prompt-improver/unifieddb/models"
+	"github.com/prompt-improver/unifieddb/promptimprover"
 	"github.com/prompt-improver/unifieddb/repos"
 )
 
@@ -27,8 +28,8 @@ func Example() {
 		log.Fatal(err)
 	}
 
-	users := repos.NewUserRepository(m.DB())
-	prompts := repos.NewPromptRepository(m.DB())
+	users := promptimprover.NewUserRepository(m.DB())
+	prompts := promptimprover.NewPromptRepository(m.DB())
 
 	ada := models.User{Name: "Ada", Email: "ada@example.com", Active: true}
 	if err := users.Create(ctx, &ada); err != nil {

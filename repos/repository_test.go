@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/prompt-improver/unifieddb/models"
+	"github.com/prompt-improver/unifieddb/promptimprover"
 	"github.com/prompt-improver/unifieddb/repos"
 )
 
@@ -49,7 +50,7 @@ var errRollback = errors.New("roll back")
 func TestRepositoryBehaviour(t *testing.T) {
 	m := newManager(t, nil)
 	ctx := testCtx(t)
-	users, prompts := repos.NewUserRepository(m.DB()), repos.NewPromptRepository(m.DB())
+	users, prompts := promptimprover.NewUserRepository(m.DB()), promptimprover.NewPromptRepository(m.DB())
 
 	t.Run("manager", func(t *testing.T) {
 		behaviour(t, ctx, users, prompts)
@@ -69,7 +70,7 @@ func TestRepositoryBehaviour(t *testing.T) {
 
 // behaviour exercises every operation; it returns the email prefix of the
 // users it made.
-func behaviour(t *testing.T, ctx context.Context, users *repos.UserRepository, prompts *repos.PromptRepository) string {
+func behaviour(t *testing.T, ctx context.Context, users *promptimprover.UserRepository, prompts *promptimprover.PromptRepository) string {
 	p := unique(t)
 	start := time.Now().Add(-time.Second)
 
@@ -158,7 +159,7 @@ func behaviour(t *testing.T, ctx context.Context, users *repos.UserRepository, p
 }
 
 // activeEmails walks every page of ListActive.
-func activeEmails(t *testing.T, ctx context.Context, users *repos.UserRepository) map[string]bool {
+func activeEmails(t *testing.T, ctx context.Context, users *promptimprover.UserRepository) map[string]bool {
 	t.Helper()
 	seen := map[string]bool{}
 	var after any
@@ -181,7 +182,7 @@ func activeEmails(t *testing.T, ctx context.Context, users *repos.UserRepository
 func TestUnitOfWorkAcrossRepositories(t *testing.T) {
 	m := newManager(t, nil)
 	ctx := testCtx(t)
-	users, prompts := repos.NewUserRepository(m.DB()), repos.NewPromptRepository(m.DB())
+	users, prompts := promptimprover.NewUserRepository(m.DB()), promptimprover.NewPromptRepository(m.DB())
 	p := unique(t)
 
 	create := func(email string, fail bool) error {

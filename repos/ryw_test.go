@@ -9,6 +9,7 @@ import (
 
 	"github.com/prompt-improver/unifieddb/datalayer"
 	"github.com/prompt-improver/unifieddb/models"
+	"github.com/prompt-improver/unifieddb/promptimprover"
 	"github.com/prompt-improver/unifieddb/repos"
 )
 
@@ -19,7 +20,7 @@ func TestGetAfterCreateReadsYourWrites(t *testing.T) {
 	c := testCluster(t)
 	m := newManager(t, func(cfg *datalayer.Config) { cfg.Database = asyncDB })
 	ctx := testCtx(t)
-	users := repos.NewUserRepository(m.DB())
+	users := promptimprover.NewUserRepository(m.DB())
 	p := unique(t)
 	for _, r := range c.Nodes()[1:] {
 		require.NoError(t, r.PauseReplay(ctx))

@@ -13,6 +13,7 @@ import (
 	"github.com/prompt-improver/unifieddb"
 	"github.com/prompt-improver/unifieddb/datalayer"
 	"github.com/prompt-improver/unifieddb/models"
+	"github.com/prompt-improver/unifieddb/promptimprover"
 	"github.com/prompt-improver/unifieddb/repos"
 )
 
@@ -50,7 +51,7 @@ type userPage struct {
 }
 
 type handler struct {
-	users *repos.UserRepository
+	users *promptimprover.UserRepository
 	log   *slog.Logger
 }
 

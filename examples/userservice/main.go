@@ -27,7 +27,7 @@ import (
 func main() {
 	configPath := flag.String("config", "config/database.yaml", "configuration file (YAML, top-level key `database`)")
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
-	migrate := flag.Bool("migrate", false, "create or update the tables of the registered models first")
+	migrate := flag.Bool("migrate", false, "apply prompt-improver's schema first: its models' tables, then its SQL migrations (Manager.Migrate)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -57,7 +57,7 @@ func run(ctx context.Context, configPath string, ln net.Listener, migrate bool, 
 	}
 	defer cleanup()
 	if migrate {
-		if err := r.Manager.Registry().AutoMigrate(r.Manager.Conn(ctx, datalayer.Transactional)); err != nil {
+		if _, err := r.Manager.Migrate(ctx); err != nil {
 			ln.Close()
 			return fmt.Errorf("migrating: %w", err)
 		}
