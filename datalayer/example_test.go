@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log"
+	"os"
 
 	"gorm.io/gorm"
 
@@ -88,16 +89,28 @@ func ExampleWithReadYourWrites() {
 	_ = m.DB().WithContext(rctx).First(&again, u.ID).Error // a replica that has it, or the primary
 }
 
+// Customer is an application's own model.
+type Customer struct {
+	ID   uint
+	Name string
+}
+
 func ExampleManager_Migrate() {
 	ctx := context.Background()
-	m, err := datalayer.New(ctx, datalayer.DefaultConfig())
+	// The application's SQL migrations (NNNNN_name.sql), here from a
+	// directory; an embed.FS works too (fs.Sub it to the directory). Without
+	// them Migrate runs AutoMigrate only.
+	m, err := datalayer.New(ctx, datalayer.DefaultConfig(), datalayer.WithMigrations(os.DirFS("db/migrations")))
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer m.Close()
+	if err := m.Registry().Register(&Customer{}); err != nil {
+		log.Fatal(err)
+	}
 
-	// Registered models, then the SQL migrations, under an advisory lock;
-	// returns once the replicas in rotation replayed them.
+	// The registered models (only those), then the SQL migrations, under an
+	// advisory lock; returns once the replicas in rotation replayed them.
 	applied, err := m.Migrate(ctx)
 	if err != nil {
 		log.Fatal(err)

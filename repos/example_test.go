@@ -19,7 +19,8 @@ import (
 func Example() {
 	ctx := context.Background()
 	cfg := exampleConfig() // an application: datalayer.LoadConfig("config/database.yaml")
-	m, err := datalayer.New(ctx, cfg)
+	// prompt-improver's Manager: its models registered, its SQL migrations handed.
+	m, err := promptimprover.Open(ctx, cfg)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func TestMigrateRunsOnThePrimaryWhenHostIsAReplica(t *testing.T) {
 	ctx := testCtx(t)
 	c := startCluster(t, pgcluster.Options{Replicas: 1})
 	primary, replica := c.Node("primary"), c.Node("replica1")
-	m := newManager(t, c, func(cfg *datalayer.Config) {
+	m := newAppManager(t, c, func(cfg *datalayer.Config) {
 		// Misconfigured on purpose: host is the replica.
 		cfg.Host, cfg.Port = replica.Host(), replica.Port()
 		cfg.ReplicaHosts = []string{primary.Addr()}
@@ -46,7 +46,7 @@ func TestTenInstancesMigrateAtOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 10)
 	for i := range errs {
-		m := newManager(t, c, nil)
+		m := newAppManager(t, c, nil)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -81,6 +81,7 @@ func TestStrictModeRefusesUnregisteredModels(t *testing.T) {
 	err := m.DB().WithContext(ctx).Find(&[]unregistered{}).Error
 	require.ErrorIs(t, err, datalayer.ErrUnregisteredModel)
 	assert.Contains(t, err.Error(), "unregistered")
+	require.NoError(t, m.Registry().Register(&models.User{}), "the application opts in")
 	require.NoError(t, m.AutoMigrate(ctx))
 	require.NoError(t, m.DB().WithContext(ctx).Find(&[]models.User{}).Error, "a registered model works")
 }

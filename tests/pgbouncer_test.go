@@ -16,6 +16,7 @@ import (
 	"github.com/prompt-improver/unifieddb/internal/pgbouncertest"
 	"github.com/prompt-improver/unifieddb/internal/pgcluster"
 	"github.com/prompt-improver/unifieddb/internal/testenv"
+	"github.com/prompt-improver/unifieddb/promptimprover"
 )
 
 // startBouncers puts one PgBouncer in transaction pooling mode in front of
@@ -83,7 +84,7 @@ func TestPgBouncerEveryMode(t *testing.T) {
 	cfg := behindBouncers(c, bs)
 	cfg.MigrationHost = primary.Addr()
 	cfg.StatementCacheSize = 512 // ignored behind PgBouncer: nothing is prepared
-	m, err := datalayer.New(ctx, cfg)
+	m, err := promptimprover.Open(ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { m.Close() })
 
@@ -189,7 +190,7 @@ func TestPgBouncerMigrateNeedsMigrationHost(t *testing.T) {
 	ctx := testCtx(t)
 	cfg := testenv.Config(shared)
 	cfg.PgBouncer = true
-	m, err := datalayer.New(ctx, cfg)
+	m, err := promptimprover.Open(ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { m.Close() })
 	_, err = m.Migrations()
