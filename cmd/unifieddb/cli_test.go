@@ -259,7 +259,9 @@ func TestLiveCommands(t *testing.T) {
 	defer c.Close()
 	pw := c.Password()
 	require.GreaterOrEqual(t, len(pw), 8)
-	cfgPath := liveConfig(t, c, nil)
+	migrationsDir, err := filepath.Abs(filepath.Join("testdata", "migrations"))
+	require.NoError(t, err)
+	cfgPath := liveConfig(t, c, func(cfg *datalayer.Config) { cfg.MigrationsDir = migrationsDir })
 
 	var ran []string
 	runLive := func(t *testing.T, args ...string) (int, string, string) {
@@ -308,17 +310,17 @@ func TestLiveCommands(t *testing.T) {
 	t.Run("migrate", func(t *testing.T) {
 		code, stdout, stderr := runLive(t, "migrate", "status", "--config", cfgPath)
 		require.Equal(t, exitOK, code, stderr)
-		assert.Contains(t, stdout, "00001_extensions.sql")
+		assert.Contains(t, stdout, "00001_notes.sql")
 		assert.Regexp(t, `3 migration\(s\), 3 pending`, stdout)
 
 		code, stdout, stderr = runLive(t, "doctor", "--config", cfgPath)
 		assert.Equal(t, exitOK, code, "warnings only: %s%s", stdout, stderr)
-		assert.Regexp(t, `(?m)^warn  tables +\d+ of \d+ registered model\(s\) have no table`, stdout)
+		assert.Regexp(t, `(?m)^ok    tables +no registered model`, stdout)
 		assert.Regexp(t, `(?m)^warn  migrations +3 of 3 pending`, stdout)
 
 		code, stdout, stderr = runLive(t, "migrate", "up", "--config", cfgPath)
 		require.Equal(t, exitOK, code, stderr)
-		assert.Contains(t, stdout, "AutoMigrate:")
+		assert.NotContains(t, stdout, "AutoMigrate:", "the tool registers no model")
 		assert.Contains(t, stdout, "applied 00003_backfill.sql")
 		code, stdout, _ = runLive(t, "migrate", "up", "--config", cfgPath)
 		require.Equal(t, exitOK, code)
@@ -342,6 +344,31 @@ func TestLiveCommands(t *testing.T) {
 		assert.False(t, st[2].Applied)
 		code, _, stderr = runLive(t, "migrate", "up", "--json", "--config", cfgPath)
 		require.Equal(t, exitOK, code, stderr)
+	})
+
+	// Without migrations_dir there is no SQL migration: the tool ships none.
+	t.Run("migrate without migrations_dir", func(t *testing.T) {
+		bare := liveConfig(t, c, nil)
+		code, stdout, stderr := runLive(t, "migrate", "status", "--config", bare)
+		require.Equal(t, exitOK, code, stderr)
+		assert.Contains(t, stdout, "no SQL migrations: set migrations_dir")
+		code, stdout, _ = runLive(t, "migrate", "status", "--json", "--config", bare)
+		require.Equal(t, exitOK, code)
+		assert.Equal(t, "[]", strings.TrimSpace(stdout))
+		code, stdout, stderr = runLive(t, "migrate", "up", "--config", bare)
+		require.Equal(t, exitOK, code, stderr)
+		assert.Contains(t, stdout, "no SQL migrations: set migrations_dir")
+		assert.NotContains(t, stdout, "applied")
+		code, _, stderr = runLive(t, "migrate", "down", "--config", bare)
+		assert.Equal(t, exitFail, code)
+		assert.Contains(t, stderr, "nothing to roll back: no SQL migrations")
+		code, stdout, _ = runLive(t, "doctor", "--config", bare)
+		assert.Regexp(t, `(?m)^ok    migrations +none to check: migrations_dir is not set`, stdout)
+
+		missing := liveConfig(t, c, func(cfg *datalayer.Config) { cfg.MigrationsDir = filepath.Join(t.TempDir(), "nope") })
+		code, _, stderr = runLive(t, "migrate", "status", "--config", missing)
+		assert.Equal(t, exitFail, code)
+		assert.Contains(t, stderr, "migrations_dir")
 	})
 
 	t.Run("doctor healthy", func(t *testing.T) {

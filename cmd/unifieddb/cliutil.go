@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
-	_ "github.com/prompt-improver/unifieddb/models" // the registry knows the domain models
 )
 
 // parseArgs parses flags placed before, between or after the positional

@@ -14,6 +14,7 @@ import (
 	"github.com/prompt-improver/unifieddb/internal/pgcluster"
 	"github.com/prompt-improver/unifieddb/internal/testenv"
 	"github.com/prompt-improver/unifieddb/models"
+	"github.com/prompt-improver/unifieddb/promptimprover"
 )
 
 const demoDescription = `
@@ -135,18 +136,22 @@ func demo(ctx context.Context, stdout, stderr io.Writer) (err error) {
 	for _, n := range c.Nodes() {
 		tl.names[n.Addr()] = n.Name()
 	}
-	m, err := datalayer.New(ctx, cfg, datalayer.WithLogger(log), datalayer.WithHooks(tl.hooks()))
+	// The demo is prompt-improver, the library's first application: it opts
+	// in explicitly (its models registered, its SQL migrations handed).
+	m, err := promptimprover.Open(ctx, cfg, datalayer.WithLogger(log), datalayer.WithHooks(tl.hooks()))
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	o.line("datalayer.New(ctx, cfg): host %s:%d, replica_hosts %s",
+	o.line("promptimprover.Open(ctx, cfg) (datalayer.New with prompt-improver's models and migrations): host %s:%d, replica_hosts %s",
 		cfg.Host, cfg.Port, strings.Join(cfg.ReplicaHosts, ", "))
 	begin = time.Now()
-	if err := m.DB().WithContext(ctx).AutoMigrate(&models.User{}); err != nil {
-		return fmt.Errorf("creating the users table: %w", err)
+	applied, err := m.Migrate(ctx)
+	if err != nil {
+		return fmt.Errorf("migrating: %w", err)
 	}
-	o.line("m.DB().AutoMigrate(&models.User{}): users table created in %s", ms(time.Since(begin)))
+	o.line("m.Migrate(ctx): tables %s and %d SQL migration(s) in %s",
+		strings.Join(m.Registry().Tables(), ", "), len(applied), ms(time.Since(begin)))
 
 	o.heading("Write in read_write mode")
 	users := make([]models.User, demoUsers)

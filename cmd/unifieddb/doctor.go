@@ -33,7 +33,7 @@ connections   the connections of one instance, per node
               the reserved ones: warn when 4 instances would not fit, fail
               when 1 does not; says how many fit
 tables        every registered model has its table
-migrations    no SQL migration is pending
+migrations    no SQL migration of migrations_dir is pending
 registry      no two models map to one table
 
 Exit status: 0 no fail (warnings allowed), 1 any fail, 2 usage error.`
@@ -216,6 +216,10 @@ func (d *doctor) connections(ctx context.Context) {
 
 func (d *doctor) tables(ctx context.Context) {
 	tables := d.s.m.Registry().Tables()
+	if len(tables) == 0 {
+		d.add("ok", "tables", "no registered model to check (the tool knows no Go model)")
+		return
+	}
 	var missing []string
 	for _, t := range tables {
 		var exists bool
@@ -235,6 +239,10 @@ func (d *doctor) tables(ctx context.Context) {
 }
 
 func (d *doctor) migrations(ctx context.Context) {
+	if d.s.m.Config().MigrationsDir == "" {
+		d.add("ok", "migrations", "none to check: migrations_dir is not set")
+		return
+	}
 	r, err := d.s.m.Migrations()
 	if err != nil {
 		d.add("fail", "migrations", "%v", err)

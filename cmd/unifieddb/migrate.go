@@ -13,15 +13,21 @@ import (
 
 const migrateDescription = `
 Change or show the schema of the configured database, on the primary.
+The SQL migrations are the application's, in the directory migrations_dir of
+the configuration (NNNNN_name.sql, goose format); without it there are none.
+The tool knows no Go model: an application migrates its models itself
+(Manager.AutoMigrate or Manager.Migrate).
 
-  up       create or alter the table of every registered model (AutoMigrate),
-           then apply the pending SQL migrations, under an advisory lock
+  up       apply the pending SQL migrations, under an advisory lock
            (several instances may run it at once)
   status   list the SQL migrations and whether each is applied
   down     roll back the most recently applied SQL migration
 
 Exit status: 0 done, 1 failure (including down with nothing to roll back),
 2 usage error.`
+
+// noMigrations says why there is no SQL migration: none is handed.
+const noMigrations = "no SQL migrations: set migrations_dir (a directory of NNNNN_name.sql files) in the configuration"
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("migrate", "<up|status|down>", migrateDescription)
@@ -63,13 +69,16 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		if lf.json {
 			printJSON(s.stdout, map[string]any{"tables": s.m.Registry().Tables(), "applied": resultsJSON(res)})
 		} else {
-			if err == nil {
+			if err == nil && len(s.m.Registry().Tables()) > 0 {
 				fmt.Fprintf(s.stdout, "AutoMigrate: %d model table(s) up to date: %v\n", len(s.m.Registry().Tables()), s.m.Registry().Tables())
 			}
 			for _, r := range res {
 				fmt.Fprintf(s.stdout, "applied %s (%s)\n", r.Source, r.Duration.Round(time.Millisecond))
 			}
-			if err == nil && len(res) == 0 {
+			switch {
+			case err == nil && s.m.Config().MigrationsDir == "":
+				fmt.Fprintln(s.stdout, noMigrations)
+			case err == nil && len(res) == 0:
 				fmt.Fprintln(s.stdout, "SQL migrations: nothing to apply")
 			}
 			if err == nil {
@@ -81,6 +90,14 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	case "status":
 		r, err := s.m.Migrations()
+		if errors.Is(err, migrations.ErrNoMigrations) && s.m.Config().MigrationsDir == "" {
+			if lf.json {
+				printJSON(s.stdout, []migrationStatusJSON{})
+			} else {
+				fmt.Fprintln(s.stdout, noMigrations)
+			}
+			break
+		}
 		if err != nil {
 			return fail(err)
 		}
@@ -109,6 +126,9 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(s.stdout, "%d migration(s), %d pending\n", len(st), pending)
 	case "down":
 		r, err := s.m.Migrations()
+		if errors.Is(err, migrations.ErrNoMigrations) && s.m.Config().MigrationsDir == "" {
+			return fail(errors.New("nothing to roll back: " + noMigrations))
+		}
 		if err != nil {
 			return fail(err)
 		}
