@@ -52,6 +52,15 @@ func TestInitializeRepositoriesCleanupClosesEveryPool(t *testing.T) {
 	require.NotNil(t, r.Users)
 	require.NotNil(t, r.Prompts)
 	require.NotNil(t, r.Sessions)
+	// The injector assembles prompt-improver explicitly: its models
+	// registered, its SQL migrations handed.
+	assert.Equal(t, []string{"users", "prompts", "improvement_sessions"}, r.Manager.Registry().Tables())
+	runner, err := r.Manager.Migrations()
+	require.NoError(t, err)
+	pending, err := runner.Pending(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 3, pending)
+	require.NoError(t, runner.Close())
 
 	// Open connections in every pool: Transactional (migration), write,
 	// replica reads, Batch (CreateMany).
