@@ -1,8 +1,9 @@
 // Package repos gives applications repositories instead of *gorm.DB: a
-// generic Repository[T] (Get, List with keyset or limit/offset paging,
-// Count, Create, CreateMany through COPY, Update, Delete, WithTx for units of
-// work) and the concrete UserRepository, PromptRepository and
-// SessionRepository, with a Wire ProviderSet.
+// generic Repository[T] (Get, FindOne, List with keyset or limit/offset
+// paging, Count, Create, CreateMany through COPY, Update, Delete, WithTx for
+// units of work). It imports no domain model: an application builds its
+// typed repositories on it in its own packages (prompt-improver's are in
+// package promptimprover).
 //
 // Build repositories on the Manager's DB (m.DB()). Reads use Auto mode,
 // writes ReadWrite, CreateMany Batch; inside WithTx everything runs on the

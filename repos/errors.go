@@ -15,8 +15,8 @@ import (
 // Sentinel errors. Every error a repository returns is an *Error; test for
 // these with errors.Is.
 var (
-	// ErrNotFound: Get, FindByEmail, Update, Delete or Deactivate found no row
-	// with that key.
+	// ErrNotFound: Get, Update or Delete found no row with that key, or
+	// FindOne none matching its filters.
 	ErrNotFound = errors.New("repos: not found")
 	// ErrDuplicate: Create, CreateMany or Update broke a unique constraint
 	// (SQLSTATE 23505). Error.Constraint names it.
