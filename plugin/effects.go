@@ -48,6 +48,7 @@ func (e *effectQueue) take() []effect {
 func (p *Plugin) step(e event) {
 	p.stateMu.Lock()
 	old := p.topo.Load()
+	wasPermanent := e.node != nil && e.node.st.permanent
 	t, fx := p.m.Apply(e)
 	if e.kind == evMembers {
 		p.members.Store(&e.members)
@@ -65,6 +66,8 @@ func (p *Plugin) step(e event) {
 	}
 	if t != old {
 		p.setTopology(t)
+	} else if e.node != nil && e.node.st.permanent && !wasPermanent {
+		p.wake() // calls waiting for a node may now fail at once (unavailable)
 	}
 	p.fx.push(fx) // under stateMu: effects queue in the order of transitions
 	p.stateMu.Unlock()

@@ -167,10 +167,7 @@ func (p *Plugin) nodeList() []*node { return *p.members.Load() }
 // setTopology swaps in a new snapshot and wakes statements waiting for one.
 func (p *Plugin) setTopology(t *topology) {
 	p.topo.Store(t)
-	p.mu.Lock()
-	close(p.changed)
-	p.changed = make(chan struct{})
-	p.mu.Unlock()
+	p.wake()
 }
 
 // waitChange waits up to d for a topology change.
