@@ -48,7 +48,6 @@ func (e *effectQueue) take() []effect {
 func (p *Plugin) step(e event) {
 	p.stateMu.Lock()
 	old := p.topo.Load()
-	wasPermanent := e.node != nil && e.node.st.permanent
 	t, fx := p.m.Apply(e)
 	if e.kind == evMembers {
 		p.members.Store(&e.members)
@@ -64,10 +63,12 @@ func (p *Plugin) step(e event) {
 		e.node.rtt.Store(int64(e.probe.latency))
 		e.node.lsn.Store(e.probe.lsn)
 	}
+	hopeless := p.m.hopeless()
+	wasHopeless := p.hopeless.Swap(hopeless)
 	if t != old {
 		p.setTopology(t)
-	} else if e.node != nil && e.node.st.permanent && !wasPermanent {
-		p.wake() // calls waiting for a node may now fail at once (unavailable)
+	} else if hopeless && !wasHopeless {
+		p.wake() // calls waiting for a node now fail at once (unavailable)
 	}
 	p.fx.push(fx) // under stateMu: effects queue in the order of transitions
 	p.stateMu.Unlock()

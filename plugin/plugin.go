@@ -38,6 +38,7 @@ type Plugin struct {
 	stopCtx  context.Context // cancelled by Close: ends probes in flight
 	stop     context.CancelFunc
 	closed   atomic.Bool
+	hopeless atomic.Bool    // every node has a fault waiting cannot cure (machine.hopeless)
 	wg       sync.WaitGroup // probe loops
 	seen     sync.Map       // *schema.Schema already registered or checked
 	initOnce atomic.Bool

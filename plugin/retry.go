@@ -83,12 +83,12 @@ func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, f
 			if errors.Is(perr, ErrClosed) {
 				return perr
 			}
-			u := r.p.unavailable(perr)
-			if u.Permanent {
-				return newNodeError(pl, r.mode, op, u)
+			if r.p.hopeless.Load() {
+				return newNodeError(pl, r.mode, op, r.p.unavailable(perr))
 			}
 			remaining := time.Until(deadline)
 			if remaining <= 0 {
+				u := r.p.unavailable(perr)
 				u.Within = r.p.opts.FailoverTimeout
 				return newNodeError(pl, r.mode, op, fmt.Errorf("%w; last error: %w", u, err))
 			}
@@ -122,12 +122,12 @@ func (r *route) noNode(ctx context.Context, op string, perr error, do func(*pool
 	deadline := time.Now().Add(r.p.opts.FailoverTimeout)
 	backoff := 20 * time.Millisecond
 	for {
-		u := r.p.unavailable(perr)
-		if u.Permanent {
-			return u // waiting cannot cure it: say why now
+		if r.p.hopeless.Load() {
+			return r.p.unavailable(perr) // waiting cannot cure it: say why now
 		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
+			u := r.p.unavailable(perr)
 			u.Within = r.p.opts.FailoverTimeout
 			return u
 		}

@@ -103,20 +103,30 @@ func (e *UnavailableError) Unwrap() []error {
 // calls wait up to failover_timeout. So does a node not probed yet, or
 // one that refuses connections (it may be starting).
 func (m *machine) unavailable(sentinel error) *UnavailableError {
-	u := &UnavailableError{Err: sentinel, Permanent: len(m.nodes) > 0}
+	u := &UnavailableError{Err: sentinel, Permanent: m.hopeless()}
 	for _, n := range m.nodes {
 		s := &n.st
 		f := NodeFault{Node: n.name, Healthy: s.up, Err: s.cause, Permanent: s.permanent}
 		if s.answered {
 			f.Role = s.role
 		}
-		u.Permanent = u.Permanent && s.permanent
 		u.Nodes = append(u.Nodes, f)
 		if n.secret != "" && !slices.Contains(u.secrets, n.secret) {
 			u.secrets = append(u.secrets, n.secret)
 		}
 	}
 	return u
+}
+
+// hopeless reports whether every node has a permanent fault (see
+// unavailable): calls that find no node fail at once.
+func (m *machine) hopeless() bool {
+	for _, n := range m.nodes {
+		if !n.st.permanent {
+			return false
+		}
+	}
+	return len(m.nodes) > 0
 }
 
 // unavailable is the machine's verdict for a call that found no node
@@ -150,8 +160,8 @@ func (p *Plugin) WaitPrimary(ctx context.Context) error {
 		if found {
 			return nil
 		}
-		if u := p.unavailable(ErrNoPrimary); u.Permanent {
-			return u
+		if p.hopeless.Load() {
+			return p.unavailable(ErrNoPrimary)
 		}
 		if err := p.waitChange(ctx, 100*time.Millisecond); err != nil {
 			if errors.Is(err, ErrClosed) {
@@ -162,8 +172,8 @@ func (p *Plugin) WaitPrimary(ctx context.Context) error {
 	}
 }
 
-// wake wakes the calls waiting for a node (waitChange) without a new
-// snapshot: a node's fault became permanent, which ends their wait.
+// wake wakes the calls waiting for a node (waitChange): a new snapshot, or
+// every node's fault became permanent, which ends their wait.
 func (p *Plugin) wake() {
 	p.mu.Lock()
 	close(p.changed)
