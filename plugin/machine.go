@@ -70,6 +70,7 @@ const (
 	effPrimaryFound                     // log: the primary, found without a failover (to)
 	effFailover                         // log, Hooks.Failover and FailoverHooks (from, to, took, at)
 	effTopology                         // debug log of the new snapshot
+	effHopeless                         // log: every node has a fault waiting cannot cure (see unavailable)
 )
 
 type effect struct {

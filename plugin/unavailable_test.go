@@ -1,11 +1,13 @@
 package plugin
 
 import (
+	"bytes"
 	"context"
 	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -237,4 +239,21 @@ func TestPermanentFaultWakesWaiters(t *testing.T) {
 	default:
 	}
 	assert.True(t, errors.Is(p.unavailable(ErrNoPrimary), errAuth))
+}
+
+// The moment every node's fault becomes permanent is one WARN line with
+// the cause, not the "writes wait up to failover_timeout" line alone.
+func TestHopelessIsLoggedOnce(t *testing.T) {
+	var buf bytes.Buffer
+	p, nodes := bareTestPlugin(t, []string{"127.0.0.1:5000", "127.0.0.1:5001"}, Options{EnableHA: true}, slog.New(slog.NewTextHandler(&buf, nil)))
+	nodes[0].secret, nodes[1].secret = "s3cret", "s3cret"
+	p.m = newMachine(&p.opts, nodes, nil)
+	p.topo.Store(p.m.topo)
+	authWithSecret := fmt.Errorf("user u password s3cret: %w", errAuth)
+	p.probeFails(authWithSecret)
+	p.probeFails(authWithSecret)
+	p.runQueued()
+	assert.Equal(t, 1, strings.Count(buf.String(), "every node has a fault waiting cannot cure"), buf.String())
+	assert.Contains(t, buf.String(), "node 127.0.0.1:5001: user u password ***: ")
+	assert.NotContains(t, buf.String(), "s3cret")
 }
