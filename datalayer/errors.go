@@ -11,9 +11,10 @@ import (
 var (
 	// ErrReadOnly: a write in ReadOnly mode (see plugin.ErrReadOnly).
 	ErrReadOnly = plugin.ErrReadOnly
-	// ErrNoPrimary: no writable node within failover_timeout.
+	// ErrNoPrimary: no writable node within failover_timeout, or at once
+	// when every node has a fault waiting cannot cure (*UnavailableError).
 	ErrNoPrimary = plugin.ErrNoPrimary
-	// ErrNoHealthyNode: no node can serve a read.
+	// ErrNoHealthyNode: no node can serve a read (*UnavailableError).
 	ErrNoHealthyNode = plugin.ErrNoHealthyNode
 	// ErrPoolTimeout: no free connection within pool_timeout.
 	ErrPoolTimeout = plugin.ErrPoolTimeout
@@ -38,6 +39,17 @@ type NodeError = plugin.NodeError
 // PoolTimeoutError names the pool that had no free connection within
 // pool_timeout; it wraps ErrPoolTimeout. See plugin.PoolTimeoutError.
 type PoolTimeoutError = plugin.PoolTimeoutError
+
+// UnavailableError is the error of a call that found no node to run on:
+// it wraps ErrNoPrimary or ErrNoHealthyNode and names each node with its
+// last error (errors.As reaches the server's *pgconn.PgError of it). Its
+// Permanent field says the call failed at once, for a fault waiting cannot
+// cure (a refused password, an unknown database, a TLS refusal, a host
+// name that does not resolve). See plugin.UnavailableError.
+type UnavailableError = plugin.UnavailableError
+
+// NodeFault is one node of an UnavailableError. See plugin.NodeFault.
+type NodeFault = plugin.NodeFault
 
 // FieldError is one problem of one configuration key.
 type FieldError struct {

@@ -118,17 +118,18 @@ func (m *Manager) Migrations(opts ...migrations.Option) (*migrations.Runner, err
 }
 
 // waitPrimary waits until the health checker has seen a primary (probed, not
-// assumed), up to failover_timeout.
+// assumed), up to failover_timeout; it fails at once for a fault waiting
+// cannot cure (see WaitReady).
 func (m *Manager) waitPrimary(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.FailoverTimeout)
+	wctx, cancel := context.WithTimeout(ctx, m.cfg.FailoverTimeout)
 	defer cancel()
-	if err := m.plugin.WaitReady(ctx); err != nil {
-		return fmt.Errorf("%w: %w", ErrNoPrimary, err)
+	err := m.WaitReady(wctx)
+	var u *UnavailableError
+	if err != nil && ctx.Err() == nil && errors.As(err, &u) && !u.Permanent {
+		// failover_timeout ran out, not the caller's context: say so as a
+		// statement does.
+		u.Within = m.cfg.FailoverTimeout
+		return u
 	}
-	for m.plugin.Status().Primary == "" {
-		if err := m.plugin.Probe(ctx); err != nil {
-			return fmt.Errorf("%w within %s", ErrNoPrimary, m.cfg.FailoverTimeout)
-		}
-	}
-	return nil
+	return err
 }

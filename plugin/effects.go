@@ -63,8 +63,15 @@ func (p *Plugin) step(e event) {
 		e.node.rtt.Store(int64(e.probe.latency))
 		e.node.lsn.Store(e.probe.lsn)
 	}
+	hopeless := p.m.hopeless()
+	wasHopeless := p.hopeless.Swap(hopeless)
 	if t != old {
 		p.setTopology(t)
+	} else if hopeless && !wasHopeless {
+		p.wake() // calls waiting for a node now fail at once (unavailable)
+	}
+	if hopeless && !wasHopeless {
+		fx = append(fx, effect{kind: effHopeless})
 	}
 	p.fx.push(fx) // under stateMu: effects queue in the order of transitions
 	p.stateMu.Unlock()
@@ -126,6 +133,8 @@ func (p *Plugin) runEffect(f effect) {
 		p.log.Info("unifieddb: primary", "node", nameOf(f.to))
 	case effFailover:
 		p.failover(f.from, f.to, f.at, f.took)
+	case effHopeless:
+		p.log.Warn("unifieddb: every node has a fault waiting cannot cure; calls fail at once", "error", p.unavailable(ErrNoPrimary).Error())
 	case effTopology:
 		p.debug("unifieddb: topology", "primary", nameOf(f.to), "replicas", len(p.topo.Load().replicas))
 	}

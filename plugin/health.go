@@ -66,6 +66,8 @@ type nodeState struct {
 	inRotation bool
 	epoch      int64 // changes with writability (see epoch.go); published to conns.epoch
 	lastErr    string
+	cause      error // the error lastErr tells, unredacted: UnavailableError wraps it
+	permanent  bool  // the last probe failed with a permanentFault, and no probe ever answered
 	checkedAt  time.Time
 	upSince    time.Time
 }

@@ -70,6 +70,7 @@ const (
 	effPrimaryFound                     // log: the primary, found without a failover (to)
 	effFailover                         // log, Hooks.Failover and FailoverHooks (from, to, took, at)
 	effTopology                         // debug log of the new snapshot
+	effHopeless                         // log: every node has a fault waiting cannot cure (see unavailable)
 )
 
 type effect struct {
@@ -140,7 +141,11 @@ func (m *machine) probed(n *node, r probeResult, now time.Time) (fx []effect) {
 	s.checkedAt = r.at
 	if r.err != nil {
 		s.okStreak = 0
-		s.lastErr = n.redact(r.err.Error())
+		s.lastErr, s.cause = n.redact(r.err.Error()), r.err
+		// A node that answered once and now refuses is a node fault
+		// (taken out, the others used, waited for): only a node never
+		// seen healthy counts towards failing a call at once.
+		s.permanent = !s.answered && permanentFault(r.err)
 		if s.up {
 			s.up = false
 			fx = append(fx, effect{kind: effNodeDown, node: n, err: r.err})
@@ -165,7 +170,7 @@ func (m *machine) answered(fx []effect, n *node, r probeResult) []effect {
 	s := &n.st
 	s.okStreak++
 	s.answered = true
-	s.lastErr = ""
+	s.lastErr, s.cause, s.permanent = "", nil, false
 	s.latency = r.latency
 	s.syncWait = r.syncWait.after(s.syncWait)
 	role := RolePrimary
@@ -213,7 +218,7 @@ func (m *machine) connError(n *node, err error, now time.Time) (fx []effect) {
 	if s.up {
 		s.up = false
 		s.okStreak = 0
-		s.lastErr = n.redact(err.Error())
+		s.lastErr, s.cause = n.redact(err.Error()), err
 		fx = append(fx, effect{kind: effNodeDown, node: n, err: err})
 		fx = m.rebuild(fx, now)
 		if s.role == RolePrimary {

@@ -38,6 +38,7 @@ type Plugin struct {
 	stopCtx  context.Context // cancelled by Close: ends probes in flight
 	stop     context.CancelFunc
 	closed   atomic.Bool
+	hopeless atomic.Bool    // every node has a fault waiting cannot cure (machine.hopeless)
 	wg       sync.WaitGroup // probe loops
 	seen     sync.Map       // *schema.Schema already registered or checked
 	initOnce atomic.Bool
@@ -167,10 +168,7 @@ func (p *Plugin) nodeList() []*node { return *p.members.Load() }
 // setTopology swaps in a new snapshot and wakes statements waiting for one.
 func (p *Plugin) setTopology(t *topology) {
 	p.topo.Store(t)
-	p.mu.Lock()
-	close(p.changed)
-	p.changed = make(chan struct{})
-	p.mu.Unlock()
+	p.wake()
 }
 
 // waitChange waits up to d for a topology change.

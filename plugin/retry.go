@@ -83,12 +83,20 @@ func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, f
 			if errors.Is(perr, ErrClosed) {
 				return perr
 			}
+			if r.p.hopeless.Load() {
+				return newNodeError(pl, r.mode, op, r.p.unavailable(perr))
+			}
 			remaining := time.Until(deadline)
 			if remaining <= 0 {
-				return newNodeError(pl, r.mode, op, fmt.Errorf("%w within %s; last error: %w", perr, r.p.opts.FailoverTimeout, err))
+				u := r.p.unavailable(perr)
+				u.Within = r.p.opts.FailoverTimeout
+				return newNodeError(pl, r.mode, op, fmt.Errorf("%w; last error: %w", u, err))
 			}
 			if werr := r.p.waitChange(ctx, min(backoff, remaining)); werr != nil {
-				return newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w; last error: %w", perr, werr, err))
+				if errors.Is(werr, ErrClosed) {
+					return newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w; last error: %w", perr, werr, err))
+				}
+				return newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w; last error: %w", r.p.unavailable(perr), werr, err))
 			}
 			backoff = min(backoff*2, 500*time.Millisecond)
 			tried = 0
@@ -105,7 +113,8 @@ func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, f
 }
 
 // noNode handles a first pick that found no node: wait for one up to
-// failover_timeout, then run do on it.
+// failover_timeout, then run do on it. It fails at once, with each node's
+// fault, when waiting cannot cure them (see machine.unavailable).
 func (r *route) noNode(ctx context.Context, op string, perr error, do func(*pool) error) error {
 	if errors.Is(perr, ErrClosed) {
 		return perr
@@ -113,12 +122,20 @@ func (r *route) noNode(ctx context.Context, op string, perr error, do func(*pool
 	deadline := time.Now().Add(r.p.opts.FailoverTimeout)
 	backoff := 20 * time.Millisecond
 	for {
+		if r.p.hopeless.Load() {
+			return r.p.unavailable(perr) // waiting cannot cure it: say why now
+		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
-			return fmt.Errorf("%w within %s", perr, r.p.opts.FailoverTimeout)
+			u := r.p.unavailable(perr)
+			u.Within = r.p.opts.FailoverTimeout
+			return u
 		}
 		if err := r.p.waitChange(ctx, min(backoff, remaining)); err != nil {
-			return fmt.Errorf("%w: %w", perr, err)
+			if errors.Is(err, ErrClosed) {
+				return fmt.Errorf("%w: %w", perr, err)
+			}
+			return fmt.Errorf("%w: %w", r.p.unavailable(perr), err)
 		}
 		backoff = min(backoff*2, 500*time.Millisecond)
 		pl, err := r.first(ctx) // read-your-writes is checked again

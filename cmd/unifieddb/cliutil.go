@@ -62,12 +62,18 @@ func wantArgs(fs *flag.FlagSet, stderr io.Writer, pos []string, names ...string)
 type liveFlags struct {
 	config  string
 	timeout time.Duration
+	wait    time.Duration
 	json    bool
 }
+
+// defaultWait is how long a live command waits for a primary by default.
+const defaultWait = 10 * time.Second
 
 func (l *liveFlags) register(fs *flag.FlagSet, jsonFlag bool, timeout time.Duration) {
 	fs.StringVar(&l.config, "config", "", "configuration `FILE` (YAML with a top-level database key); required")
 	fs.DurationVar(&l.timeout, "timeout", timeout, "give up after this `duration` (0: no limit)")
+	fs.DurationVar(&l.wait, "wait", defaultWait, "wait up to this `duration` for a primary, then say why there is none; "+
+		"a fault waiting cannot cure (wrong password, unknown database) is said at once (0: do not wait)")
 	if jsonFlag {
 		fs.BoolVar(&l.json, "json", false, "print the report as JSON")
 	}
@@ -133,6 +139,35 @@ func (l *liveFlags) open(ctx context.Context, name string, stdout, stderr io.Wri
 		return nil, exitFail
 	}
 	return s, exitOK
+}
+
+// waitReady waits up to wait (bounded by the command's --timeout) for a
+// primary (Manager.WaitReady). On failure it prints the cause, each node's
+// last error, and returns it; a fault waiting cannot cure returns at once.
+func (s *session) waitReady(name string, wait time.Duration) error {
+	if wait <= 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, wait)
+	defer cancel()
+	err := readyWithin(ctx, s.ctx, s.m, wait)
+	if err != nil {
+		fmt.Fprintf(s.stderr, "unifieddb %s: %v\n", name, err)
+	}
+	return err
+}
+
+// readyWithin is m.WaitReady(ctx) where ctx is parent bounded by wait:
+// when wait ran out (not parent), the error is the *UnavailableError that
+// says "no writable primary within <wait>" and each node's last error.
+func readyWithin(ctx, parent context.Context, m *datalayer.Manager, wait time.Duration) error {
+	err := m.WaitReady(ctx)
+	var u *datalayer.UnavailableError
+	if err != nil && parent.Err() == nil && errors.As(err, &u) && !u.Permanent {
+		u.Within = wait
+		return u
+	}
+	return err
 }
 
 func (s *session) close() {

@@ -16,6 +16,9 @@ Check a live configuration, one line per check:
   ok|warn|fail  <check>  <detail>
 
 config        the file is valid (warnings: unknown keys)
+ready         a primary answers within --wait; fail names each node's
+              last error, at once for a fault waiting cannot cure (wrong
+              password, unknown database, TLS refusal, unknown host)
 discovery     where the node list came from (discovery: static, patroni,
               dns), when it was last refreshed; warn when the last lookup
               failed (the known nodes still serve)
@@ -47,6 +50,7 @@ type finding struct {
 
 type doctor struct {
 	s        *session
+	wait     time.Duration // --wait
 	findings []finding
 }
 
@@ -63,7 +67,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return code
 	}
 	defer s.close()
-	d := &doctor{s: s}
+	d := &doctor{s: s, wait: lf.wait}
 	d.run(lf.config)
 
 	failed := false
@@ -95,6 +99,7 @@ func (d *doctor) run(path string) {
 		d.add("ok", "config", "%s: valid, %d node(s)", path, len(cfg.Nodes()))
 	}
 
+	d.ready()
 	rep, err := m.HealthCheck(ctx, datalayer.Fresh())
 	if err != nil {
 		d.add("fail", "nodes", "no health report: %v", err)
@@ -152,6 +157,22 @@ func (d *doctor) run(path string) {
 	for _, c := range rep.RegistryConflicts {
 		d.add("warn", "registry", "table %s: kept %s, rejected %s", c.Table, c.Kept, c.Rejected)
 	}
+}
+
+// ready waits up to --wait for a primary and names the cause when none
+// comes: each node's last error, at once for a fault waiting cannot cure.
+func (d *doctor) ready() {
+	if d.wait <= 0 {
+		return
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(d.s.ctx, d.wait)
+	defer cancel()
+	if err := readyWithin(ctx, d.s.ctx, d.s.m, d.wait); err != nil {
+		d.add("fail", "ready", "%v", err)
+		return
+	}
+	d.add("ok", "ready", "a primary answered within %s", time.Since(start).Round(time.Millisecond))
 }
 
 // commits names the nodes whose commits wait on a synchronous standby.

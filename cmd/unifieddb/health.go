@@ -18,8 +18,11 @@ report: the status (healthy, degraded or unhealthy) and why, the pools, and
 one line per node (role, healthy, in rotation, probe latency, replication
 lag, last error). --json prints the report as the readiness endpoint does.
 
-A tool that has just started sees a missing primary as "no primary for 0s":
-degraded (reads only) rather than unhealthy.
+It first waits up to --wait for a primary and, when none comes, prints each
+node's last error (at once for a fault waiting cannot cure: a wrong
+password, an unknown database, a TLS refusal, an unknown host). A missing
+primary then shows as "no primary for 0s": degraded (reads only) when a
+replica serves, unhealthy when no node does.
 
 Exit status: 0 healthy or degraded, 1 unhealthy or no report, 2 usage error.`
 
@@ -32,6 +35,7 @@ func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return code
 	}
 	defer s.close()
+	_ = s.waitReady("health", lf.wait) // the cause is printed; the report says the rest
 	rep, err := s.m.HealthCheck(s.ctx, datalayer.Fresh())
 	if err != nil {
 		fmt.Fprintf(s.stderr, "unifieddb health: %v\n", err)

@@ -18,7 +18,8 @@ figures (queries, errors, retries, latency avg/p50/p95/p99) by node and by
 mode. The statement figures are those of this process: a Manager counts the
 statements it sends, so in the tool they show what it sent to check the
 nodes (one SELECT 1 per mode, stopping at the first failure; none
-with --no-check). In a service, serve
+with --no-check, nor when no primary comes within --wait: then the cause
+is printed and the exit status is 1). In a service, serve
 m.ConnectionInfo or the Prometheus collector instead.
 
 Exit status: 0 shown, 1 failure, 2 usage error.`
@@ -37,6 +38,10 @@ func runInfo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer s.close()
 	code = exitOK
+	if !*noCheck && s.waitReady("info", lf.wait) != nil {
+		// Each check statement would wait failover_timeout for the same cause.
+		code, *noCheck = exitFail, true
+	}
 	if !*noCheck {
 		for _, mode := range infoModes {
 			var one int

@@ -61,6 +61,12 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(s.stderr, "unifieddb migrate %s: %v\n", action, err)
 		return exitFail
 	}
+	if s.cfg.MigrationHost == "" || action == "up" {
+		// The migrations run on the primary: say now why there is none.
+		if err := s.waitReady("migrate "+action, lf.wait); err != nil {
+			return exitFail
+		}
+	}
 
 	switch action {
 	case "up":
