@@ -103,6 +103,8 @@ func (m *machine) rebuild(fx []effect, now time.Time) []effect {
 	var replicas []*node
 	for _, n := range m.nodes {
 		n.st.inRotation = n == primary
+		pending := n.st.lagPending
+		n.st.lagPending = false
 		if n == primary || !n.st.up || !n.st.readable() {
 			continue
 		}
@@ -115,6 +117,15 @@ func (m *machine) rebuild(fx []effect, now time.Time) []effect {
 		var known bool
 		n.st.lagBytes, n.st.lag, known = m.lagOf(n, primary, now)
 		if m.maxLag > 0 && (!known || n.st.lag > m.maxLag) {
+			// Unknown lag is not fresh. While it may still be within the
+			// limit, the node is probed fast (probeDelay), and at once
+			// when it starts to be (a new Manager, a new primary), so a
+			// replica of an idle or busy cluster that is near is back
+			// within a probe or two.
+			n.st.lagPending = !known && n.st.lag <= m.maxLag
+			if n.st.lagPending && !pending {
+				fx = append(fx, effect{kind: effKick, node: n})
+			}
 			continue
 		}
 		n.st.inRotation = true
