@@ -99,18 +99,20 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 		if t.primary == nil {
 			return 0, ErrNoPrimary
 		}
-		return r.p.askLSN(ctx, t.primary.pools[poolWrite], currentLSNSQL)
+		return r.p.askLSNNow(ctx, t.primary.pools[poolWrite], currentLSNSQL, time.Now().Add(r.p.opts.ProbeTimeout))
 	})
 	if err != nil {
 		// Without a primary the context's last writes cannot be located:
 		// wait for one (noNode) rather than read a replica that may miss them.
+		// With the primary's pool full, the read waits for it once, not
+		// once to ask and once to read.
 		return r.primaryPool()
 	}
 	if last := st.last.Load(); last != nil {
 		if last == t.primary {
 			return r.primaryPool()
 		}
-		if inRotation(t, last) && last.lsn.Load() >= target {
+		if inRotation(t, last) && last.lsn.Load() >= target && !last.pools[poolRead].full() {
 			return last.pools[poolRead], nil
 		}
 		// Moving to another node: it must have replayed what last may have
@@ -128,10 +130,8 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 	deadline := time.Now().Add(r.p.opts.ReadYourWritesTimeout)
 	for {
 		t := r.p.topo.Load()
-		for _, n := range t.replicas {
-			if n.lsn.Load() >= target {
-				return n.pools[poolRead], nil
-			}
+		if n := r.p.freshReplica(t, target); n != nil {
+			return n.pools[poolRead], nil
 		}
 		for _, n := range t.replicas {
 			if wait := r.p.opts.ReadYourWritesTimeout; wait > 0 && time.Duration(n.rtt.Load()) > wait {
@@ -140,7 +140,11 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 				// round trips). Its probe still reports its position.
 				continue
 			}
-			if replayed, err := r.p.askLSN(ctx, n.pools[poolRead], replayLSNSQL); err == nil && replayed >= target {
+			until := deadline
+			if floor := time.Now().Add(minAsk); until.Before(floor) {
+				until = floor
+			}
+			if replayed, err := r.p.askLSNNow(ctx, n.pools[poolRead], replayLSNSQL, until); err == nil && replayed >= target {
 				n.lsn.Store(replayed)
 				return n.pools[poolRead], nil
 			}
@@ -159,9 +163,8 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 // replay position now, or the primary's position when n does not answer.
 func (r *route) positionOf(ctx context.Context, t *topology, n *node) (lsn int64, err error) {
 	// n may be down or hung (it left rotation): ask it no longer than a probe.
-	qctx, cancel := context.WithTimeout(ctx, r.p.opts.ProbeTimeout)
-	lsn, err = r.p.askLSN(qctx, n.pools[poolRead], replayLSNSQL)
-	cancel()
+	until := time.Now().Add(r.p.opts.ProbeTimeout)
+	lsn, err = r.p.askLSNNow(ctx, n.pools[poolRead], replayLSNSQL, until)
 	if err == nil && lsn > 0 {
 		n.lsn.Store(lsn)
 		return lsn, nil
@@ -169,7 +172,7 @@ func (r *route) positionOf(ctx context.Context, t *topology, n *node) (lsn int64
 	if t.primary == nil {
 		return 0, ErrNoPrimary
 	}
-	return r.p.askLSN(ctx, t.primary.pools[poolWrite], currentLSNSQL)
+	return r.p.askLSNNow(ctx, t.primary.pools[poolWrite], currentLSNSQL, until)
 }
 
 // askLSN asks pl's node for a WAL position (currentLSNSQL or replayLSNSQL):

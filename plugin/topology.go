@@ -39,15 +39,7 @@ func (p *Plugin) pickReplica(t *topology, tried nodeMask) *node {
 	if n == 0 {
 		return nil
 	}
-	var start int
-	switch p.opts.ReplicaPolicy {
-	case PolicyLeastLatency:
-		start = 0
-	case PolicyRandom:
-		start = rand.N(n)
-	default:
-		start = int(p.rr.Add(1) % uint64(n))
-	}
+	start := p.policyStart(n)
 	for i := 0; i < n; i++ {
 		r := t.replicas[(start+i)%n]
 		if !tried.has(r) {
@@ -55,6 +47,18 @@ func (p *Plugin) pickReplica(t *topology, tried nodeMask) *node {
 		}
 	}
 	return nil
+}
+
+// policyStart is where a walk over n replicas in rotation starts, by the
+// plugin's policy.
+func (p *Plugin) policyStart(n int) int {
+	switch p.opts.ReplicaPolicy {
+	case PolicyLeastLatency:
+		return 0
+	case PolicyRandom:
+		return rand.N(n)
+	}
+	return int(p.rr.Add(1) % uint64(n))
 }
 
 // betterPrimary: a node a probe found writable beats one only assumed to be
