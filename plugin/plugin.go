@@ -54,6 +54,10 @@ type Plugin struct {
 	fxStop  chan struct{} // closed by Close: the effects goroutine ends
 	disc    DiscoveryStatus
 
+	// inst is the read-your-writes state of every Auto read with
+	// Options.InstanceReadYourWrites, nil without it.
+	inst *rywState
+
 	// lsnSeam, when set (by tests), answers askLSN instead of the node.
 	lsnSeam func(ctx context.Context, pl *pool, query string) (int64, error)
 }
@@ -73,6 +77,9 @@ func New(opts Options) (*Plugin, error) {
 		p.log = slog.Default()
 	}
 	p.hooks = p.statementHooks()
+	if opts.InstanceReadYourWrites {
+		p.inst = &rywState{instance: true}
+	}
 	members, err := p.firstMembers()
 	if err != nil {
 		p.stop()
