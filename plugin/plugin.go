@@ -54,6 +54,10 @@ type Plugin struct {
 	fxStop  chan struct{} // closed by Close: the effects goroutine ends
 	disc    DiscoveryStatus
 
+	// retiring holds the indexes (nodeMask bits) of nodes discovery removed
+	// whose pools are not closed yet: not given to a new node.
+	retiring atomic.Uint64
+
 	// inst is the read-your-writes state of every Auto read with
 	// Options.InstanceReadYourWrites, nil without it.
 	inst *rywState
