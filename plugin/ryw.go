@@ -165,6 +165,9 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 		return r.pick(0)
 	}
 	deadline := time.Now().Add(r.p.opts.ReadYourWritesTimeout)
+	// A replica streaming well replays a write within a millisecond or so:
+	// poll it soon, then less often.
+	poll := time.Millisecond
 	for {
 		t := r.p.topo.Load()
 		if n := r.p.freshReplica(t, target); n != nil {
@@ -191,8 +194,9 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(poll):
 		}
+		poll = min(2*poll, 5*time.Millisecond)
 	}
 }
 
