@@ -69,3 +69,18 @@ func (n *node) lsnOr0() int64 {
 	}
 	return n.st.lsn
 }
+
+// readyLagWait bounds how long WaitReady waits for replicas whose lag is not
+// known yet: a replica far behind stays unknown for max_replication_lag, and
+// start-up does not wait for that.
+const readyLagWait = time.Second
+
+// lagPending reports whether a replica's lag is still being learnt.
+func (m *machine) lagPending() bool {
+	for _, n := range m.nodes {
+		if n.st.lagPending {
+			return true
+		}
+	}
+	return false
+}

@@ -115,11 +115,14 @@ func New(opts Options) (*Plugin, error) {
 }
 
 // WaitReady waits until every node answered (or failed) its first probe, or
-// ctx ends; routing is right from the first statement after it.
+// ctx ends; routing is right from the first statement after it. It also
+// waits, up to readyLagWait, for replicas whose lag is not known yet (see
+// lagPending): one a few milliseconds behind is known at its next probe.
 func (p *Plugin) WaitReady(ctx context.Context) error {
+	start := time.Now()
 	for {
 		p.stateMu.Lock()
-		done := p.m.discovered()
+		done := p.m.discovered() && (!p.m.lagPending() || time.Since(start) > readyLagWait)
 		p.stateMu.Unlock()
 		if done {
 			return nil

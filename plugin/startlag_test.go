@@ -1,10 +1,12 @@
 package plugin
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Lag at start-up: before the primary's first sample the Manager cannot
@@ -76,4 +78,32 @@ func TestMachineNewPrimaryProbesReplicasBehindItAtOnce(t *testing.T) {
 	assert.Equal(t, ns[2], find(fx, effKick).node, "probed at once, not at the next interval")
 	probe(m, clock, ns[2], replicaAt(200, 1))
 	assert.Contains(t, m.topo.replicas, ns[2])
+}
+
+func TestWaitReadyWaitsBrieflyForLagsBeingLearnt(t *testing.T) {
+	p, ns := routingPlugin(t, 2, Options{MaxReplicationLag: 2 * time.Second})
+	p.step(event{kind: evProbe, node: ns[0], probe: probeResult{lsn: 200, timeline: 1, at: time.Now()}})
+	p.step(event{kind: evProbe, node: ns[1], probe: probeResult{inRecovery: true, lsn: 150, timeline: 1, at: time.Now()}})
+	p.m.history = p.m.history[len(p.m.history)-1:] // as if 200 were the first sample
+	p.step(event{kind: evProbe, node: ns[1], probe: probeResult{inRecovery: true, lsn: 150, timeline: 1, at: time.Now()}})
+	p.stateMu.Lock()
+	require.True(t, p.m.lagPending())
+	p.stateMu.Unlock()
+
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		p.step(event{kind: evProbe, node: ns[1], probe: probeResult{inRecovery: true, lsn: 200, timeline: 1, at: time.Now()}})
+	}()
+	start := time.Now()
+	require.NoError(t, p.WaitReady(context.Background()))
+	assert.GreaterOrEqual(t, time.Since(start), 40*time.Millisecond, "waited for the replica's next probe")
+	assert.Equal(t, []string{"n1"}, names(p.topo.Load().replicas))
+
+	// A replica that stays unknown delays start-up by readyLagWait at most.
+	p.step(event{kind: evProbe, node: ns[0], probe: probeResult{lsn: 300, timeline: 1, at: time.Now()}})
+	p.m.history = p.m.history[len(p.m.history)-1:]
+	p.step(event{kind: evProbe, node: ns[1], probe: probeResult{inRecovery: true, lsn: 250, timeline: 1, at: time.Now()}})
+	start = time.Now()
+	require.NoError(t, p.WaitReady(context.Background()))
+	assert.Less(t, time.Since(start), readyLagWait+2*time.Second)
 }
