@@ -124,6 +124,14 @@ type Config struct {
 	// read-your-writes read waits for a replica to catch up before it uses the
 	// primary. Default 100ms. >= 0.
 	ReadYourWritesTimeout time.Duration
+	// ReadYourWritesScope (`read_your_writes_scope`) says which reads see
+	// the writes made through the Manager. "context" (default): reads made
+	// with a context of WithReadYourWrites see the writes made with it;
+	// other reads may see a replica slightly behind. "instance": every Auto
+	// read sees every write this Manager acknowledged, whatever its context,
+	// at the cost of a WAL position question after each write (see
+	// docs/performance.md).
+	ReadYourWritesScope string
 	// SimpleProtocol (`simple_protocol`) sends every statement with
 	// PostgreSQL's simple query protocol, arguments interpolated by pgx on
 	// the client: no server-side prepared statements, as PgBouncer in
@@ -223,6 +231,7 @@ func DefaultConfig() Config {
 		BatchStatementTimeout:      10 * time.Minute,
 		TransactionRetries:         3,
 		ReadYourWritesTimeout:      100 * time.Millisecond,
+		ReadYourWritesScope:        ReadYourWritesContext,
 		TCPKeepalive:               15 * time.Second,
 		TCPUserTimeout:             30 * time.Second,
 		Discovery:                  DiscoveryStatic,

@@ -95,6 +95,7 @@ database:
   batch_statement_timeout: 0
   transaction_retries: 0
   read_your_writes_timeout: 250ms
+  read_your_writes_scope: instance
   simple_protocol: true
   pgbouncer: false
   migration_host: pg1-direct.internal:5432
@@ -116,7 +117,7 @@ database:
 		SSLMode: "verify-full", ApplicationName: "worker", MaxReplicationLag: 500 * time.Millisecond,
 		ReplicaPolicy: "least_latency", FallbackToPrimary: false, BatchPoolSize: 2, BatchSize: 500,
 		TransactionalPoolSize: 3, StatementTimeout: 15 * time.Second, BatchStatementTimeout: 0,
-		TransactionRetries: 0, ReadYourWritesTimeout: 250 * time.Millisecond,
+		TransactionRetries: 0, ReadYourWritesTimeout: 250 * time.Millisecond, ReadYourWritesScope: "instance",
 		SimpleProtocol: true, MigrationHost: "pg1-direct.internal:5432", TCPKeepalive: 20 * time.Second, TCPUserTimeout: 0,
 		Discovery: "static", DiscoveryInterval: 30 * time.Second,
 		PatroniURLs: []string{"http://10.0.0.1:8008", "https://10.0.0.2:8008"}, DiscoveryDNSName: "pg.internal",
@@ -153,6 +154,7 @@ func TestParseConfigInvalid(t *testing.T) {
 		{"batch_statement_timeout negative", section("batch_statement_timeout: -1m"), "batch_statement_timeout"},
 		{"max_replication_lag negative", section("max_replication_lag: -1"), "max_replication_lag"},
 		{"read_your_writes_timeout negative", section("read_your_writes_timeout: -1ms"), "read_your_writes_timeout"},
+		{"read_your_writes_scope unknown", section("read_your_writes_scope: session"), "read_your_writes_scope"},
 		{"tcp_keepalive negative", section("tcp_keepalive: -1s"), "tcp_keepalive"},
 		{"tcp_user_timeout negative", section("tcp_user_timeout: -1s"), "tcp_user_timeout"},
 		{"statement_cache_size negative", section("statement_cache_size: -1"), "statement_cache_size"},

@@ -24,6 +24,14 @@ var configSSLModes = []string{"disable", "allow", "prefer", "require", "verify-c
 // configReplicaPolicies are the values of replica_policy.
 var configReplicaPolicies = []string{"round_robin", "random", "least_latency"}
 
+// Values of read_your_writes_scope.
+const (
+	ReadYourWritesContext  = "context"
+	ReadYourWritesInstance = "instance"
+)
+
+var configRYWScopes = []string{ReadYourWritesContext, ReadYourWritesInstance}
+
 // Validate checks every field and returns nil or one *ConfigError that
 // names every bad field by its YAML key (replica entries as
 // "replica_hosts[i]"). It never includes the password.
@@ -117,6 +125,10 @@ func (c Config) Validate() error {
 	}
 	if !slices.Contains(configReplicaPolicies, c.ReplicaPolicy) {
 		bad("replica_policy", "must be one of %s, got %s", strings.Join(configReplicaPolicies, ", "), quoteConfigValue(c.ReplicaPolicy))
+	}
+
+	if !slices.Contains(configRYWScopes, c.ReadYourWritesScope) {
+		bad("read_your_writes_scope", "must be one of %s, got %s", strings.Join(configRYWScopes, ", "), quoteConfigValue(c.ReadYourWritesScope))
 	}
 
 	if c.PgBouncer && c.StatementTimeout > 0 {

@@ -59,6 +59,7 @@ var configKeys = []configKey{
 	{"batch_statement_timeout", func(c *Config) any { return &c.BatchStatementTimeout }},
 	{"transaction_retries", func(c *Config) any { return &c.TransactionRetries }},
 	{"read_your_writes_timeout", func(c *Config) any { return &c.ReadYourWritesTimeout }},
+	{"read_your_writes_scope", func(c *Config) any { return &c.ReadYourWritesScope }},
 	{"simple_protocol", func(c *Config) any { return &c.SimpleProtocol }},
 	{"pgbouncer", func(c *Config) any { return &c.PgBouncer }},
 	{"migration_host", func(c *Config) any { return &c.MigrationHost }},

@@ -64,6 +64,10 @@ type nodeState struct {
 	lagBytes   int64
 	lag        time.Duration
 	inRotation bool
+	// lagPending: a replica whose lag cannot be known yet (it is behind the
+	// primary's first WAL sample) but may be within max_replication_lag. It
+	// serves no reads and is probed fast until its lag is known.
+	lagPending bool
 	epoch      int64 // changes with writability (see epoch.go); published to conns.epoch
 	lastErr    string
 	cause      error // the error lastErr tells, unredacted: UnavailableError wraps it

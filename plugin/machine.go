@@ -102,6 +102,10 @@ func newMachine(o *Options, nodes []*node, clock func() time.Time) *machine {
 		}
 	}
 	m.topo = &topology{primary: nodes[0], replicas: nodes[1:]}
+	if m.maxLag > 0 {
+		// No replica's lag is known before the probes: none is fresh.
+		m.topo.replicas = nil
+	}
 	return m
 }
 

@@ -241,7 +241,10 @@ func TestMachineUnknownLagIsNotZero(t *testing.T) {
 	probe(m, clock, ns[1], replicaAt(50, 1))
 	probe(m, clock, ns[0], primaryAt(100, 1))
 	probe(m, clock, ns[1], replicaAt(50, 1))
-	assert.Contains(t, m.topo.replicas, ns[1], "history from the first primary probe: lag known")
+	assert.NotContains(t, m.topo.replicas, ns[1], "short of the first sample: behind since before the history")
+	probe(m, clock, ns[0], primaryAt(120, 1))
+	probe(m, clock, ns[1], replicaAt(110, 1))
+	assert.Contains(t, m.topo.replicas, ns[1], "past the first sample: lag known")
 	m.historyOf = nil
 	m.rebuild(nil, clock.now())
 	assert.NotContains(t, m.topo.replicas, ns[1])

@@ -99,7 +99,10 @@ func (p *Plugin) discoveryLoop() {
 func (p *Plugin) applyMembers(ms []Member) {
 	cur := p.nodeList()
 	addrs := make([]Addr, len(cur))
-	var used nodeMask
+	// A retiring node keeps its index until its pools close: statements
+	// that picked it from an older snapshot may still fail there, and their
+	// retries mark its index as tried (nodeMask).
+	used := nodeMask(p.retiring.Load())
 	for i, n := range cur {
 		addrs[i] = n.addr
 		used.add(n)
@@ -158,6 +161,7 @@ func (p *Plugin) applyMembers(ms []Member) {
 		go p.probeLoop(n)
 	}
 	for _, n := range removed {
+		p.retiring.Or(1 << uint(n.idx))
 		p.log.Warn("unifieddb: discovery: node removed; its pools close once its statements end", "node", n.name, "source", p.disc.Source)
 		p.wg.Add(1)
 		go p.retire(n)
@@ -196,5 +200,6 @@ func (p *Plugin) retire(n *node) {
 	if err := n.close(); err != nil {
 		p.log.Warn("unifieddb: discovery: closing a removed node", "node", n.name, "error", err)
 	}
+	p.retiring.And(^uint64(1 << uint(n.idx))) // its index is free again
 	p.debug("unifieddb: discovery: removed node closed", "node", n.name)
 }

@@ -89,6 +89,12 @@ type Options struct {
 	// ReadYourWritesTimeout bounds how long a read-your-writes read waits for
 	// a replica to catch up before it uses the primary.
 	ReadYourWritesTimeout time.Duration
+	// InstanceReadYourWrites makes every Auto read see every write made
+	// through the plugin, as if every context were one read-your-writes
+	// context (without its monotonic reads): after a write, reads go only to
+	// replicas that replayed it, waiting up to ReadYourWritesTimeout, else to
+	// the primary. Off: only contexts of WithReadYourWrites do.
+	InstanceReadYourWrites bool
 	// TransactionPooling says a pooler in transaction mode (PgBouncer's
 	// pool_mode = transaction) stands in front of every node: no session
 	// parameter is sent at connection start (default_transaction_read_only,

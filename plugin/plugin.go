@@ -55,6 +55,14 @@ type Plugin struct {
 	fxStop  chan struct{} // closed by Close: the effects goroutine ends
 	disc    DiscoveryStatus
 
+	// retiring holds the indexes (nodeMask bits) of nodes discovery removed
+	// whose pools are not closed yet: not given to a new node.
+	retiring atomic.Uint64
+
+	// inst is the read-your-writes state of every Auto read with
+	// Options.InstanceReadYourWrites, nil without it.
+	inst *rywState
+
 	// lsnSeam, when set (by tests), answers askLSN instead of the node.
 	lsnSeam func(ctx context.Context, pl *pool, query string) (int64, error)
 }
@@ -74,6 +82,9 @@ func New(opts Options) (*Plugin, error) {
 		p.log = slog.Default()
 	}
 	p.hooks = p.statementHooks()
+	if opts.InstanceReadYourWrites {
+		p.inst = &rywState{instance: true}
+	}
 	members, err := p.firstMembers()
 	if err != nil {
 		p.stop()
@@ -105,11 +116,14 @@ func New(opts Options) (*Plugin, error) {
 }
 
 // WaitReady waits until every node answered (or failed) its first probe, or
-// ctx ends; routing is right from the first statement after it.
+// ctx ends; routing is right from the first statement after it. It also
+// waits, up to readyLagWait, for replicas whose lag is not known yet (see
+// lagPending): one a few milliseconds behind is known at its next probe.
 func (p *Plugin) WaitReady(ctx context.Context) error {
+	start := time.Now()
 	for {
 		p.stateMu.Lock()
-		done := p.m.discovered()
+		done := p.m.discovered() && (!p.m.lagPending() || time.Since(start) > readyLagWait)
 		p.stateMu.Unlock()
 		if done {
 			return nil

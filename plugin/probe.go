@@ -55,15 +55,16 @@ func (p *Plugin) probeLoop(n *node) {
 	}
 }
 
-// probeDelay: fast while the node is down or no primary is known (so a
-// promotion is seen within ~100 ms), health_check_interval otherwise, and
-// only on demand when background checks are off and all is well.
+// probeDelay: fast while the node is down, no primary is known (so a
+// promotion is seen within ~100 ms) or the node's lag is still unknown (see
+// nodeState.lagPending), health_check_interval otherwise, and only on
+// demand when background checks are off and all is well.
 func (p *Plugin) probeDelay(n *node) time.Duration {
 	fast := min(100*time.Millisecond, p.opts.HealthCheckInterval)
 	p.stateMu.Lock()
-	down := !n.st.up
+	down, pending := !n.st.up, n.st.lagPending
 	p.stateMu.Unlock()
-	if down || p.topo.Load().primary == nil {
+	if down || pending || p.topo.Load().primary == nil {
 		return fast
 	}
 	if !p.opts.HealthChecks {

@@ -7,19 +7,20 @@ import (
 
 // SyncReplicas waits until every replica in read rotation has replayed the
 // primary's current WAL position, for at most timeout, so that reads after a
-// migration see the new schema. A replica that has not caught up by then
-// leaves rotation until a probe shows it has. It returns an error only when
+// migration see the new schema. Every replica short of that position then
+// stays out of rotation (or out, for one that was out already: down,
+// lagging) until a probe shows it past it. It returns an error only when
 // ctx ends, the plugin is closed, or the primary cannot be asked.
 func (p *Plugin) SyncReplicas(ctx context.Context, timeout time.Duration) error {
 	if p.closed.Load() {
 		return ErrClosed
 	}
 	t := p.topo.Load()
-	if t.primary == nil || len(t.replicas) == 0 {
+	if t.primary == nil {
 		return nil
 	}
-	var target int64
-	if err := t.primary.pools[poolWrite].queryRow(ctx, false, currentLSNSQL).Scan(&target); err != nil {
+	target, err := p.askLSN(ctx, t.primary.pools[poolWrite], currentLSNSQL)
+	if err != nil {
 		return err
 	}
 	waiting := append([]*node(nil), t.replicas...)
@@ -27,6 +28,9 @@ func (p *Plugin) SyncReplicas(ctx context.Context, timeout time.Duration) error 
 	for {
 		waiting = p.stillBehind(ctx, waiting, target, deadline)
 		if len(waiting) == 0 {
+			// Those in rotation have it; a replica out of rotation now
+			// must not come back without it.
+			p.fence(target)
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -52,8 +56,7 @@ func (p *Plugin) stillBehind(ctx context.Context, nodes []*node, target int64, d
 	var behind []*node
 	for _, n := range nodes {
 		qctx, cancel := context.WithDeadline(ctx, deadline)
-		var replayed int64
-		err := n.pools[poolRead].queryRow(qctx, false, replayLSNSQL).Scan(&replayed)
+		replayed, err := p.askLSN(qctx, n.pools[poolRead], replayLSNSQL)
 		cancel()
 		if err == nil && replayed >= target {
 			p.step(event{kind: evReplayed, node: n, lsn: replayed})

@@ -66,12 +66,16 @@ func (r *route) mark(ctx context.Context) context.Context {
 	return ctx
 }
 
-// fresh reports whether reads of this route must see the context's writes.
+// fresh returns the read-your-writes state whose writes reads of this route
+// must see: the context's, else the instance's (nil when off), or nil.
 func (r *route) fresh(ctx context.Context) *rywState {
 	if r.mode != Auto || !r.replicas {
 		return nil
 	}
-	return rywFrom(ctx)
+	if st := rywFrom(ctx); st != nil {
+		return st
+	}
+	return r.p.inst
 }
 
 // first picks the pool of a statement's first attempt.
@@ -90,7 +94,7 @@ func (r *route) first(ctx context.Context) (pl *pool, err error) {
 // done records a successful write for read-your-writes contexts.
 func (r *route) done(ctx context.Context) {
 	if !r.read {
-		wrote(ctx)
+		r.p.wrote(ctx)
 	}
 }
 

@@ -23,6 +23,10 @@ type rywState struct {
 	// it is fresh enough (its replay only moves forward), and move only to a
 	// node that has replayed what it may have shown: monotonic reads.
 	last atomic.Pointer[node]
+	// instance: the plugin's own state (read_your_writes_scope: instance),
+	// shared by every Auto read. It keeps no last node: reads of unrelated
+	// goroutines are not bound to one replica (see Plugin.inst).
+	instance bool
 }
 
 // WithReadYourWrites returns a context with which every Auto read sees every
@@ -54,6 +58,15 @@ func wrote(ctx context.Context) {
 	}
 }
 
+// wrote marks a successful write made with ctx through p: for ctx, and for
+// the instance with read_your_writes_scope: instance.
+func (p *Plugin) wrote(ctx context.Context) {
+	wrote(ctx)
+	if p.inst != nil {
+		p.inst.writes.Add(1)
+	}
+}
+
 const (
 	currentLSNSQL = `SELECT (pg_current_wal_insert_lsn() - '0/0')::bigint`
 	replayLSNSQL  = `SELECT COALESCE((pg_last_wal_replay_lsn() - '0/0')::bigint, 0)`
@@ -63,18 +76,38 @@ const (
 // after the context's writes, asked of current when a write happened since
 // it was last asked.
 func (st *rywState) target(ctx context.Context, current func(context.Context) (int64, error)) (int64, error) {
-	writes := st.writes.Load()
-	if writes > st.covered.Load() {
+	return targetOf(ctx, current, st, nil)
+}
+
+// targetOf is target for a read that must see the writes of a and of b (the
+// instance's, or nil): one question covers both, and is asked after both
+// counts were read.
+func targetOf(ctx context.Context, current func(context.Context) (int64, error), a, b *rywState) (int64, error) {
+	wa := a.writes.Load()
+	ask := wa > a.covered.Load()
+	var wb uint64
+	if b != nil {
+		wb = b.writes.Load()
+		ask = ask || wb > b.covered.Load()
+	}
+	if ask {
 		lsn, err := current(ctx)
 		if err != nil {
 			return 0, err
 		}
 		// lsn first: a read that sees covered >= its writes must find an
 		// lsn that has them.
-		raise(&st.lsn, lsn)
-		raise(&st.covered, writes)
+		raise(&a.lsn, lsn)
+		raise(&a.covered, wa)
+		if b != nil {
+			raise(&b.lsn, lsn)
+			raise(&b.covered, wb)
+		}
 	}
-	return st.lsn.Load(), nil
+	if b != nil {
+		return max(a.lsn.Load(), b.lsn.Load()), nil
+	}
+	return a.lsn.Load(), nil
 }
 
 // raise sets a to v unless it already holds more; concurrent raises keep the
@@ -95,22 +128,28 @@ func raise[T int64 | uint64](a interface {
 // the primary. It runs only for reads made with WithReadYourWrites.
 func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 	t := r.p.topo.Load()
-	target, err := st.target(ctx, func(ctx context.Context) (lsn int64, err error) {
+	var also *rywState // the instance's writes too, for a context's read
+	if inst := r.p.inst; inst != nil && inst != st {
+		also = inst
+	}
+	target, err := targetOf(ctx, func(ctx context.Context) (lsn int64, err error) {
 		if t.primary == nil {
 			return 0, ErrNoPrimary
 		}
-		return r.p.askLSN(ctx, t.primary.pools[poolWrite], currentLSNSQL)
-	})
+		return r.p.askLSNNow(ctx, t.primary.pools[poolWrite], currentLSNSQL, time.Now().Add(r.p.opts.ProbeTimeout))
+	}, st, also)
 	if err != nil {
 		// Without a primary the context's last writes cannot be located:
 		// wait for one (noNode) rather than read a replica that may miss them.
+		// With the primary's pool full, the read waits for it once, not
+		// once to ask and once to read.
 		return r.primaryPool()
 	}
-	if last := st.last.Load(); last != nil {
+	if last := st.last.Load(); last != nil && !st.instance {
 		if last == t.primary {
 			return r.primaryPool()
 		}
-		if inRotation(t, last) && last.lsn.Load() >= target {
+		if inRotation(t, last) && last.lsn.Load() >= target && !last.pools[poolRead].full() {
 			return last.pools[poolRead], nil
 		}
 		// Moving to another node: it must have replayed what last may have
@@ -126,12 +165,13 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 		return r.pick(0)
 	}
 	deadline := time.Now().Add(r.p.opts.ReadYourWritesTimeout)
+	// A replica streaming well replays a write within a millisecond or so:
+	// poll it soon, then less often.
+	poll := time.Millisecond
 	for {
 		t := r.p.topo.Load()
-		for _, n := range t.replicas {
-			if n.lsn.Load() >= target {
-				return n.pools[poolRead], nil
-			}
+		if n := r.p.freshReplica(t, target); n != nil {
+			return n.pools[poolRead], nil
 		}
 		for _, n := range t.replicas {
 			if wait := r.p.opts.ReadYourWritesTimeout; wait > 0 && time.Duration(n.rtt.Load()) > wait {
@@ -140,7 +180,11 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 				// round trips). Its probe still reports its position.
 				continue
 			}
-			if replayed, err := r.p.askLSN(ctx, n.pools[poolRead], replayLSNSQL); err == nil && replayed >= target {
+			until := deadline
+			if floor := time.Now().Add(minAsk); until.Before(floor) {
+				until = floor
+			}
+			if replayed, err := r.p.askLSNNow(ctx, n.pools[poolRead], replayLSNSQL, until); err == nil && replayed >= target {
 				n.lsn.Store(replayed)
 				return n.pools[poolRead], nil
 			}
@@ -150,8 +194,9 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(poll):
 		}
+		poll = min(2*poll, 5*time.Millisecond)
 	}
 }
 
@@ -159,9 +204,8 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 // replay position now, or the primary's position when n does not answer.
 func (r *route) positionOf(ctx context.Context, t *topology, n *node) (lsn int64, err error) {
 	// n may be down or hung (it left rotation): ask it no longer than a probe.
-	qctx, cancel := context.WithTimeout(ctx, r.p.opts.ProbeTimeout)
-	lsn, err = r.p.askLSN(qctx, n.pools[poolRead], replayLSNSQL)
-	cancel()
+	until := time.Now().Add(r.p.opts.ProbeTimeout)
+	lsn, err = r.p.askLSNNow(ctx, n.pools[poolRead], replayLSNSQL, until)
 	if err == nil && lsn > 0 {
 		n.lsn.Store(lsn)
 		return lsn, nil
@@ -169,7 +213,7 @@ func (r *route) positionOf(ctx context.Context, t *topology, n *node) (lsn int64
 	if t.primary == nil {
 		return 0, ErrNoPrimary
 	}
-	return r.p.askLSN(ctx, t.primary.pools[poolWrite], currentLSNSQL)
+	return r.p.askLSNNow(ctx, t.primary.pools[poolWrite], currentLSNSQL, until)
 }
 
 // askLSN asks pl's node for a WAL position (currentLSNSQL or replayLSNSQL):
@@ -195,7 +239,7 @@ func inRotation(t *topology, n *node) bool {
 // served records the node of a successful read made with a read-your-writes
 // context.
 func (r *route) served(ctx context.Context, pl *pool) {
-	if st := r.fresh(ctx); st != nil {
+	if st := r.fresh(ctx); st != nil && !st.instance {
 		st.last.Store(pl.node)
 	}
 }

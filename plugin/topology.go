@@ -39,15 +39,7 @@ func (p *Plugin) pickReplica(t *topology, tried nodeMask) *node {
 	if n == 0 {
 		return nil
 	}
-	var start int
-	switch p.opts.ReplicaPolicy {
-	case PolicyLeastLatency:
-		start = 0
-	case PolicyRandom:
-		start = rand.N(n)
-	default:
-		start = int(p.rr.Add(1) % uint64(n))
-	}
+	start := p.policyStart(n)
 	for i := 0; i < n; i++ {
 		r := t.replicas[(start+i)%n]
 		if !tried.has(r) {
@@ -55,6 +47,18 @@ func (p *Plugin) pickReplica(t *topology, tried nodeMask) *node {
 		}
 	}
 	return nil
+}
+
+// policyStart is where a walk over n replicas in rotation starts, by the
+// plugin's policy.
+func (p *Plugin) policyStart(n int) int {
+	switch p.opts.ReplicaPolicy {
+	case PolicyLeastLatency:
+		return 0
+	case PolicyRandom:
+		return rand.N(n)
+	}
+	return int(p.rr.Add(1) % uint64(n))
 }
 
 // betterPrimary: a node a probe found writable beats one only assumed to be
@@ -103,6 +107,8 @@ func (m *machine) rebuild(fx []effect, now time.Time) []effect {
 	var replicas []*node
 	for _, n := range m.nodes {
 		n.st.inRotation = n == primary
+		pending := n.st.lagPending
+		n.st.lagPending = false
 		if n == primary || !n.st.up || !n.st.readable() {
 			continue
 		}
@@ -115,6 +121,15 @@ func (m *machine) rebuild(fx []effect, now time.Time) []effect {
 		var known bool
 		n.st.lagBytes, n.st.lag, known = m.lagOf(n, primary, now)
 		if m.maxLag > 0 && (!known || n.st.lag > m.maxLag) {
+			// Unknown lag is not fresh. While it may still be within the
+			// limit, the node is probed fast (probeDelay), and at once
+			// when it starts to be (a new Manager, a new primary), so a
+			// replica of an idle or busy cluster that is near is back
+			// within a probe or two.
+			n.st.lagPending = !known && n.st.lag <= m.maxLag
+			if n.st.lagPending && !pending {
+				fx = append(fx, effect{kind: effKick, node: n})
+			}
 			continue
 		}
 		n.st.inRotation = true

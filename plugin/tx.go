@@ -69,7 +69,7 @@ func (t *txConn) Commit() error {
 	err := t.Tx.Commit()
 	t.done()
 	if err == nil && !t.readOnly {
-		wrote(t.ctx)
+		t.pool.node.p.wrote(t.ctx)
 	}
 	if err != nil && !t.readOnly && t.ctx.Err() != nil && endedInFlight(t.ctx, err) {
 		// The context ended during COMMIT (say, waiting for a synchronous

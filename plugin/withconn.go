@@ -33,6 +33,10 @@ func WithConn(ctx context.Context, db *gorm.DB, fn func(c *sql.Conn) error) erro
 	if mode == ReadOnly {
 		return ErrReadOnly
 	}
+	if p.inst != nil {
+		// fn may have written (COPY): the instance's reads must see it.
+		defer p.inst.writes.Add(1)
+	}
 	r := p.routes[mode][opWrite]
 	do := func(pl *pool) error {
 		c, err := pl.conn(ctx)
