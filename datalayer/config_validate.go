@@ -115,6 +115,11 @@ func (c Config) Validate() error {
 	if !slices.Contains(configReplicaPolicies, c.ReplicaPolicy) {
 		bad("replica_policy", "must be one of %s, got %s", strings.Join(configReplicaPolicies, ", "), quoteConfigValue(c.ReplicaPolicy))
 	}
+	switch c.UnknownKeys {
+	case "", UnknownKeysError, UnknownKeysWarn:
+	default:
+		bad("unknown_keys", "must be %s or %s, got %s", UnknownKeysError, UnknownKeysWarn, quoteConfigValue(c.UnknownKeys))
+	}
 
 	if c.PgBouncer && c.StatementTimeout > 0 {
 		bad("statement_timeout", "must be 0 with pgbouncer: PgBouncer refuses it at connection start (08P01); "+
