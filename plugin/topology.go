@@ -103,18 +103,22 @@ func (m *machine) rebuild(fx []effect, now time.Time) []effect {
 	var replicas []*node
 	for _, n := range m.nodes {
 		n.st.inRotation = n == primary
+		n.st.outReason = ""
 		if n == primary || !n.st.up || !n.st.readable() {
 			continue
 		}
 		if n.st.role == RoleReplica && n.st.lsn < m.minReplay {
+			n.st.outReason = "has not replayed the latest migration yet"
 			continue // has not replayed a migration yet (SyncReplicas)
 		}
 		if otherTimeline(n, primary) {
+			n.st.outReason = otherTimelineReason(n, primary)
 			continue
 		}
 		var known bool
 		n.st.lagBytes, n.st.lag, known = m.lagOf(n, primary, now)
 		if m.maxLag > 0 && (!known || n.st.lag > m.maxLag) {
+			n.st.outReason = m.lagReason(n, primary, known)
 			continue
 		}
 		n.st.inRotation = true
