@@ -25,7 +25,7 @@ const (
 type Config struct {
 	// Host is the first node (`host`). It is where the primary is looked for
 	// first; with health checks the primary is discovered among Host and
-	// ReplicaHosts. Default "localhost". Required.
+	// ReplicaHosts. Default "localhost"; must not be empty.
 	Host string
 	// Port (`port`) of Host, and the default port of ReplicaHosts entries.
 	// Default 5432. 1–65535.
