@@ -11,6 +11,12 @@ const (
 	DiscoveryDNS     = "dns"
 )
 
+// Values of Config.UnknownKeys (`unknown_keys`).
+const (
+	UnknownKeysError = "error"
+	UnknownKeysWarn  = "warn"
+)
+
 // Config is the unified configuration: the `database` section of the YAML file.
 //
 // Every field states its YAML key, unit, default (as set by DefaultConfig and
@@ -19,7 +25,7 @@ const (
 type Config struct {
 	// Host is the first node (`host`). It is where the primary is looked for
 	// first; with health checks the primary is discovered among Host and
-	// ReplicaHosts. Default "localhost". Required.
+	// ReplicaHosts. Default "localhost"; must not be empty.
 	Host string
 	// Port (`port`) of Host, and the default port of ReplicaHosts entries.
 	// Default 5432. 1–65535.
@@ -196,8 +202,16 @@ type Config struct {
 	// host.
 	DiscoveryDNSName string
 
+	// UnknownKeys (`unknown_keys`) is what LoadConfig and ParseConfig do
+	// with a key of the section they do not know, such as `replica_host`
+	// for `replica_hosts`: UnknownKeysError fails the load (a typo would
+	// otherwise drop settings silently, e.g. every replica),
+	// UnknownKeysWarn only lists it in Warnings. Default "error"; ""
+	// means "error". strict_mode makes them errors whatever this says.
+	UnknownKeys string
+
 	// Warnings lists non-fatal problems found while loading (unknown keys
-	// outside strict mode). Not a YAML key.
+	// with unknown_keys: warn). Not a YAML key. New logs each at WARN.
 	Warnings []string
 }
 
@@ -236,5 +250,6 @@ func DefaultConfig() Config {
 		TCPUserTimeout:             30 * time.Second,
 		Discovery:                  DiscoveryStatic,
 		DiscoveryInterval:          10 * time.Second,
+		UnknownKeys:                UnknownKeysError,
 	}
 }

@@ -15,7 +15,7 @@ import (
 // is a candidate secret for redaction).
 func unknownKeys(n int) []byte {
 	var b strings.Builder
-	b.WriteString("database:\n  host: h\n  database: d\n  password: " + testSecret + "\n")
+	b.WriteString("database:\n  host: h\n  database: d\n  unknown_keys: warn\n  password: " + testSecret + "\n")
 	for i := 0; i < n; i++ {
 		fmt.Fprintf(&b, "  pool_sizes_%d: %d\n  x_password_%d: v%d\n", i, i, i, i)
 	}

@@ -105,6 +105,7 @@ database:
   discovery_interval: 30s
   patroni_urls: "http://10.0.0.1:8008, https://10.0.0.2:8008"
   discovery_dns_name: pg.internal
+  unknown_keys: warn
 `))
 	require.NoError(t, err)
 	assert.Equal(t, Config{
@@ -121,6 +122,7 @@ database:
 		SimpleProtocol: true, MigrationHost: "pg1-direct.internal:5432", TCPKeepalive: 20 * time.Second, TCPUserTimeout: 0,
 		Discovery: "static", DiscoveryInterval: 30 * time.Second,
 		PatroniURLs: []string{"http://10.0.0.1:8008", "https://10.0.0.2:8008"}, DiscoveryDNSName: "pg.internal",
+		UnknownKeys: UnknownKeysWarn,
 	}, cfg)
 }
 
@@ -382,7 +384,7 @@ func TestParseConfigReplicaHosts(t *testing.T) {
 }
 
 func TestParseConfigUnknownKeys(t *testing.T) {
-	cfg, err := ParseConfig(section("poolsize: 5", "Host-Name: x", "zzz_totally_new: 1", "sync_pool_size: 3"))
+	cfg, err := ParseConfig(section("poolsize: 5", "Host-Name: x", "zzz_totally_new: 1", "sync_pool_size: 3", "unknown_keys: warn"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{
 		`unknown key "poolsize" ignored (did you mean "pool_size"?)`,

@@ -5,37 +5,57 @@ import (
 	"strings"
 )
 
-// reportUnknown reports the unknown keys: errors in strict mode, warnings
-// otherwise.
+// unknownKeysHint tells how to keep unknown keys as warnings; it follows the
+// first unknown key reported as an error.
+const unknownKeysHint = " [unknown_keys: warn accepts unknown keys with a warning]"
+
+// reportUnknown reports the unknown keys: errors in strict mode and by
+// default (unknown_keys: error), warnings with unknown_keys: warn. A typo
+// such as replica_host would otherwise turn a three-node configuration into
+// one node without a word.
 func (p *configParser) reportUnknown() {
 	strict := p.cfg.StrictMode && !p.skip["strict_mode"]
+	warn := !strict && p.cfg.UnknownKeys == UnknownKeysWarn && !p.skip["unknown_keys"]
 	if n := len(p.unknown) - maxUnknownReported; n > 0 {
 		defer func() {
-			if strict {
+			switch {
+			case strict:
 				p.errs = append(p.errs, FieldError{Field: "database", Problem: fmt.Sprintf("%d more unknown keys (strict_mode)", n)})
-			} else {
+			case warn:
 				p.warnings = append(p.warnings, fmt.Sprintf("%d more unknown keys ignored", n))
+			default:
+				p.errs = append(p.errs, FieldError{Field: "database", Problem: fmt.Sprintf("%d more unknown keys", n)})
 			}
 		}()
 		p.unknown = p.unknown[:maxUnknownReported]
 	}
-	for _, name := range p.unknown {
-		var msg string
+	for i, name := range p.unknown {
+		var msg, hint string
 		switch {
 		case strings.HasPrefix(name, "("):
 			msg = "unknown key " + name + " ignored"
 		default:
 			msg = fmt.Sprintf("unknown key %s ignored", quoteConfigValue(name))
-			if hint, ok := legacyKeyHints[name]; ok {
-				msg += fmt.Sprintf(" (a legacy key: use %q, or %s)", hint, migrateHint)
+			if legacy, ok := legacyKeyHints[name]; ok {
+				hint = fmt.Sprintf(" (a legacy key: use %q, or %s)", legacy, migrateHint)
 			} else if s := closestKey(name); s != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", s)
+				hint = fmt.Sprintf(" (did you mean %q?)", s)
 			}
 		}
-		if strict {
-			p.fail(name, strings.Replace(msg, " ignored", "", 1)+" (strict_mode)")
-		} else {
-			p.warnings = append(p.warnings, msg)
+		switch {
+		case strict:
+			p.fail(name, strings.Replace(msg, " ignored", "", 1)+hint+" (strict_mode)")
+		case warn:
+			p.warnings = append(p.warnings, msg+hint)
+		default:
+			field, problem := "database."+name, "unknown key"+hint
+			if strings.HasPrefix(name, "(") {
+				field, problem = "database", "unknown key "+name
+			}
+			if i == 0 {
+				problem += unknownKeysHint
+			}
+			p.fail(field, problem)
 		}
 	}
 }

@@ -126,6 +126,11 @@ func (c Config) Validate() error {
 	if !slices.Contains(configReplicaPolicies, c.ReplicaPolicy) {
 		bad("replica_policy", "must be one of %s, got %s", strings.Join(configReplicaPolicies, ", "), quoteConfigValue(c.ReplicaPolicy))
 	}
+	switch c.UnknownKeys {
+	case "", UnknownKeysError, UnknownKeysWarn:
+	default:
+		bad("unknown_keys", "must be %s or %s, got %s", UnknownKeysError, UnknownKeysWarn, quoteConfigValue(c.UnknownKeys))
+	}
 
 	if !slices.Contains(configRYWScopes, c.ReadYourWritesScope) {
 		bad("read_your_writes_scope", "must be one of %s, got %s", strings.Join(configRYWScopes, ", "), quoteConfigValue(c.ReadYourWritesScope))

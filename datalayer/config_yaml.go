@@ -70,6 +70,7 @@ var configKeys = []configKey{
 	{"discovery_interval", func(c *Config) any { return &c.DiscoveryInterval }},
 	{"patroni_urls", func(c *Config) any { return &c.PatroniURLs }},
 	{"discovery_dns_name", func(c *Config) any { return &c.DiscoveryDNSName }},
+	{"unknown_keys", func(c *Config) any { return &c.UnknownKeys }},
 }
 
 // configKeyIndex maps a YAML key to its position in configKeys.

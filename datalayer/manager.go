@@ -119,6 +119,11 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 	if o.log == nil {
 		o.log = slog.Default()
 	}
+	// Warnings of LoadConfig (unknown keys with unknown_keys: warn) are
+	// easy to miss in a returned field: say them where the logs are read.
+	for _, w := range cfg.Warnings {
+		o.log.Warn("unifieddb: configuration", "warning", w)
+	}
 	migs, err := o.migrationsFS(cfg)
 	if err != nil {
 		return nil, err

@@ -86,6 +86,16 @@ type NodeHealth struct {
 	// InRotation: the node takes traffic (the primary, or a replica within
 	// max_replication_lag).
 	InRotation bool `json:"in_rotation"`
+	// OutOfRotation says why a replica that answers takes no reads: on
+	// another timeline than the primary, no WAL receiver, following a
+	// server that is not the primary, lag over max_replication_lag.
+	// Omitted when it is in rotation or down.
+	OutOfRotation string `json:"out_of_rotation,omitempty"`
+	// Timeline is the node's timeline (on a replica, the one it last
+	// streamed), 0 when unknown; Upstream is the host:port a replica's WAL
+	// receiver streams from, omitted when it has none or cannot be seen.
+	Timeline int    `json:"timeline"`
+	Upstream string `json:"upstream,omitempty"`
 	// LatencyMs is the round trip of the last successful probe.
 	LatencyMs float64 `json:"latency_ms"`
 	// ReplicationLagMs is how long ago the primary first had WAL this
@@ -199,6 +209,9 @@ func (m *Manager) healthReport(cs plugin.ClusterStatus, now time.Time) HealthRep
 			Role:                 NodeRole(n),
 			Healthy:              n.Healthy,
 			InRotation:           n.InRotation,
+			OutOfRotation:        n.OutOfRotation,
+			Timeline:             n.Timeline,
+			Upstream:             n.Upstream,
 			LatencyMs:            millis(n.Latency),
 			ReplicationLagMs:     millis(n.Lag),
 			ReplicationLagBytes:  n.LagBytes,
@@ -262,6 +275,8 @@ func (m *Manager) judge(r HealthReport, usable int, since time.Duration) (string
 			problems = append(problems, fmt.Sprintf("node %s is down", n.Name))
 		case n.Role == "unknown":
 			problems = append(problems, fmt.Sprintf("node %s has not answered a probe yet", n.Name))
+		case !n.InRotation && n.Role == "replica" && n.OutOfRotation != "":
+			problems = append(problems, fmt.Sprintf("replica %s is out of rotation: %s", n.Name, n.OutOfRotation))
 		case !n.InRotation && n.Role == "replica":
 			problems = append(problems, fmt.Sprintf("replica %s is out of rotation (replication lag %s)",
 				n.Name, time.Duration(n.ReplicationLagMs*float64(time.Millisecond)).Round(time.Millisecond)))

@@ -34,13 +34,20 @@ func (r Role) String() string {
 // read pg_stat_wal_receiver): WAL positions of two timelines cannot be
 // compared; transaction_read_only on a primary says its sessions
 // refuse writes (default_transaction_read_only, set for maintenance). The
-// last three columns are the synchronous replication figures of syncrep.go.
+// next three columns are the synchronous replication figures of syncrep.go.
+// The last three say whether a standby has a WAL receiver at all (any role
+// may see that) and the host and port it streams from ("" and 0 when there
+// is none or the role may not see them): they explain why a replica is out
+// of rotation after a failover.
 const probeSQL = `SELECT pg_is_in_recovery(),
   COALESCE((CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END - '0/0')::bigint, 0),
   CASE WHEN pg_is_in_recovery() THEN COALESCE((SELECT received_tli FROM pg_stat_wal_receiver), 0) ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,
   current_setting('transaction_read_only') = 'on',
   s.waiting, s.longest_ms,
-  COALESCE((SELECT (min(flush_lsn) - '0/0')::bigint FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')), -1)
+  COALESCE((SELECT (min(flush_lsn) - '0/0')::bigint FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')), -1),
+  EXISTS (SELECT 1 FROM pg_stat_wal_receiver),
+  COALESCE((SELECT sender_host FROM pg_stat_wal_receiver), ''),
+  COALESCE((SELECT sender_port FROM pg_stat_wal_receiver), 0)
 FROM (SELECT count(*)::int AS waiting,
   COALESCE(max(extract(epoch FROM clock_timestamp() - query_start) * 1000), 0)::bigint AS longest_ms
   FROM pg_stat_activity WHERE wait_event = 'SyncRep') s`
@@ -48,19 +55,26 @@ FROM (SELECT count(*)::int AS waiting,
 // nodeState is what the failover machine knows of a node. Guarded by
 // Plugin.stateMu.
 type nodeState struct {
-	probed     bool // at least one probe finished
-	answered   bool // at least one probe succeeded: role is known, not assumed
-	up         bool // in service
-	okStreak   int
-	role       Role
-	srcRole    string // the discovery source's view (Member.Role, State); "" when none
-	srcState   string
-	readOnly   bool // a primary whose sessions refuse writes, as its probe saw
-	refused    bool // refused a write (25006) since its last probe
-	lsn        int64
-	timeline   int
-	latency    time.Duration
-	syncWait   syncWait // commits waiting on a synchronous standby, as the last probe saw
+	probed   bool // at least one probe finished
+	answered bool // at least one probe succeeded: role is known, not assumed
+	up       bool // in service
+	okStreak int
+	role     Role
+	srcRole  string // the discovery source's view (Member.Role, State); "" when none
+	srcState string
+	readOnly bool // a primary whose sessions refuse writes, as its probe saw
+	refused  bool // refused a write (25006) since its last probe
+	lsn      int64
+	timeline int
+	latency  time.Duration
+	syncWait syncWait // commits waiting on a synchronous standby, as the last probe saw
+	// receiving: a standby whose last probe saw a WAL receiver; upstream:
+	// the host:port it streams from, "" when unknown.
+	receiving bool
+	upstream  string
+	// outReason says why a replica that answers is out of rotation, "" when
+	// it is in rotation (see rebuild).
+	outReason  string
 	lagBytes   int64
 	lag        time.Duration
 	inRotation bool
@@ -93,6 +107,8 @@ type probeResult struct {
 	lsn        int64
 	timeline   int
 	syncWait   syncWait
+	receiving  bool   // a standby with a WAL receiver
+	upstream   string // host:port the WAL receiver streams from; "" unknown
 	latency    time.Duration
 	at         time.Time
 }

@@ -193,6 +193,7 @@ func (m *machine) answered(fx []effect, n *node, r probeResult) []effect {
 		s.timeline = r.timeline
 	}
 	s.role, s.readOnly, s.refused, s.lsn = role, readOnly, false, r.lsn
+	s.receiving, s.upstream = role == RoleReplica && r.receiving, r.upstream
 	if !was && s.writable() && s.probed {
 		// Writable again (promoted, or a proxy now reaches another server):
 		// connections from before may reach the old one.

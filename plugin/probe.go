@@ -3,6 +3,8 @@ package plugin
 import (
 	"context"
 	"errors"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -104,8 +106,13 @@ func (p *Plugin) probe(n *node) probeResult {
 	var r probeResult
 	start := time.Now()
 	var longestMs int64
+	var senderHost string
+	var senderPort int
 	r.err = n.probeConn.QueryRow(ctx, probeSQL).Scan(&r.inRecovery, &r.lsn, &r.timeline, &r.readOnly,
-		&r.syncWait.waiting, &longestMs, &r.syncWait.confirmed)
+		&r.syncWait.waiting, &longestMs, &r.syncWait.confirmed, &r.receiving, &senderHost, &senderPort)
+	if senderHost != "" && senderPort > 0 {
+		r.upstream = net.JoinHostPort(senderHost, strconv.Itoa(senderPort))
+	}
 	r.syncWait.longest = time.Duration(longestMs) * time.Millisecond
 	r.at = time.Now()
 	r.syncWait.at = r.at

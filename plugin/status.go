@@ -15,9 +15,18 @@ type NodeStatus struct {
 	Answered   bool // the node answered at least one probe
 	Healthy    bool // in service: answered its last probes
 	InRotation bool // takes traffic: the primary, or a replica within max lag
-	Latency    time.Duration
-	LagBytes   int64
-	Lag        time.Duration
+	// OutOfRotation says why a replica that answers takes no reads (another
+	// timeline than the primary's, no WAL receiver, lag over
+	// max_replication_lag...); "" when it is in rotation or down.
+	OutOfRotation string
+	// Timeline is the node's timeline (on a standby, the one it last
+	// streamed); 0 when unknown. Upstream is the host:port a standby's WAL
+	// receiver streams from, "" when it has none or it cannot be seen.
+	Timeline int
+	Upstream string
+	Latency  time.Duration
+	LagBytes int64
+	Lag      time.Duration
 	// SyncRepWaiting is how many backends wait on synchronous replication
 	// (commits a synchronous standby has not confirmed), as the last
 	// successful probe saw; SyncRepLongestWait is the longest of those waits.
@@ -63,6 +72,7 @@ func (p *Plugin) Status() ClusterStatus {
 		ns := NodeStatus{
 			Name: n.name, Host: n.addr.Host, Port: n.addr.Port,
 			Role: n.st.role, Answered: n.st.answered, Healthy: n.st.up, InRotation: n.st.inRotation,
+			OutOfRotation: n.st.outReason, Timeline: n.st.timeline, Upstream: n.st.upstream,
 			Latency: n.st.latency, LagBytes: n.st.lagBytes, Lag: n.st.lag,
 			SyncRepWaiting: n.st.syncWait.waiting, SyncRepLongestWait: n.st.syncWait.longest, SyncRepStalled: n.st.syncWait.stalled,
 			SourceRole: n.st.srcRole, SourceState: n.st.srcState,

@@ -109,13 +109,16 @@ func (m *machine) rebuild(fx []effect, now time.Time) []effect {
 		n.st.inRotation = n == primary
 		pending := n.st.lagPending
 		n.st.lagPending = false
+		n.st.outReason = ""
 		if n == primary || !n.st.up || !n.st.readable() {
 			continue
 		}
 		if n.st.role == RoleReplica && n.st.lsn < m.minReplay {
+			n.st.outReason = "has not replayed the latest migration yet"
 			continue // has not replayed a migration yet (SyncReplicas)
 		}
 		if otherTimeline(n, primary) {
+			n.st.outReason = otherTimelineReason(n, primary)
 			continue
 		}
 		var known bool
@@ -130,6 +133,7 @@ func (m *machine) rebuild(fx []effect, now time.Time) []effect {
 			if n.st.lagPending && !pending {
 				fx = append(fx, effect{kind: effKick, node: n})
 			}
+			n.st.outReason = m.lagReason(n, primary, known)
 			continue
 		}
 		n.st.inRotation = true

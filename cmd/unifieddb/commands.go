@@ -34,6 +34,7 @@ var commands = []command{
 	{"doctor", "check a live configuration: nodes, roles, lag, capacity, schema", runDoctor},
 	{"migrate", "apply, list or roll back schema migrations (up|status|down)", runMigrate},
 	{"demo", "start a local primary + 2 replicas and show routing by mode", runDemo},
+	{"dev", "run a local primary + replicas for development (up|status|down)", runDev},
 	{"version", "print the version", runVersion},
 }
 

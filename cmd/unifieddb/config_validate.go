@@ -12,10 +12,12 @@ import (
 const configValidateDescription = `
 Read FILE as the unifieddb configuration (top-level key database, ${VAR}
 expanded from the environment) and check every field. Every problem is
-named with its key, one per line; warnings (unknown keys outside
-strict_mode) too. Nothing connects to a database.
+named with its key, one per line. An unknown key (a typo such as
+replica_host for replica_hosts) is a problem; with unknown_keys: warn in
+the file it is a warning, and the file still fails validation: LoadConfig
+would accept it, but the key does nothing. Nothing connects to a database.
 
-Exit status: 0 valid, 1 invalid or unreadable, 2 usage error.`
+Exit status: 0 valid, 1 invalid, unreadable or with warnings, 2 usage error.`
 
 // validation is the --json output of config validate.
 type validation struct {
@@ -78,6 +80,8 @@ func runConfigValidate(ctx context.Context, args []string, stdout, stderr io.Wri
 		printJSON(stdout, v)
 	} else {
 		switch {
+		case v.Valid && len(v.Warnings) > 0:
+			fmt.Fprintf(stdout, "%s: loads, but with %d warning(s):\n", path, len(v.Warnings))
 		case v.Valid:
 			fmt.Fprintf(stdout, "%s: valid\n", path)
 		case v.Error != "":
@@ -96,8 +100,8 @@ func runConfigValidate(ctx context.Context, args []string, stdout, stderr io.Wri
 			fmt.Fprintf(stdout, "  warning: %s\n", w)
 		}
 	}
-	if !v.Valid {
-		return exitFail
+	if !v.Valid || len(v.Warnings) > 0 {
+		return exitFail // a key that does nothing is almost always a typo
 	}
 	return exitOK
 }

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
+	"time"
 )
 
 // version is set at link time: go build -ldflags "-X main.version=v1.2.3".
@@ -20,13 +25,62 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if code, done := noArgs(fs, stderr); done {
 		return code
 	}
-	fmt.Fprintln(stdout, versionString())
+	fmt.Fprintln(stdout, versionString(ctx))
 	return exitOK
 }
 
-func versionString() string {
+func versionString(ctx context.Context) string {
 	bi, _ := debug.ReadBuildInfo()
-	return versionFrom(version, bi)
+	s := versionFrom(version, bi)
+	if !strings.HasPrefix(s, "unifieddb devel go") {
+		return s
+	}
+	// No version and no VCS data: go run, a git worktree and
+	// -buildvcs=false record none. Ask git about the checkout the binary
+	// was built from, if it is still there.
+	rev, dirty := checkoutRevision(ctx, sourceDir())
+	if rev == "" {
+		return s
+	}
+	return strings.Replace(s, "unifieddb devel", "unifieddb devel (checkout "+shortRevision(rev, dirty)+")", 1)
+}
+
+// sourceDir is the directory this file was compiled from, "" when the
+// build trimmed paths.
+func sourceDir() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok || !filepath.IsAbs(file) {
+		return ""
+	}
+	return filepath.Dir(file)
+}
+
+// checkoutRevision is the git HEAD of dir and whether tracked files differ
+// from it; "" when dir is no git checkout or git does not answer within 2 s.
+func checkoutRevision(ctx context.Context, dir string) (rev string, dirty bool) {
+	if dir == "" {
+		return "", false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "", false
+	}
+	rev = strings.TrimSpace(string(out))
+	out, err = exec.CommandContext(ctx, "git", "-C", dir, "status", "--porcelain", "--untracked-files=no").Output()
+	return rev, err == nil && len(bytes.TrimSpace(out)) > 0
+}
+
+// shortRevision is rev's first 12 characters, "+dirty" when modified.
+func shortRevision(rev string, dirty bool) string {
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "+dirty"
+	}
+	return rev
 }
 
 // modulePath is the module unifieddb is built from.
@@ -57,13 +111,7 @@ func versionFrom(linked string, bi *debug.BuildInfo) string {
 	}
 	s := "unifieddb " + v
 	if rev != "" {
-		if len(rev) > 12 {
-			rev = rev[:12]
-		}
-		if dirty {
-			rev += "+dirty"
-		}
-		s += " (" + rev + ")"
+		s += " (" + shortRevision(rev, dirty) + ")"
 	}
 	return s + " " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH
 }

@@ -34,6 +34,12 @@ func TestVersionFromBuildInfo(t *testing.T) {
 			Main:     debug.Module{Path: mod, Version: "(devel)"},
 			Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef"}, {Key: "vcs.modified", Value: "true"}},
 		}, "unifieddb devel (0123456789ab+dirty)"},
+		// go build in a clone (Go 1.24+): a pseudo-version and the VCS data.
+		{"stamped checkout", "", &debug.BuildInfo{
+			Main: debug.Module{Path: mod, Version: "v0.0.0-20261207161757-ec6f69161f19+dirty"},
+			Settings: []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: "ec6f69161f19aa"},
+				{Key: "vcs.time", Value: "2026-12-07T16:17:57Z"}, {Key: "vcs.modified", Value: "true"}},
+		}, "unifieddb v0.0.0-20261207161757-ec6f69161f19+dirty (ec6f69161f19+dirty)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := versionFrom(tc.linked, tc.bi)

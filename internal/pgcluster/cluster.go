@@ -66,12 +66,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	base := opts.BaseDir
-	if base == "" {
-		base = os.TempDir()
-	}
-	removeStaleDirs(base, opts.Logf)
-	dir, err := os.MkdirTemp(base, dirPattern)
+	dir, err := clusterDir(opts)
 	if err != nil {
 		return nil, fmt.Errorf("pgcluster: start: %w", err)
 	}
@@ -82,6 +77,20 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	c.logf("pgcluster: started primary + %d replicas in %s (%s)", opts.Replicas, time.Since(begin).Round(time.Millisecond), dir)
 	return c, nil
+}
+
+// clusterDir makes the cluster directory: opts.Dir, or a new temporary one
+// under opts.BaseDir (after removing stale ones left by dead processes).
+func clusterDir(opts Options) (string, error) {
+	if opts.Dir != "" {
+		return makeEmptyDir(opts.Dir)
+	}
+	base := opts.BaseDir
+	if base == "" {
+		base = os.TempDir()
+	}
+	removeStaleDirs(base, opts.Logf)
+	return os.MkdirTemp(base, dirPattern)
 }
 
 func (c *Cluster) setup(ctx context.Context) error {

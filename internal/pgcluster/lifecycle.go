@@ -209,6 +209,9 @@ func (n *Node) startOnce(ctx context.Context) error {
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = n.c.runAs.sysProcAttr()
+	if n.c.opts.Detach {
+		cmd.SysProcAttr = n.c.runAs.detachedProcAttr()
+	}
 	err = n.c.spawner.start(cmd)
 	_ = logFile.Close() // the child has its own descriptor
 	if err != nil {

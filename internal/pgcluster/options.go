@@ -44,6 +44,16 @@ type Options struct {
 	// TLS turns ssl on in every node with a self-signed certificate made for
 	// the cluster, so clients can connect with sslmode=require.
 	TLS bool
+	// Dir, if set, is the cluster directory itself instead of a new
+	// "unifieddb-pgcluster-*" under BaseDir: it is created and must not
+	// exist yet or be empty. Close removes it as usual.
+	Dir string
+	// Detach starts the servers in a session of their own and without the
+	// parent-death signal, so that they keep running after this process
+	// exits (and Ctrl-C in its terminal does not reach them). Close still
+	// stops them; Release leaves them running. StopDir stops them later from
+	// any process.
+	Detach bool
 	// StartTimeout bounds how long one server may take to accept connections.
 	// 0 means 60 s. The ctx passed to Start and Node.Start bounds it as well.
 	StartTimeout time.Duration

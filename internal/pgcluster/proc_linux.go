@@ -58,6 +58,13 @@ func (r runAs) sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: r.cred}
 }
 
+// detachedProcAttr starts a server that outlives us (Options.Detach): a
+// session of its own (so also a process group led by the postmaster, and no
+// controlling terminal), no Pdeathsig.
+func (r runAs) detachedProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setsid: true, Credential: r.cred}
+}
+
 // killGroup SIGKILLs process group pgid.
 func killGroup(pgid int) error { return syscall.Kill(-pgid, syscall.SIGKILL) }
 

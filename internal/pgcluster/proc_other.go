@@ -24,7 +24,8 @@ func supported() error { return ErrNeedsLinux }
 
 func lookupRunAs() (runAs, error) { return runAs{}, ErrNeedsLinux }
 
-func (r runAs) sysProcAttr() *syscall.SysProcAttr { return nil }
+func (r runAs) sysProcAttr() *syscall.SysProcAttr      { return nil }
+func (r runAs) detachedProcAttr() *syscall.SysProcAttr { return nil }
 
 func killGroup(int) error                       { return ErrNeedsLinux }
 func continueGroup(int) error                   { return ErrNeedsLinux }
