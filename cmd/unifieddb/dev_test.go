@@ -105,6 +105,9 @@ func TestDevUpStatusDown(t *testing.T) {
 	assert.Equal(t, "healthy", string(rep.Status), "%+v", rep)
 	require.NoError(t, m.Close())
 
+	out := runQuickStart(t, path)
+	require.Contains(t, out, "active customers read; cluster healthy", out)
+
 	code, stdout, stderr = runBin(t, bin, "dev", "status", "--dir", dir)
 	require.Equal(t, exitOK, code, stderr)
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
