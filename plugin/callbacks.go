@@ -19,7 +19,7 @@ func (p *Plugin) registerCallbacks(db *gorm.DB) error {
 		cb.Update().Before("*").Register(callbackName, p.routeWrite),
 		cb.Delete().Before("*").Register(callbackName, p.routeWrite),
 		cb.Row().Before("*").Register(callbackName, p.routeRow),
-		cb.Raw().Before("*").Register(callbackName, p.routeWrite),
+		cb.Raw().Before("*").Register(callbackName, p.routeRaw),
 		cb.Query().After("gorm:query").Before("gorm:preload").Register("unifieddb:requery", p.requery),
 		cb.Create().After("gorm:create").Register("unifieddb:outcome", p.writeOutcome),
 		cb.Update().After("gorm:update").Register("unifieddb:outcome", p.writeOutcome),
@@ -32,7 +32,18 @@ func (p *Plugin) registerCallbacks(db *gorm.DB) error {
 	)
 }
 
-func (p *Plugin) routeWrite(db *gorm.DB) { p.route(db, opWrite, true) }
+// routeWrite routes a create, update or delete, in a writeCall context
+// when it goes to a route: writeOutcome learns from it whether its rows
+// reached GORM (outcome.go).
+func (p *Plugin) routeWrite(db *gorm.DB) {
+	p.route(db, opWrite, true)
+	if _, routed := db.Statement.ConnPool.(*route); routed && db.Error == nil {
+		startWrite(db.Statement)
+	}
+}
+
+// routeRaw routes db.Exec: GORM reads no rows of it.
+func (p *Plugin) routeRaw(db *gorm.DB) { p.route(db, opWrite, true) }
 
 // routeQuery: a model read may go to a replica; raw SQL, locking reads and
 // the read of FirstOrCreate/FirstOrInit (firstorcreate.go) go to the primary
