@@ -55,7 +55,7 @@ func untouched(t *testing.T, db *gorm.DB) {
 	t.Helper()
 	for _, table := range []string{"unsent_rows", "unsent_hookeds"} {
 		var rows []string
-		require.NoError(t, db.Raw("SELECT id || ':' || note FROM " + table + " ORDER BY id").Scan(&rows).Error)
+		require.NoError(t, db.Raw("SELECT id || ':' || note FROM "+table+" ORDER BY id").Scan(&rows).Error)
 		assert.Equal(t, []string{"1:kept"}, rows, "table %s", table)
 	}
 }
