@@ -65,7 +65,24 @@ func (p *Plugin) routeQuery(db *gorm.DB) {
 // routing error (no node within failover_timeout, pool_timeout) reaches Scan
 // through the *sql.Row (see route.QueryRowContext), after the same wait for a
 // node as every other statement.
-func (p *Plugin) routeRow(db *gorm.DB) { p.routeQuery(db) }
+//
+// A statement the plugin itself refuses (after Close: ErrClosed; a write
+// refused in ReadOnly; strict mode's unregistered model) never reaches
+// QueryRowContext, so GORM's Row would hand back a nil *sql.Row whose Scan
+// panics, where database/sql gives a row carrying the error: the row is
+// made here. So for an invalid mode (ErrInvalidMode, set by the mode clause).
+func (p *Plugin) routeRow(db *gorm.DB) {
+	if db.Error != nil && !errors.Is(db.Error, ErrInvalidMode) {
+		return // GORM's own: it returns no row, as without the plugin
+	}
+	p.routeQuery(db)
+	if db.Error == nil || db.Statement.Dest != nil {
+		return
+	}
+	if rows, _ := db.Get("rows"); rows != true { // Row, not Rows: Rows returns the error
+		db.Statement.Dest = errRow(db.Statement.Context, db.Error)
+	}
+}
 
 func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 	if db.Error != nil {
@@ -83,6 +100,10 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 		}
 	}
 	mode := modeOf(stmt)
+	if !mode.valid() { // only a clause set by hand can hold one
+		db.AddError(mode.invalid())
+		return
+	}
 	if keep, err := kept(stmt, mode, write); keep {
 		carryMode(stmt, mode)
 		if err != nil {

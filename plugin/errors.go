@@ -28,6 +28,10 @@ var (
 	ErrOutcomeUnknown = errors.New("unifieddb: connection lost after the statement was sent; its outcome is unknown")
 	// ErrClosed is returned by every call after Close.
 	ErrClosed = errors.New("unifieddb: manager is closed")
+	// ErrInvalidMode is the error of every statement given a Mode that is
+	// none of Auto, ReadOnly, ReadWrite, Batch and Transactional (say
+	// Mode(7)): by m.Conn, db.Clauses, InMode and WithConn.
+	ErrInvalidMode = errors.New("unifieddb: invalid mode")
 	// ErrUnregisteredModel is returned in strict mode for a statement on a
 	// model the registry does not know.
 	ErrUnregisteredModel = errors.New("unifieddb: model is not registered")

@@ -44,6 +44,12 @@ func (m Mode) String() string {
 	return fmt.Sprintf("mode(%d)", uint8(m))
 }
 
+// valid reports whether m is one of the five modes: every array indexed by
+// mode has modeCount entries.
+func (m Mode) valid() bool { return m < modeCount }
+
+func (m Mode) invalid() error { return fmt.Errorf("%w: %s", ErrInvalidMode, m) }
+
 // ParseMode reads a mode name back; it also takes the legacy names mcp
 // (ReadWrite), ml (Batch), readonly (ReadOnly) and admin (Transactional).
 func ParseMode(s string) (Mode, error) {
@@ -67,8 +73,12 @@ func ParseMode(s string) (Mode, error) {
 // pinned connection, it also points the statement at the mode's entry pool,
 // so that db.Clauses(mode).Transaction(...) begins on the right pool.
 func (m Mode) ModifyStatement(stmt *gorm.Statement) {
+	if !m.valid() {
+		stmt.AddError(m.invalid())
+		return
+	}
 	stmt.Clauses[modeClause] = clause.Clause{Expression: m}
-	if p := fromDB(stmt.DB); p != nil && int(m) < modeCount {
+	if p := fromDB(stmt.DB); p != nil {
 		// A transaction or a pinned connection (db.Connection) keeps its
 		// pool: the mode then only decides what may run on it.
 		if keep, _ := kept(stmt, m, false); !keep {
@@ -90,7 +100,7 @@ func (m Mode) ModifyStatement(stmt *gorm.Statement) {
 // a pinned connection, or without the plugin, it is db.Clauses(m).Session.
 func InMode(db *gorm.DB, m Mode) *gorm.DB {
 	p := fromDB(db)
-	if p == nil || int(m) >= modeCount || db.Statement == nil {
+	if p == nil || !m.valid() || db.Statement == nil {
 		return db.Clauses(m).Session(&gorm.Session{})
 	}
 	if keep, _ := kept(db.Statement, m, false); keep {
