@@ -22,15 +22,17 @@ func TestInvalidModeIsAnError(t *testing.T) {
 	assert.Equal(t, "mode(7)", bad.String())
 	var n int
 	calls := map[string]func() error{
-		"Conn":           func() error { return m.Conn(ctx, bad).Raw("SELECT 1").Scan(&n).Error },
-		"Clauses":        func() error { return m.DB().WithContext(ctx).Clauses(bad).Raw("SELECT 1").Scan(&n).Error },
-		"Clauses model":  func() error { return m.DB().WithContext(ctx).Clauses(bad).Table("pg_class").Count(new(int64)).Error },
-		"Clauses write":  func() error { return m.DB().WithContext(ctx).Clauses(bad).Exec("SELECT 1").Error },
-		"Row":            func() error { return m.DB().WithContext(ctx).Clauses(bad).Raw("SELECT 1").Row().Scan(&n) },
-		"Transaction":    func() error { return m.Conn(ctx, bad).Transaction(func(*gorm.DB) error { return nil }) },
-		"InMode":         func() error { return plugin.InMode(m.DB().WithContext(ctx), bad).Raw("SELECT 1").Scan(&n).Error },
-		"WithConn":       func() error { return plugin.WithConn(ctx, m.DB().Clauses(bad), func(*sql.Conn) error { return nil }) },
-		"in transaction": func() error { return inTx(ctx, m, func(tx *gorm.DB) error { return tx.Clauses(bad).Raw("SELECT 1").Scan(&n).Error }) },
+		"Conn":          func() error { return m.Conn(ctx, bad).Raw("SELECT 1").Scan(&n).Error },
+		"Clauses":       func() error { return m.DB().WithContext(ctx).Clauses(bad).Raw("SELECT 1").Scan(&n).Error },
+		"Clauses model": func() error { return m.DB().WithContext(ctx).Clauses(bad).Table("pg_class").Count(new(int64)).Error },
+		"Clauses write": func() error { return m.DB().WithContext(ctx).Clauses(bad).Exec("SELECT 1").Error },
+		"Row":           func() error { return m.DB().WithContext(ctx).Clauses(bad).Raw("SELECT 1").Row().Scan(&n) },
+		"Transaction":   func() error { return m.Conn(ctx, bad).Transaction(func(*gorm.DB) error { return nil }) },
+		"InMode":        func() error { return plugin.InMode(m.DB().WithContext(ctx), bad).Raw("SELECT 1").Scan(&n).Error },
+		"WithConn":      func() error { return plugin.WithConn(ctx, m.DB().Clauses(bad), func(*sql.Conn) error { return nil }) },
+		"in transaction": func() error {
+			return inTx(ctx, m, func(tx *gorm.DB) error { return tx.Clauses(bad).Raw("SELECT 1").Scan(&n).Error })
+		},
 	}
 	for what, call := range calls {
 		var err error
