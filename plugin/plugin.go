@@ -52,6 +52,7 @@ type Plugin struct {
 	m       *machine
 	fx      effectQueue
 	fxStop  chan struct{} // closed by Close: the effects goroutine ends
+	hookq   *effectQueue  // the hooks goroutine's, set by runEffects before any effect
 	disc    DiscoveryStatus
 
 	// lsnSeam, when set (by tests), answers askLSN instead of the node.
