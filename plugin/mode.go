@@ -153,8 +153,8 @@ func modeOf(stmt *gorm.Statement) Mode {
 //   - for a connection the plugin does not know (db.Connection's *sql.Conn,
 //     a *sql.Tx begun on it), the mode of the session's Config.ConnPool: a
 //     handle made by InMode keeps its mode there;
-//   - any other mark in the context (the call a handle was made for);
-//   - Auto.
+//   - a mark for any pool (pool nil: the ConnPool could not be compared);
+//   - Auto: a mark for another pool is not this statement's.
 func inherited(stmt *gorm.Statement) Mode {
 	m, known := poolMode(stmt.ConnPool)
 	if _, r := stmt.ConnPool.(*route); r && m != Auto {
@@ -174,7 +174,13 @@ func inherited(stmt *gorm.Statement) Mode {
 			return m
 		}
 	}
-	return mk.mode
+	if mk.pool == nil {
+		return mk.mode
+	}
+	// A mark for another pool (a transaction's, a pinned connection's) stays
+	// with it: a new handle made from that statement's context (a hook's
+	// tx.Statement.Context) starts in its own mode.
+	return Auto
 }
 
 // poolMode is the mode a ConnPool of the plugin serves, and whether it is
