@@ -49,14 +49,16 @@ func (p *Plugin) routeRaw(db *gorm.DB) { p.route(db, opWrite, true) }
 // the read of FirstOrCreate/FirstOrInit (firstorcreate.go) go to the primary
 // unless the mode says otherwise. Raw SQL is never routed by
 // guessing from its text: SELECT nextval(...) is a write.
+// A locking read and FirstOrCreate's read are still model reads: retried
+// where their connection breaks (opPrimaryRead), never ErrOutcomeUnknown.
 func (p *Plugin) routeQuery(db *gorm.DB) {
 	op := opRead
 	if db.Statement.SQL.Len() > 0 {
 		op = opWrite
 	} else if _, locking := db.Statement.Clauses["FOR"]; locking {
-		op = opWrite
+		op = opPrimaryRead
 	} else if readBeforeWrite(db.Statement) && modeOf(db.Statement) == Auto {
-		op = opWrite
+		op = opPrimaryRead
 	}
 	p.route(db, op, false)
 }
