@@ -23,8 +23,11 @@ var (
 	// ErrPoolTimeout is returned when no connection of a pool became free
 	// within pool_timeout, wrapped in a *PoolTimeoutError.
 	ErrPoolTimeout = errors.New("unifieddb: timed out waiting for a free connection")
-	// ErrOutcomeUnknown is returned when the connection broke after a write
-	// was sent: it may or may not have been applied, so it is not retried.
+	// ErrOutcomeUnknown means: sent, outcome not known. A write (or COMMIT)
+	// reached the server and its answer was lost (the connection broke, the
+	// context ended while it ran): it may or may not have been applied, so
+	// it is not retried. A write never sent returns its own error (see
+	// outcome.go).
 	ErrOutcomeUnknown = errors.New("unifieddb: connection lost after the statement was sent; its outcome is unknown")
 	// ErrClosed is returned by every call after Close.
 	ErrClosed = errors.New("unifieddb: manager is closed")
