@@ -37,7 +37,7 @@ func (p *Plugin) registerCallbacks(db *gorm.DB) error {
 // reached GORM (outcome.go).
 func (p *Plugin) routeWrite(db *gorm.DB) {
 	p.route(db, opWrite, true)
-	if _, routed := db.Statement.ConnPool.(*route); routed && db.Error == nil {
+	if _, routed := db.Statement.ConnPool.(*route); routed && db.Error == nil && !db.DryRun {
 		startWrite(db.Statement)
 	}
 }
