@@ -82,7 +82,10 @@ func (t *txConn) Commit() error {
 		if connectionClass(err) {
 			t.pool.node.p.report(t.pool.node, err)
 		}
-		return newNodeError(t.pool, t.mode, OpCommit, fmt.Errorf("%w: %w", ErrOutcomeUnknown, bare(err)))
+		if t.ctx.Err() != nil {
+			return newNodeError(t.pool, t.mode, OpCommit, fmt.Errorf("%w: the context ended during COMMIT: %w", ErrOutcomeUnknown, err))
+		}
+		return newNodeError(t.pool, t.mode, OpCommit, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err))
 	}
 	return t.translate(OpCommit, bare(err))
 }
