@@ -22,6 +22,8 @@ var (
 	ErrOutcomeUnknown = plugin.ErrOutcomeUnknown
 	// ErrClosed: the Manager is closed.
 	ErrClosed = plugin.ErrClosed
+	// ErrInvalidMode: a Mode that is none of the five (say Mode(7)).
+	ErrInvalidMode = plugin.ErrInvalidMode
 	// ErrUnregisteredModel: in strict_mode, a statement on a model the
 	// registry does not know.
 	ErrUnregisteredModel = plugin.ErrUnregisteredModel

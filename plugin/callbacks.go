@@ -19,7 +19,7 @@ func (p *Plugin) registerCallbacks(db *gorm.DB) error {
 		cb.Update().Before("*").Register(callbackName, p.routeWrite),
 		cb.Delete().Before("*").Register(callbackName, p.routeWrite),
 		cb.Row().Before("*").Register(callbackName, p.routeRow),
-		cb.Raw().Before("*").Register(callbackName, p.routeWrite),
+		cb.Raw().Before("*").Register(callbackName, p.routeRaw),
 		cb.Query().After("gorm:query").Before("gorm:preload").Register("unifieddb:requery", p.requery),
 		cb.Create().After("gorm:create").Register("unifieddb:outcome", p.writeOutcome),
 		cb.Update().After("gorm:update").Register("unifieddb:outcome", p.writeOutcome),
@@ -32,20 +32,33 @@ func (p *Plugin) registerCallbacks(db *gorm.DB) error {
 	)
 }
 
-func (p *Plugin) routeWrite(db *gorm.DB) { p.route(db, opWrite, true) }
+// routeWrite routes a create, update or delete, in a writeCall context
+// when it goes to a route: writeOutcome learns from it whether its rows
+// reached GORM (outcome.go).
+func (p *Plugin) routeWrite(db *gorm.DB) {
+	p.route(db, opWrite, true)
+	if _, routed := db.Statement.ConnPool.(*route); routed && db.Error == nil && !db.DryRun {
+		startWrite(db.Statement)
+	}
+}
+
+// routeRaw routes db.Exec: GORM reads no rows of it.
+func (p *Plugin) routeRaw(db *gorm.DB) { p.route(db, opWrite, true) }
 
 // routeQuery: a model read may go to a replica; raw SQL, locking reads and
 // the read of FirstOrCreate/FirstOrInit (firstorcreate.go) go to the primary
 // unless the mode says otherwise. Raw SQL is never routed by
 // guessing from its text: SELECT nextval(...) is a write.
+// A locking read and FirstOrCreate's read are still model reads: retried
+// where their connection breaks (opPrimaryRead), never ErrOutcomeUnknown.
 func (p *Plugin) routeQuery(db *gorm.DB) {
 	op := opRead
 	if db.Statement.SQL.Len() > 0 {
 		op = opWrite
 	} else if _, locking := db.Statement.Clauses["FOR"]; locking {
-		op = opWrite
+		op = opPrimaryRead
 	} else if readBeforeWrite(db.Statement) && modeOf(db.Statement) == Auto {
-		op = opWrite
+		op = opPrimaryRead
 	}
 	p.route(db, op, false)
 }
@@ -54,7 +67,24 @@ func (p *Plugin) routeQuery(db *gorm.DB) {
 // routing error (no node within failover_timeout, pool_timeout) reaches Scan
 // through the *sql.Row (see route.QueryRowContext), after the same wait for a
 // node as every other statement.
-func (p *Plugin) routeRow(db *gorm.DB) { p.routeQuery(db) }
+//
+// A statement the plugin itself refuses (after Close: ErrClosed; a write
+// refused in ReadOnly; strict mode's unregistered model) never reaches
+// QueryRowContext, so GORM's Row would hand back a nil *sql.Row whose Scan
+// panics, where database/sql gives a row carrying the error: the row is
+// made here. So for an invalid mode (ErrInvalidMode, set by the mode clause).
+func (p *Plugin) routeRow(db *gorm.DB) {
+	if db.Error != nil && !errors.Is(db.Error, ErrInvalidMode) {
+		return // GORM's own: it returns no row, as without the plugin
+	}
+	p.routeQuery(db)
+	if db.Error == nil || db.Statement.Dest != nil {
+		return
+	}
+	if rows, _ := db.Get("rows"); rows != true { // Row, not Rows: Rows returns the error
+		db.Statement.Dest = errRow(db.Statement.Context, db.Error)
+	}
+}
 
 func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 	if db.Error != nil {
@@ -72,6 +102,10 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 		}
 	}
 	mode := modeOf(stmt)
+	if !mode.valid() { // only a clause set by hand can hold one
+		db.AddError(mode.invalid())
+		return
+	}
 	if keep, err := kept(stmt, mode, write); keep {
 		carryMode(stmt, mode)
 		if err != nil {

@@ -8,10 +8,12 @@ import (
 // The effects goroutine runs what the failover machine's transitions ask for
 // (effects), one at a time and in the order of the transitions: logging,
 // closing a hung node's sockets, draining a demoted node's write pools,
-// asking for probes, and the user's Hooks and FailoverHooks. So no hook and
-// no slow effect ever runs on the goroutine of a statement or of a probe,
-// and a hook that blocks delays only later hooks, never a query. It starts
-// with the plugin; Close runs the effects already queued, then ends it.
+// asking for probes. The user's Hooks and FailoverHooks run on a goroutine
+// of their own (the hooks goroutine), in the same order. So no hook and no
+// slow effect ever runs on the goroutine of a statement or of a probe, and
+// a hook that blocks delays only later hooks, never a query nor the closing
+// of a hung node's sockets. Both start with the plugin; Close runs the
+// effects and hooks already queued, then ends them.
 
 // effectQueue is an unbounded FIFO of effects: step never blocks on it.
 type effectQueue struct {
@@ -78,9 +80,15 @@ func (p *Plugin) step(e event) {
 }
 
 // runEffects is the effects goroutine. It ends when Close closes fxStop,
-// after the effects queued until then.
+// after the effects queued until then, and the hooks goroutine it starts
+// after the hooks those effects queued.
 func (p *Plugin) runEffects() {
 	defer p.wg.Done()
+	p.hookq = &effectQueue{wake: make(chan struct{}, 1)}
+	hooksStop := make(chan struct{})
+	p.wg.Add(1)
+	go p.runHooks(p.hookq, hooksStop)
+	defer close(hooksStop)
 	for {
 		select {
 		case <-p.fx.wake:
@@ -96,19 +104,44 @@ func (p *Plugin) runEffects() {
 	}
 }
 
+// runHooks is the hooks goroutine: it calls the user's hooks of the
+// effects runEffect passed on, in order, until stop, then the rest.
+func (p *Plugin) runHooks(q *effectQueue, stop <-chan struct{}) {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-q.wake:
+		case <-stop:
+			for _, f := range q.take() {
+				p.callHooks(f)
+			}
+			return
+		}
+		for _, f := range q.take() {
+			p.callHooks(f)
+		}
+	}
+}
+
+// hook passes f to the hooks goroutine; without one (tests that run the
+// effects themselves) the hooks run here.
+func (p *Plugin) hook(f effect) {
+	if p.hookq == nil {
+		p.callHooks(f)
+		return
+	}
+	p.hookq.push([]effect{f})
+}
+
 func (p *Plugin) runEffect(f effect) {
 	n := f.node
 	switch f.kind {
 	case effNodeDown:
 		p.log.Warn("unifieddb: node down", "node", n.name, "error", n.redact(f.err.Error()))
-		if h := p.opts.Hooks.NodeDown; h != nil {
-			h(n.name, f.err)
-		}
+		p.hook(f)
 	case effNodeUp:
 		p.log.Info("unifieddb: node up", "node", n.name)
-		if h := p.opts.Hooks.NodeUp; h != nil {
-			h(n.name)
-		}
+		p.hook(f)
 	case effCloseConns:
 		if k := n.conns.closeAll(); k > 0 {
 			p.log.Warn("unifieddb: node unreachable, closed its connections", "node", n.name, "connections", k, "hung", f.hung)
@@ -126,13 +159,12 @@ func (p *Plugin) runEffect(f effect) {
 	case effNoPrimary:
 		p.log.Warn("unifieddb: no writable primary; writes wait up to failover_timeout", "lost", nameOf(f.from))
 	case effPrimaryChanged:
-		if h := p.opts.Hooks.PrimaryChanged; h != nil {
-			h(nameOf(f.from), nameOf(f.to))
-		}
+		p.hook(f)
 	case effPrimaryFound:
 		p.log.Info("unifieddb: primary", "node", nameOf(f.to))
 	case effFailover:
-		p.failover(f.from, f.to, f.at, f.took)
+		p.log.Warn("unifieddb: failover", "from", f.from.name, "to", f.to.name, "took", f.took)
+		p.hook(f)
 	case effHopeless:
 		p.log.Warn("unifieddb: every node has a fault waiting cannot cure; calls fail at once", "error", p.unavailable(ErrNoPrimary).Error())
 	case effTopology:
@@ -140,8 +172,27 @@ func (p *Plugin) runEffect(f effect) {
 	}
 }
 
+// callHooks calls the user's hooks of f.
+func (p *Plugin) callHooks(f effect) {
+	switch f.kind {
+	case effNodeDown:
+		if h := p.opts.Hooks.NodeDown; h != nil {
+			h(f.node.name, f.err)
+		}
+	case effNodeUp:
+		if h := p.opts.Hooks.NodeUp; h != nil {
+			h(f.node.name)
+		}
+	case effPrimaryChanged:
+		if h := p.opts.Hooks.PrimaryChanged; h != nil {
+			h(nameOf(f.from), nameOf(f.to))
+		}
+	case effFailover:
+		p.failover(f.from, f.to, f.at, f.took)
+	}
+}
+
 func (p *Plugin) failover(from, to *node, at time.Time, took time.Duration) {
-	p.log.Warn("unifieddb: failover", "from", from.name, "to", to.name, "took", took)
 	if h := p.opts.Hooks.Failover; h != nil {
 		h(from.name, to.name, took)
 	}

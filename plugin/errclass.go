@@ -44,27 +44,20 @@ func notSent(err error) bool {
 	return SQLState(err) == codeCannotConnectNow
 }
 
-// endedInFlight reports whether a statement failed because ctx ended while
-// it was on the wire: the driver's error for an interrupted exchange, not
-// ctx's own error (returned while waiting for a connection) nor one the
-// driver proves came before anything was sent. Such a write may have run
-// (a COMMIT waiting for a synchronous standby has run locally).
-func endedInFlight(ctx context.Context, err error) bool {
-	if err == nil || err == ctx.Err() || notSent(err) {
-		return false
-	}
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || pgconn.Timeout(err) || connectionClass(err)
-}
-
 // connectionClass reports whether err says the node or the connection is gone
 // or unusable (refused, reset, EOF, class 08, admin or crash shutdown), as
-// opposed to an error in the statement itself.
+// opposed to an error in the statement itself. A context's end is not
+// (context.DeadlineExceeded satisfies net.Error): the caller's deadline says
+// nothing of the node. A failed connect is, whatever its cause.
 func connectionClass(err error) bool {
 	if err == nil {
 		return false
 	}
 	if notSent(err) {
 		return true
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false
 	}
 	switch code := SQLState(err); {
 	case code == codeAdminShutdown, code == codeCrashShutdown, code == codeCannotConnectNow:

@@ -23,11 +23,18 @@ var (
 	// ErrPoolTimeout is returned when no connection of a pool became free
 	// within pool_timeout, wrapped in a *PoolTimeoutError.
 	ErrPoolTimeout = errors.New("unifieddb: timed out waiting for a free connection")
-	// ErrOutcomeUnknown is returned when the connection broke after a write
-	// was sent: it may or may not have been applied, so it is not retried.
+	// ErrOutcomeUnknown means: sent, outcome not known. A write (or COMMIT)
+	// reached the server and its answer was lost (the connection broke, the
+	// context ended while it ran): it may or may not have been applied, so
+	// it is not retried. A write never sent returns its own error (see
+	// outcome.go).
 	ErrOutcomeUnknown = errors.New("unifieddb: connection lost after the statement was sent; its outcome is unknown")
 	// ErrClosed is returned by every call after Close.
 	ErrClosed = errors.New("unifieddb: manager is closed")
+	// ErrInvalidMode is the error of every statement given a Mode that is
+	// none of Auto, ReadOnly, ReadWrite, Batch and Transactional (say
+	// Mode(7)): by m.Conn, db.Clauses, InMode and WithConn.
+	ErrInvalidMode = errors.New("unifieddb: invalid mode")
 	// ErrUnregisteredModel is returned in strict mode for a statement on a
 	// model the registry does not know.
 	ErrUnregisteredModel = errors.New("unifieddb: model is not registered")

@@ -44,6 +44,12 @@ func (m Mode) String() string {
 	return fmt.Sprintf("mode(%d)", uint8(m))
 }
 
+// valid reports whether m is one of the five modes: every array indexed by
+// mode has modeCount entries.
+func (m Mode) valid() bool { return m < modeCount }
+
+func (m Mode) invalid() error { return fmt.Errorf("%w: %s", ErrInvalidMode, m) }
+
 // ParseMode reads a mode name back; it also takes the legacy names mcp
 // (ReadWrite), ml (Batch), readonly (ReadOnly) and admin (Transactional).
 func ParseMode(s string) (Mode, error) {
@@ -67,8 +73,12 @@ func ParseMode(s string) (Mode, error) {
 // pinned connection, it also points the statement at the mode's entry pool,
 // so that db.Clauses(mode).Transaction(...) begins on the right pool.
 func (m Mode) ModifyStatement(stmt *gorm.Statement) {
+	if !m.valid() {
+		stmt.AddError(m.invalid())
+		return
+	}
 	stmt.Clauses[modeClause] = clause.Clause{Expression: m}
-	if p := fromDB(stmt.DB); p != nil && int(m) < modeCount {
+	if p := fromDB(stmt.DB); p != nil {
 		// A transaction or a pinned connection (db.Connection) keeps its
 		// pool: the mode then only decides what may run on it.
 		if keep, _ := kept(stmt, m, false); !keep {
@@ -90,7 +100,7 @@ func (m Mode) ModifyStatement(stmt *gorm.Statement) {
 // a pinned connection, or without the plugin, it is db.Clauses(m).Session.
 func InMode(db *gorm.DB, m Mode) *gorm.DB {
 	p := fromDB(db)
-	if p == nil || int(m) >= modeCount || db.Statement == nil {
+	if p == nil || !m.valid() || db.Statement == nil {
 		return db.Clauses(m).Session(&gorm.Session{})
 	}
 	if keep, _ := kept(db.Statement, m, false); keep {
@@ -143,8 +153,8 @@ func modeOf(stmt *gorm.Statement) Mode {
 //   - for a connection the plugin does not know (db.Connection's *sql.Conn,
 //     a *sql.Tx begun on it), the mode of the session's Config.ConnPool: a
 //     handle made by InMode keeps its mode there;
-//   - any other mark in the context (the call a handle was made for);
-//   - Auto.
+//   - a mark for any pool (pool nil: the ConnPool could not be compared);
+//   - Auto: a mark for another pool is not this statement's.
 func inherited(stmt *gorm.Statement) Mode {
 	m, known := poolMode(stmt.ConnPool)
 	if _, r := stmt.ConnPool.(*route); r && m != Auto {
@@ -164,7 +174,13 @@ func inherited(stmt *gorm.Statement) Mode {
 			return m
 		}
 	}
-	return mk.mode
+	if mk.pool == nil {
+		return mk.mode
+	}
+	// A mark for another pool (a transaction's, a pinned connection's) stays
+	// with it: a new handle made from that statement's context (a hook's
+	// tx.Statement.Context) starts in its own mode.
+	return Auto
 }
 
 // poolMode is the mode a ConnPool of the plugin serves, and whether it is

@@ -53,6 +53,7 @@ type Plugin struct {
 	m       *machine
 	fx      effectQueue
 	fxStop  chan struct{} // closed by Close: the effects goroutine ends
+	hookq   *effectQueue  // the hooks goroutine's, set by runEffects before any effect
 	disc    DiscoveryStatus
 
 	// retiring holds the indexes (nodeMask bits) of nodes discovery removed

@@ -44,6 +44,7 @@ type pool struct {
 }
 
 // conn takes one connection, waiting at most pl.wait. Give it back with put.
+// Its errors say that nothing was sent (unsentError).
 func (pl *pool) conn(ctx context.Context) (*sql.Conn, error) {
 	wctx, cancel := context.WithTimeout(ctx, pl.wait)
 	defer cancel()
@@ -53,9 +54,9 @@ func (pl *pool) conn(ctx context.Context) (*sql.Conn, error) {
 		return c, nil
 	}
 	if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		return nil, &PoolTimeoutError{Node: pl.node.name, Pool: pl.kind.String(), Wait: pl.wait, MaxOpen: int(pl.max)}
+		err = &PoolTimeoutError{Node: pl.node.name, Pool: pl.kind.String(), Wait: pl.wait, MaxOpen: int(pl.max)}
 	}
-	return nil, err
+	return nil, &unsentError{err}
 }
 
 // exec runs a statement; one refused for a stale cached plan runs once more
@@ -69,12 +70,15 @@ func (pl *pool) exec(ctx context.Context, prep bool, query string, args ...any) 
 }
 
 func (pl *pool) execOnce(ctx context.Context, prep bool, query string, args ...any) (sql.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &unsentError{err} // database/sql would not send it either
+	}
 	if !pl.full() {
 		pl.held.Add(1)
 		defer pl.held.Add(-1)
 		st, err := pl.stmt(ctx, prep, query)
 		if err != nil {
-			return nil, err
+			return nil, beforeSend(err)
 		}
 		if st != nil {
 			return st.ExecContext(ctx, args...)
@@ -100,6 +104,9 @@ func (pl *pool) query(ctx context.Context, prep bool, query string, args ...any)
 }
 
 func (pl *pool) queryOnce(ctx context.Context, prep bool, query string, args ...any) (*sql.Rows, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &unsentError{err} // database/sql would not send it either
+	}
 	if !pl.full() {
 		// Counted until the rows are returned, not until they are closed:
 		// database/sql gives no word of that (see held.go).
@@ -107,7 +114,7 @@ func (pl *pool) queryOnce(ctx context.Context, prep bool, query string, args ...
 		defer pl.held.Add(-1)
 		st, err := pl.stmt(ctx, prep, query)
 		if err != nil {
-			return nil, err
+			return nil, beforeSend(err)
 		}
 		if st != nil {
 			return st.QueryContext(ctx, args...)
@@ -143,12 +150,15 @@ func (pl *pool) queryRow(ctx context.Context, prep bool, query string, args ...a
 }
 
 func (pl *pool) queryRowOnce(ctx context.Context, prep bool, query string, args ...any) *sql.Row {
+	if err := ctx.Err(); err != nil {
+		return errRow(ctx, &unsentError{err})
+	}
 	if !pl.full() {
 		pl.held.Add(1)
 		defer pl.held.Add(-1)
 		st, err := pl.stmt(ctx, prep, query)
 		if err != nil {
-			return errRow(ctx, err)
+			return errRow(ctx, beforeSend(err))
 		}
 		if st != nil {
 			return st.QueryRowContext(ctx, args...)

@@ -19,7 +19,7 @@ const (
 // turns driver errors into the plugin's errors when it may not.
 func (r *route) classify(ctx context.Context, op string, pl *pool, err error, idempotent bool, refusals *int) (verdict, error) {
 	if ctx.Err() != nil {
-		if !idempotent && endedInFlight(ctx, err) {
+		if !idempotent && outcomeUnknown(err) {
 			return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: the context ended while it ran: %w", ErrOutcomeUnknown, err))
 		}
 		return stop, err
@@ -41,7 +41,7 @@ func (r *route) classify(ctx context.Context, op string, pl *pool, err error, id
 		return stop, err
 	}
 	r.p.report(pl.node, err)
-	if idempotent || notSent(err) {
+	if idempotent || !sent(err) {
 		return retry, nil
 	}
 	return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err))
@@ -67,7 +67,7 @@ func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, f
 	for {
 		v, ferr := r.classify(ctx, op, pl, err, idempotent, &refusals)
 		if v == stop {
-			return ferr
+			return bare(ferr)
 		}
 		tried.add(pl.node)
 		next, perr := r.pick(tried)

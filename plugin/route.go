@@ -9,8 +9,9 @@ import (
 type opKind uint8
 
 const (
-	opRead  opKind = iota // a model read: no side effects, may be retried elsewhere
-	opWrite               // a write, raw SQL, or a locking read: primary, retried only when provably not run
+	opRead        opKind = iota // a model read: no side effects, may be retried elsewhere
+	opWrite                     // a write or raw SQL: primary, retried only when provably not run
+	opPrimaryRead               // a model read that must see the primary (FirstOrCreate's, a locking read): placed as a write, retried as a read
 
 	opKinds = iota
 )
@@ -32,7 +33,7 @@ type route struct {
 func newRoutes(p *Plugin) (routes [modeCount][opKinds]*route) {
 	for m := Mode(0); m < modeCount; m++ {
 		for op := opKind(0); op < opKinds; op++ {
-			r := &route{p: p, mode: m, read: op == opRead}
+			r := &route{p: p, mode: m, read: op != opWrite}
 			switch m {
 			case Auto:
 				r.kind, r.replicas = poolWrite, op == opRead

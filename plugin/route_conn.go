@@ -45,6 +45,9 @@ func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*s
 	}
 	err := r.run(ctx, OpQuery, do)
 	a.end(ctx, err)
+	if err == nil && !r.read {
+		handedRows(ctx) // the statement was sent (outcome.go)
+	}
 	return rows, err
 }
 

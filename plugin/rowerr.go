@@ -12,6 +12,9 @@ import (
 // error comes out of a throwaway *sql.DB whose only connector fails with it.
 // It opens nothing and costs only on this error path.
 func errRow(ctx context.Context, err error) *sql.Row {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	db := sql.OpenDB(failConnector{err})
 	defer db.Close()
 	// A done ctx would replace err by ctx.Err(): the query never runs anyway.

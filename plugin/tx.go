@@ -63,24 +63,31 @@ func (t *txConn) QueryContext(ctx context.Context, query string, args ...any) (*
 	return rows, err
 }
 
-// Commit implements gorm.TxCommitter. A connection lost during COMMIT leaves
-// the outcome unknown: the server may have committed.
+// Commit implements gorm.TxCommitter. A COMMIT sent and not answered (the
+// connection lost, the context ended while it ran, say waiting for a
+// synchronous standby) leaves the outcome unknown: the server may have
+// committed. A context that ended before COMMIT was sent is known: database/sql
+// rolled the transaction back (outcome.go).
 func (t *txConn) Commit() error {
+	ended := t.ctx.Err() // before: database/sql sends no COMMIT on a done context
 	err := t.Tx.Commit()
 	t.done()
 	if err == nil && !t.readOnly {
 		t.pool.node.p.wrote(t.ctx)
 	}
-	if err != nil && !t.readOnly && t.ctx.Err() != nil && endedInFlight(t.ctx, err) {
-		// The context ended during COMMIT (say, waiting for a synchronous
-		// standby): it may have committed, locally at least.
-		return newNodeError(t.pool, t.mode, OpCommit, fmt.Errorf("%w: the context ended during COMMIT: %w", ErrOutcomeUnknown, err))
+	if err != nil && ended != nil {
+		err = &unsentError{err}
 	}
-	if err != nil && connectionClass(err) && !notSent(err) {
-		t.pool.node.p.report(t.pool.node, err)
+	if err != nil && !t.readOnly && outcomeUnknown(err) {
+		if connectionClass(err) {
+			t.pool.node.p.report(t.pool.node, err)
+		}
+		if t.ctx.Err() != nil {
+			return newNodeError(t.pool, t.mode, OpCommit, fmt.Errorf("%w: the context ended during COMMIT: %w", ErrOutcomeUnknown, err))
+		}
 		return newNodeError(t.pool, t.mode, OpCommit, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err))
 	}
-	return t.translate(OpCommit, err)
+	return t.translate(OpCommit, bare(err))
 }
 
 // Rollback implements gorm.TxCommitter.

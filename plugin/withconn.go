@@ -26,9 +26,15 @@ func WithConn(ctx context.Context, db *gorm.DB, fn func(c *sql.Conn) error) erro
 	if p == nil {
 		return ErrNotInstalled
 	}
+	if db.Error != nil {
+		return db.Error // an invalid mode, among others
+	}
 	mode := Auto
 	if db.Statement != nil {
 		mode = modeOf(db.Statement)
+	}
+	if !mode.valid() {
+		return mode.invalid()
 	}
 	if mode == ReadOnly {
 		return ErrReadOnly
