@@ -68,3 +68,40 @@ func preparedOver(cp gorm.ConnPool) bool {
 	_, ours := ps.ConnPool.(*route)
 	return ours
 }
+
+// recordPrepared keeps GORM's own statement cache as plain GORM would have
+// it after a statement of a PrepareStmt session ran: its query text is
+// among PreparedStmtDB.Stmts.Keys(), with a statement prepared the way GORM
+// prepares it (through the session's pool, on the primary). The plugin ran
+// the statement with its own per-pool statement (see placed); GORM's entry
+// costs one prepare per distinct query, and GORM closes it as it closes
+// its own (Close, LRU, TTL). Row and Rows are left out: their rows are still
+// open, and the prepare could wait for the very connection they hold.
+func recordPrepared(db *gorm.DB) {
+	stmt := db.Statement
+	if db.Error != nil || db.DryRun || stmt.SQL.Len() == 0 {
+		return
+	}
+	r, ok := stmt.ConnPool.(*route)
+	if !ok || !r.prep {
+		return
+	}
+	ps, ok := db.Config.ConnPool.(*gorm.PreparedStmtDB)
+	if !ok || !preparedOver(ps) || ps.Stmts == nil || ps.Mux == nil {
+		return
+	}
+	query := stmt.SQL.String()
+	ps.Mux.RLock()
+	_, ok = ps.Stmts.Get(query)
+	ps.Mux.RUnlock()
+	if ok {
+		return
+	}
+	ps.Mux.Lock()
+	if _, ok := ps.Stmts.Get(query); ok {
+		ps.Mux.Unlock()
+		return
+	}
+	// New unlocks Mux once the entry is in, before it prepares.
+	_, _ = ps.Stmts.New(stmt.Context, query, false, ps.ConnPool, ps.Mux)
+}
