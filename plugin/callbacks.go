@@ -79,6 +79,7 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 	mode := modeOf(stmt)
 	if keep, err := kept(stmt, mode, write); keep {
 		pin(stmt, mode, op)
+		onItsPool(stmt.ConnPool)
 		carryMode(stmt, mode)
 		if err != nil {
 			db.AddError(err)

@@ -25,6 +25,32 @@ const maxStmts = 1024
 type stmtCache struct {
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
+
+	txOnce sync.Once
+	tx     *gorm.PreparedStmtDB // GORM's cache for this pool's transactions (see onItsPool)
+}
+
+// onItsPool points a PrepareStmt transaction's statement cache at one of
+// its own pool. GORM keeps one cache per handle and reuses its statements
+// in every transaction; database/sql refuses a statement prepared on
+// another *sql.DB ("statement from different database used"), and through
+// the plugin each node's pool is one. So a transaction a route began
+// prepares in its pool's cache, as a plain GORM transaction prepares in the
+// cache of its only *sql.DB.
+func onItsPool(cp gorm.ConnPool) {
+	ptx, ok := cp.(*gorm.PreparedStmtTX)
+	if !ok {
+		return
+	}
+	st := txOf(ptx)
+	if st == nil {
+		return
+	}
+	c := &st.pl.stmts
+	c.txOnce.Do(func() { c.tx = gorm.NewPreparedStmtDB(st.pl.db, maxStmts, 0) })
+	if ptx.PreparedStmtDB != c.tx {
+		ptx.PreparedStmtDB = c.tx
+	}
 }
 
 // get returns the statement for query, preparing it on first use; nil when

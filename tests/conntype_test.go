@@ -229,6 +229,15 @@ func TestPrepareStmtSessionFillsGormsCache(t *testing.T) {
 	require.True(t, ok, "ConnPool is %T", db.ConnPool)
 	assert.Len(t, ps.Stmts.Keys(), 2, "the INSERT and the SELECT: %q", ps.Stmts.Keys())
 
+	// GORM's cache is shared by every PrepareStmt session of the handle; a
+	// transaction on another pool (another *sql.DB) runs the same query.
+	for _, mode := range []datalayer.Mode{datalayer.Auto, datalayer.Transactional, datalayer.Batch} {
+		require.NoError(t, m.Conn(ctx, mode).Session(&gorm.Session{PrepareStmt: true}).Transaction(func(tx *gorm.DB) error {
+			return tx.Create(&conntypeItem{Name: "prepared-cache"}).Error
+		}), "a transaction in %s mode", mode)
+	}
+	assert.EqualValues(t, 4, countConntype(t, m, "prepared-cache"))
+
 	// gorm.Config{PrepareStmt: true} keeps GORM's wrapper on the root handle.
 	pm := conntypeManager(t, shared, nil, datalayer.WithGormConfig(&gorm.Config{PrepareStmt: true}))
 	_, ok = pm.DB().ConnPool.(*gorm.PreparedStmtDB)
