@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -50,6 +51,10 @@ type drvConn struct {
 	// hands it out again.
 	pinned bool
 }
+
+// Conn is pgx's connection, as *stdlib.Conn's Conn method gives it: code
+// that reaches pgx through sql.Conn.Raw (COPY) finds it by this method.
+func (c *drvConn) Conn() *pgx.Conn { return c.roConn.Conn.Conn() }
 
 // pinKey carries a pinMark in a pinned statement's context.
 type pinKey struct{}
@@ -109,7 +114,7 @@ func (c *drvConn) ExecContext(ctx context.Context, query string, args []driver.N
 	var res driver.Result
 	err := c.run(ctx, w, OpExec, query, func() (int64, error) {
 		var err error
-		res, err = c.Conn.ExecContext(ctx, query, args)
+		res, err = c.roConn.Conn.ExecContext(ctx, query, args)
 		return c.pl.node.p.rowsOf(res), err
 	})
 	return res, err
@@ -123,7 +128,7 @@ func (c *drvConn) QueryContext(ctx context.Context, query string, args []driver.
 	var rows driver.Rows
 	err := c.run(ctx, w, OpQuery, query, func() (int64, error) {
 		var err error
-		rows, err = c.Conn.QueryContext(ctx, query, args)
+		rows, err = c.roConn.Conn.QueryContext(ctx, query, args)
 		return -1, err
 	})
 	return rows, err
@@ -132,7 +137,7 @@ func (c *drvConn) QueryContext(ctx context.Context, query string, args []driver.
 // PrepareContext: GORM's PrepareStmt sessions run a transaction's
 // statements prepared (*gorm.PreparedStmtTX); they get the same bookkeeping.
 func (c *drvConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	st, err := c.Conn.PrepareContext(ctx, query)
+	st, err := c.roConn.Conn.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +148,7 @@ func (c *drvConn) PrepareContext(ctx context.Context, query string) (driver.Stmt
 // ctx; one begun otherwise (GORM's Begin on a pinned connection, the
 // *sql.DB used directly) gets one here.
 func (c *drvConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	tx, err := c.Conn.BeginTx(ctx, opts)
+	tx, err := c.roConn.Conn.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +168,7 @@ func (c *drvConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx
 // ResetSession: database/sql hands the connection out again.
 func (c *drvConn) ResetSession(ctx context.Context) error {
 	c.pinned, c.tx = false, nil
-	return c.Conn.ResetSession(ctx)
+	return c.roConn.Conn.ResetSession(ctx)
 }
 
 // kindMode is the mode a pool serves, for a transaction the plugin did not
@@ -281,12 +286,13 @@ func pinnedError(ctx context.Context, pl *pool, w watched, op string, err error)
 }
 
 var (
-	_ driver.Connector          = connector{}
-	_ driver.ConnBeginTx        = (*drvConn)(nil)
-	_ driver.ConnPrepareContext = (*drvConn)(nil)
-	_ driver.ExecerContext      = (*drvConn)(nil)
-	_ driver.QueryerContext     = (*drvConn)(nil)
-	_ driver.SessionResetter    = (*drvConn)(nil)
-	_ driver.StmtExecContext    = (*drvStmt)(nil)
-	_ driver.StmtQueryContext   = (*drvStmt)(nil)
+	_ driver.Connector              = connector{}
+	_ driver.ConnBeginTx            = (*drvConn)(nil)
+	_ driver.ConnPrepareContext     = (*drvConn)(nil)
+	_ driver.ExecerContext          = (*drvConn)(nil)
+	_ driver.QueryerContext         = (*drvConn)(nil)
+	_ driver.SessionResetter        = (*drvConn)(nil)
+	_ driver.StmtExecContext        = (*drvStmt)(nil)
+	_ driver.StmtQueryContext       = (*drvStmt)(nil)
+	_ interface{ Conn() *pgx.Conn } = (*drvConn)(nil) // for sql.Conn.Raw users (repos' COPY)
 )
