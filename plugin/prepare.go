@@ -128,6 +128,10 @@ func recordPrepared(db *gorm.DB) {
 		ps.Mux.Unlock()
 		return
 	}
-	// New unlocks Mux once the entry is in, before it prepares.
-	_, _ = ps.Stmts.New(stmt.Context, query, false, ps.ConnPool, ps.Mux)
+	// New unlocks Mux once the entry is in, before it prepares. The
+	// statement already ran: its caller waits for a free connection no
+	// longer than pool_timeout (a failed prepare leaves no entry).
+	ctx, cancel := context.WithTimeout(stmt.Context, r.p.opts.PoolTimeout)
+	defer cancel()
+	_, _ = ps.Stmts.New(ctx, query, false, ps.ConnPool, ps.Mux)
 }
