@@ -24,6 +24,11 @@ func (p *Plugin) registerCallbacks(db *gorm.DB) error {
 		cb.Create().After("gorm:create").Register("unifieddb:outcome", p.writeOutcome),
 		cb.Update().After("gorm:update").Register("unifieddb:outcome", p.writeOutcome),
 		cb.Delete().After("gorm:delete").Register("unifieddb:outcome", p.writeOutcome),
+		cb.Create().After("gorm:create").Register("unifieddb:prepared", recordPrepared),
+		cb.Query().After("gorm:query").Register("unifieddb:prepared", recordPrepared),
+		cb.Update().After("gorm:update").Register("unifieddb:prepared", recordPrepared),
+		cb.Delete().After("gorm:delete").Register("unifieddb:prepared", recordPrepared),
+		cb.Raw().After("gorm:raw").Register("unifieddb:prepared", recordPrepared),
 		// GORM's default transaction, kept wherever GORM may run more than
 		// one statement (onestatement.go).
 		cb.Create().Replace("gorm:begin_transaction", beginCreate),
@@ -107,6 +112,8 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 		return
 	}
 	if keep, err := kept(stmt, mode, write); keep {
+		pin(stmt, mode, op)
+		onItsPool(stmt.ConnPool)
 		carryMode(stmt, mode)
 		if err != nil {
 			db.AddError(err)

@@ -124,7 +124,7 @@ func TestTxTranslateGivesNodeErrors(t *testing.T) {
 	readOnly := &pgconn.PgError{Code: codeReadOnlyTransaction}
 	t.Run("a read-only transaction", func(t *testing.T) {
 		p, _ := testPlugin(t, 1)
-		tx := &txConn{mode: ReadOnly, pool: &pool{node: p.nodeList()[0], kind: poolRead}, readOnly: true}
+		tx := &txState{mode: ReadOnly, pl: &pool{node: p.nodeList()[0], kind: poolRead}, readOnly: true}
 		err := tx.translate(OpExec, readOnly)
 		checkNodeError(t, err, "a", ReadOnly, OpExec, ErrReadOnly, readOnly)
 		if IsRetryableTxError(err) {
@@ -133,7 +133,7 @@ func TestTxTranslateGivesNodeErrors(t *testing.T) {
 	})
 	t.Run("a read-write transaction on a demoted node", func(t *testing.T) {
 		p, _ := testPlugin(t, 1)
-		tx := &txConn{mode: Transactional, pool: &pool{node: p.nodeList()[0], kind: poolTx}}
+		tx := &txState{mode: Transactional, pl: &pool{node: p.nodeList()[0], kind: poolTx}}
 		err := tx.translate(OpQuery, readOnly)
 		checkNodeError(t, err, "a", Transactional, OpQuery, ErrNoPrimary, readOnly)
 		if !IsRetryableTxError(err) {
@@ -150,8 +150,8 @@ func TestCommitLostGivesANodeError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx := &txConn{Tx: stx, ctx: context.Background(), mode: Auto, pool: &pool{node: p.nodeList()[0], kind: poolWrite}}
-	err = tx.Commit()
+	tx := &txState{ctx: context.Background(), mode: Auto, pl: &pool{node: p.nodeList()[0], kind: poolWrite}}
+	err = tx.committed(stx.Commit())
 	checkNodeError(t, err, "a", Auto, OpCommit, ErrOutcomeUnknown, io.ErrUnexpectedEOF)
 }
 

@@ -27,14 +27,15 @@ func TestHeldCountsWhatThePluginHolds(t *testing.T) {
 	if n := pl.held.Load(); n != 0 {
 		t.Fatalf("held %d after a statement; want 0", n)
 	}
-	tx1, c1, err := pl.begin(ctx, nil)
+	st1, st2 := &txState{}, &txState{}
+	tx1, err := pl.begin(ctx, nil, st1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if pl.full() {
 		t.Fatal("full with one of two connections held")
 	}
-	tx2, c2, err := pl.begin(ctx, nil)
+	tx2, err := pl.begin(ctx, nil, st2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,12 +53,12 @@ func TestHeldCountsWhatThePluginHolds(t *testing.T) {
 	}
 	for _, tx := range []struct {
 		tx *sql.Tx
-		c  *sql.Conn
-	}{{tx1, c1}, {tx2, c2}} {
+		st *txState
+	}{{tx1, st1}, {tx2, st2}} {
 		if err := tx.tx.Rollback(); err != nil {
 			t.Fatal(err)
 		}
-		pl.end(tx.c)
+		tx.st.end() // the driver connection calls it (drvTx); okConnector's does not
 	}
 	if n := pl.held.Load(); n != 0 {
 		t.Fatalf("held %d after both transactions ended; want 0", n)
@@ -80,20 +81,43 @@ func TestHeldTooHighIsCorrectedByStats(t *testing.T) {
 	}
 }
 
-func TestTxConnGivesItsConnectionBackOnce(t *testing.T) {
+func TestTxStateGivesItsConnectionBackOnce(t *testing.T) {
 	ctx := context.Background()
 	pl := heldPool(t, 1)
-	tx, c, err := pl.begin(ctx, nil)
+	st := &txState{ctx: ctx}
+	tx, err := pl.begin(ctx, nil, st)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { tx.Rollback() })
-	tc := &txConn{Tx: tx, ctx: ctx, pool: pl, conn: c}
-	if err := tc.Commit(); err != nil {
+	st.opened(tx)
+	if txOf(tx) != st {
+		t.Fatal("an open transaction's state is not found from its *sql.Tx")
+	}
+	if err := st.committed(tx.Commit()); err != nil {
 		t.Fatal(err)
 	}
-	_ = tc.Rollback() // GORM may roll back after a commit: no second release
+	st.end() // a second end (GORM may roll back after a commit) releases nothing
 	if n := pl.held.Load(); n != 0 {
 		t.Fatalf("held %d after Commit and Rollback; want 0", n)
+	}
+	if txOf(tx) != nil {
+		t.Fatal("an ended transaction's state stays behind")
+	}
+}
+
+func TestTxStateEndedBeforeOpenedLeavesNothing(t *testing.T) {
+	// database/sql may roll a transaction back (its context ended) before
+	// BeginTx returned it to the route.
+	pl := heldPool(t, 1)
+	st := &txState{ctx: context.Background()}
+	tx, err := pl.begin(context.Background(), nil, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = tx.Rollback()
+	st.end()
+	st.opened(tx)
+	if txOf(tx) != nil {
+		t.Fatal("the state of a transaction that already ended was kept")
 	}
 }

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"reflect"
 	"strings"
@@ -190,15 +191,13 @@ func poolMode(cp gorm.ConnPool) (Mode, bool) {
 	switch c := cp.(type) {
 	case *route:
 		return c.mode, true
-	case *txConn:
-		return c.mode, true
 	case *gorm.PreparedStmtDB:
 		if r, ok := c.ConnPool.(*route); ok {
 			return r.mode, true
 		}
-	case *gorm.PreparedStmtTX:
-		if t, ok := c.Tx.(*txConn); ok {
-			return t.mode, true
+	case *sql.Tx, *gorm.PreparedStmtTX:
+		if st := txOf(c); st != nil {
+			return st.mode, true
 		}
 	}
 	return Auto, false

@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"math"
 	"net"
@@ -99,15 +98,13 @@ func openNode(p *Plugin, idx int, addr Addr) (*node, error) {
 			// epoch.go).
 			dbOpts = append(dbOpts, stdlib.OptionShouldPing(shouldPing), stdlib.OptionResetSession(staleConn))
 		}
-		var connector driver.Connector = stdlib.GetConnector(*cc, dbOpts...)
-		if o.TransactionPooling {
-			connector = roConnector{connector}
-		}
-		db := sql.OpenDB(connector)
+		pl := &pool{node: n, kind: k, wait: o.PoolTimeout, max: int32(min(pc.MaxOpen, math.MaxInt32))}
+		db := sql.OpenDB(connector{Connector: stdlib.GetConnector(*cc, dbOpts...), pl: pl})
 		db.SetMaxOpenConns(pc.MaxOpen)
 		db.SetMaxIdleConns(pc.MaxIdle)
 		db.SetConnMaxLifetime(pc.MaxLifetime)
-		n.pools[k] = &pool{db: db, node: n, kind: k, wait: o.PoolTimeout, max: int32(min(pc.MaxOpen, math.MaxInt32))}
+		pl.db = db
+		n.pools[k] = pl
 	}
 	return n, nil
 }

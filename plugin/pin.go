@@ -1,6 +1,11 @@
 package plugin
 
-import "gorm.io/gorm"
+import (
+	"context"
+	"database/sql"
+
+	"gorm.io/gorm"
+)
 
 // kept handles a statement whose pool the plugin must not re-route: a
 // transaction (every statement stays on its connection), or a connection the
@@ -17,13 +22,36 @@ func kept(stmt *gorm.Statement, mode Mode, write bool) (bool, error) {
 		if preparedOver(cp) {
 			return false, nil
 		}
-	case *txConn:
-		readOnly = readOnly || cp.readOnly
+	case *sql.Tx, *gorm.PreparedStmtTX:
+		if st := txOf(cp); st != nil {
+			readOnly = readOnly || st.readOnly
+		}
 	}
 	if write && readOnly && !isSavepoint(stmt.SQL.String()) {
 		return true, refusal(stmt)
 	}
 	return true, nil
+}
+
+// pin gives a statement on a pinned connection (db.Connection's *sql.Conn)
+// the bookkeeping of a routed one: its driver connection is marked as
+// pinned, and the statement's context says its mode and whether it may
+// write (see drvConn.watch). A connection that is not one of the plugin's
+// ignores both.
+func pin(stmt *gorm.Statement, mode Mode, op opKind) {
+	c, ok := stmt.ConnPool.(*sql.Conn)
+	if !ok || stmt.Context == nil {
+		return
+	}
+	// Raw only takes the connection's lock; nothing is sent. An error (the
+	// connection was closed) shows when the statement runs.
+	_ = c.Raw(func(dc any) error {
+		if d, ok := dc.(*drvConn); ok {
+			d.pinned = true
+		}
+		return nil
+	})
+	stmt.Context = context.WithValue(stmt.Context, pinKey{}, pinMark{mode: mode, write: op == opWrite && mode != ReadOnly})
 }
 
 // wantsPrepared reports whether the statement asked for prepared statements:

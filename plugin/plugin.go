@@ -147,7 +147,12 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	if err := p.registerCallbacks(db); err != nil {
 		return err
 	}
-	root := p.entries[Auto]
+	var root gorm.ConnPool = p.entries[Auto]
+	if ps, ok := db.ConnPool.(*gorm.PreparedStmtDB); ok && ps.ConnPool == root {
+		// gorm.Config{PrepareStmt: true} around the plugin's pool: GORM's
+		// wrapper stays, as without the plugin (see prepare.go).
+		root = ps
+	}
 	db.ConnPool = root
 	if db.Statement != nil {
 		db.Statement.ConnPool = root

@@ -187,27 +187,29 @@ func (pl *pool) stmt(ctx context.Context, prep bool, query string) (*sql.Stmt, e
 	return pl.stmts.get(ctx, pl.db, query)
 }
 
-// begin starts a transaction. The connection stays held until end is
-// called with c (nil when the transaction runs on the *sql.DB itself).
-func (pl *pool) begin(ctx context.Context, opts *sql.TxOptions) (tx *sql.Tx, c *sql.Conn, err error) {
+// begin starts a transaction for st. The connection stays held until
+// st.end (the driver connection calls it at COMMIT or ROLLBACK).
+func (pl *pool) begin(ctx context.Context, opts *sql.TxOptions, st *txState) (*sql.Tx, error) {
+	st.pl, st.counted = pl, true
 	if !pl.full() {
 		pl.held.Add(1)
-		tx, err := pl.db.BeginTx(ctx, opts)
+		tx, err := pl.db.BeginTx(context.WithValue(ctx, txKey{}, st), opts)
 		if err != nil {
 			pl.held.Add(-1)
 		}
-		return tx, nil, pl.gone(err)
+		return tx, pl.gone(err)
 	}
-	c, err = pl.conn(ctx)
+	c, err := pl.conn(ctx)
 	if err != nil {
-		return nil, nil, pl.gone(err)
+		return nil, pl.gone(err)
 	}
-	tx, err = c.BeginTx(ctx, opts)
+	st.conn = c
+	tx, err := c.BeginTx(context.WithValue(ctx, txKey{}, st), opts)
 	if err != nil {
 		pl.put(c)
-		return nil, nil, err
+		return nil, err
 	}
-	return tx, c, nil
+	return tx, nil
 }
 
 // gone turns the error of a pool that discovery removed and closed (a

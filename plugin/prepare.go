@@ -25,6 +25,32 @@ const maxStmts = 1024
 type stmtCache struct {
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
+
+	txOnce sync.Once
+	tx     *gorm.PreparedStmtDB // GORM's cache for this pool's transactions (see onItsPool)
+}
+
+// onItsPool points a PrepareStmt transaction's statement cache at one of
+// its own pool. GORM keeps one cache per handle and reuses its statements
+// in every transaction; database/sql refuses a statement prepared on
+// another *sql.DB ("statement from different database used"), and through
+// the plugin each node's pool is one. So a transaction a route began
+// prepares in its pool's cache, as a plain GORM transaction prepares in the
+// cache of its only *sql.DB.
+func onItsPool(cp gorm.ConnPool) {
+	ptx, ok := cp.(*gorm.PreparedStmtTX)
+	if !ok {
+		return
+	}
+	st := txOf(ptx)
+	if st == nil {
+		return
+	}
+	c := &st.pl.stmts
+	c.txOnce.Do(func() { c.tx = gorm.NewPreparedStmtDB(st.pl.db, maxStmts, 0) })
+	if ptx.PreparedStmtDB != c.tx {
+		ptx.PreparedStmtDB = c.tx
+	}
 }
 
 // get returns the statement for query, preparing it on first use; nil when
@@ -67,4 +93,45 @@ func preparedOver(cp gorm.ConnPool) bool {
 	}
 	_, ours := ps.ConnPool.(*route)
 	return ours
+}
+
+// recordPrepared keeps GORM's own statement cache as plain GORM would have
+// it after a statement of a PrepareStmt session ran: its query text is
+// among PreparedStmtDB.Stmts.Keys(), with a statement prepared the way GORM
+// prepares it (through the session's pool, on the primary). The plugin ran
+// the statement with its own per-pool statement (see placed); GORM's entry
+// costs one prepare per distinct query, and GORM closes it as it closes
+// its own (Close, LRU, TTL). Row and Rows are left out: their rows are still
+// open, and the prepare could wait for the very connection they hold.
+func recordPrepared(db *gorm.DB) {
+	stmt := db.Statement
+	if db.Error != nil || db.DryRun || stmt.SQL.Len() == 0 {
+		return
+	}
+	r, ok := stmt.ConnPool.(*route)
+	if !ok || !r.prep {
+		return
+	}
+	ps, ok := db.Config.ConnPool.(*gorm.PreparedStmtDB)
+	if !ok || !preparedOver(ps) || ps.Stmts == nil || ps.Mux == nil {
+		return
+	}
+	query := stmt.SQL.String()
+	ps.Mux.RLock()
+	_, ok = ps.Stmts.Get(query)
+	ps.Mux.RUnlock()
+	if ok {
+		return
+	}
+	ps.Mux.Lock()
+	if _, ok := ps.Stmts.Get(query); ok {
+		ps.Mux.Unlock()
+		return
+	}
+	// New unlocks Mux once the entry is in, before it prepares. The
+	// statement already ran: its caller waits for a free connection no
+	// longer than pool_timeout (a failed prepare leaves no entry).
+	ctx, cancel := context.WithTimeout(stmt.Context, r.p.opts.PoolTimeout)
+	defer cancel()
+	_, _ = ps.Stmts.New(ctx, query, false, ps.ConnPool, ps.Mux)
 }

@@ -31,29 +31,18 @@ func wantsReadOnlyTx(ctx context.Context) bool {
 	return on
 }
 
-// roConnector opens pgx connections whose statements honour roTxKey.
-type roConnector struct{ driver.Connector }
-
-func (c roConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	dc, err := c.Connector.Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sc, ok := dc.(*stdlib.Conn)
-	if !ok {
-		dc.Close()
-		return nil, errors.New("unifieddb: the pgx driver returned an unexpected connection type")
-	}
-	return &roConn{Conn: sc}, nil
+// roConn is a pgx connection; only its ExecContext and QueryContext differ,
+// and only when ro is set (behind a transaction pooler). Every pool's
+// connections are drvConns built on it (see connector).
+type roConn struct {
+	*stdlib.Conn
+	ro bool
 }
-
-// roConn is a pgx connection; only its ExecContext and QueryContext differ.
-type roConn struct{ *stdlib.Conn }
 
 // own reports whether the statement needs its own read-only transaction:
 // it is marked, and not already inside a transaction.
 func (c *roConn) own(ctx context.Context) bool {
-	return wantsReadOnlyTx(ctx) && c.Conn.Conn().PgConn().TxStatus() == 'I'
+	return c.ro && wantsReadOnlyTx(ctx) && c.Conn.Conn().PgConn().TxStatus() == 'I'
 }
 
 func (c *roConn) begin(ctx context.Context) error {
@@ -143,5 +132,3 @@ func (r *roRows) Close() error {
 	}
 	return err
 }
-
-var _ driver.Connector = roConnector{}

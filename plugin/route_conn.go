@@ -87,7 +87,8 @@ func (r *route) PrepareContext(ctx context.Context, query string) (*sql.Stmt, er
 }
 
 // BeginTx implements gorm.ConnPoolBeginner. BEGIN has no effect, so a
-// connection error while beginning is always retried.
+// connection error while beginning is always retried. The transaction is a
+// *sql.Tx, as with plain GORM.
 func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
 	if r.replicas && r.mode != ReadOnly {
 		// A handle whose last statement was a read still holds the read
@@ -101,14 +102,12 @@ func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool
 		}
 		opts = &ro
 	}
-	var (
-		tx   *sql.Tx
-		conn *sql.Conn
-		used *pool
-	)
+	var tx *sql.Tx
 	begin := func(pl *pool) (err error) {
-		tx, conn, err = pl.begin(ctx, opts)
-		used = pl
+		st := &txState{mode: r.mode, readOnly: r.mode == ReadOnly, ctx: ctx}
+		if tx, err = pl.begin(ctx, opts, st); err == nil {
+			st.opened(tx)
+		}
 		return err
 	}
 	pl, err := r.pick(0)
@@ -120,7 +119,8 @@ func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool
 	if err != nil {
 		return nil, err
 	}
-	return &txConn{Tx: tx, ctx: ctx, mode: r.mode, pool: used, readOnly: r.mode == ReadOnly || used.kind == poolRead, conn: conn}, nil
+	// The *sql.Tx itself, as plain GORM has it: see tx.go.
+	return tx, nil
 }
 
 // GetDBConn implements gorm.GetDBConnector: db.DB() is the primary's pool of

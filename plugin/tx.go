@@ -5,106 +5,129 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"gorm.io/gorm"
 )
 
-// txConn is a transaction on one node. Every statement of the transaction
-// stays on its connection; errors are translated like the routes do.
-type txConn struct {
-	*sql.Tx
-	ctx      context.Context // of BeginTx, for read-your-writes
+// A transaction is handed to GORM as the *sql.Tx database/sql gives, as
+// plain GORM hands it (library code tells a transaction from a pool by
+// Statement.ConnPool.(*sql.Tx)). What the plugin knows of it is a txState:
+// the driver connection holds it while the transaction is open (its
+// statements, COMMIT and ROLLBACK are kept there, see drvconn.go), and
+// openTxs finds it from the *sql.Tx for the routing callback and the mode
+// of GORM's derived statements. Both drop it when the transaction ends.
+
+// txState is one open transaction.
+type txState struct {
+	pl       *pool
 	mode     Mode
-	pool     *pool
 	readOnly bool
-	conn     *sql.Conn // the dedicated connection, if one was taken
-	ended    bool      // the connection was given back
+	ctx      context.Context // of BeginTx, for read-your-writes
+	counted  bool            // a route began it: it counts in pl.held until it ends
+	conn     *sql.Conn       // the dedicated connection, if the route took one
+
+	key   atomic.Pointer[sql.Tx] // its entry in openTxs, once known
+	ended atomic.Bool
 }
 
-func (t *txConn) translate(op string, err error) error {
+// txKey carries a route's txState to the driver connection's BeginTx.
+type txKey struct{}
+
+// openTxs maps each *sql.Tx a route began to its *txState, until it ends.
+// Keys are pointers, unique across plugins.
+var openTxs sync.Map
+
+// opened records tx as st's transaction. database/sql may already have
+// ended it (its context ended): then nothing stays behind.
+func (st *txState) opened(tx *sql.Tx) {
+	st.key.Store(tx)
+	openTxs.Store(tx, st)
+	if st.ended.Load() {
+		openTxs.Delete(tx)
+	}
+}
+
+// end drops the state and gives the connection back, once.
+func (st *txState) end() {
+	if !st.ended.CompareAndSwap(false, true) {
+		return
+	}
+	if k := st.key.Load(); k != nil {
+		openTxs.Delete(k)
+	}
+	if !st.counted {
+		return
+	}
+	if st.conn != nil {
+		// database/sql still holds the connection until the COMMIT or
+		// ROLLBACK that called end returns: Close waits for it.
+		go st.pl.end(st.conn)
+		return
+	}
+	st.pl.end(nil)
+}
+
+// txOf finds the state of a transaction a route began: cp is its *sql.Tx,
+// or GORM's prepared-statement wrapper around it. nil for anything else.
+func txOf(cp gorm.ConnPool) *txState {
+	var tx *sql.Tx
+	switch c := cp.(type) {
+	case *sql.Tx:
+		tx = c
+	case *gorm.PreparedStmtTX:
+		tx, _ = c.Tx.(*sql.Tx)
+	}
+	if tx == nil {
+		return nil
+	}
+	st, _ := openTxs.Load(tx)
+	s, _ := st.(*txState)
+	return s
+}
+
+func (st *txState) translate(op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	if isReadOnlyRefusal(err) {
-		if t.readOnly {
-			return newNodeError(t.pool, t.mode, op, fmt.Errorf("%w: %w", ErrReadOnly, err))
+		if st.readOnly {
+			return newNodeError(st.pl, st.mode, op, fmt.Errorf("%w: %w", ErrReadOnly, err))
 		}
 		// A read-write transaction's node no longer takes writes (demoted,
 		// or read-only for maintenance): nothing of it can commit, and the
 		// next transaction must begin elsewhere.
-		t.pool.node.p.report(t.pool.node, err)
-		return newNodeError(t.pool, t.mode, op, &demotedError{err: err})
+		st.pl.node.p.report(st.pl.node, err)
+		return newNodeError(st.pl, st.mode, op, &demotedError{err: err})
 	}
 	if connectionClass(err) {
-		t.pool.node.p.report(t.pool.node, err)
+		st.pl.node.p.report(st.pl.node, err)
 	}
 	return err
 }
 
-// ExecContext implements gorm.ConnPool.
-func (t *txConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	a := attempts{p: t.pool.node.p, mode: t.mode, query: query}
-	a.begin(ctx)
-	res, err := t.Tx.ExecContext(ctx, query, args...)
-	a.ran(t.pool, a.p.rowsOf(res), err)
-	err = t.translate(OpExec, err)
-	a.end(ctx, err)
-	return res, err
-}
-
-// QueryContext implements gorm.ConnPool.
-func (t *txConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	a := attempts{p: t.pool.node.p, mode: t.mode, query: query}
-	a.begin(ctx)
-	rows, err := t.Tx.QueryContext(ctx, query, args...)
-	a.ran(t.pool, -1, err)
-	err = t.translate(OpQuery, err)
-	a.end(ctx, err)
-	return rows, err
-}
-
-// Commit implements gorm.TxCommitter. A COMMIT sent and not answered (the
+// committed ends the state after COMMIT returned err. database/sql sends no
+// COMMIT on a done context (it rolls back and returns the context's error
+// without calling the driver), so here COMMIT was sent: a lost answer (the
 // connection lost, the context ended while it ran, say waiting for a
-// synchronous standby) leaves the outcome unknown: the server may have
-// committed. A context that ended before COMMIT was sent is known: database/sql
-// rolled the transaction back (outcome.go).
-func (t *txConn) Commit() error {
-	ended := t.ctx.Err() // before: database/sql sends no COMMIT on a done context
-	err := t.Tx.Commit()
-	t.done()
-	if err == nil && !t.readOnly {
-		t.pool.node.p.wrote(t.ctx)
+// synchronous standby) leaves the outcome unknown (the rule of outcome.go).
+func (st *txState) committed(err error) error {
+	st.end()
+	if err == nil && !st.readOnly {
+		wrote(st.ctx)
 	}
-	if err != nil && ended != nil {
-		err = &unsentError{err}
-	}
-	if err != nil && !t.readOnly && outcomeUnknown(err) {
+	if err != nil && !st.readOnly && outcomeUnknown(err) {
 		if connectionClass(err) {
-			t.pool.node.p.report(t.pool.node, err)
+			st.pl.node.p.report(st.pl.node, err)
 		}
-		if t.ctx.Err() != nil {
-			return newNodeError(t.pool, t.mode, OpCommit, fmt.Errorf("%w: the context ended during COMMIT: %w", ErrOutcomeUnknown, err))
+		if st.ctx.Err() != nil {
+			return newNodeError(st.pl, st.mode, OpCommit, fmt.Errorf("%w: the context ended during COMMIT: %w", ErrOutcomeUnknown, err))
 		}
-		return newNodeError(t.pool, t.mode, OpCommit, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err))
+		return newNodeError(st.pl, st.mode, OpCommit, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err))
 	}
-	return t.translate(OpCommit, bare(err))
+	return st.translate(OpCommit, bare(err))
 }
-
-// Rollback implements gorm.TxCommitter.
-func (t *txConn) Rollback() error {
-	err := t.Tx.Rollback()
-	t.done()
-	return err
-}
-
-func (t *txConn) done() {
-	if !t.ended {
-		t.ended = true
-		t.pool.end(t.conn)
-	}
-}
-
-var _ gorm.Tx = (*txConn)(nil)
 
 // isSavepoint reports whether query is one of the savepoint statements GORM's
 // nested transactions send through the dialector (SAVEPOINT, ROLLBACK TO

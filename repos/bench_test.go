@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/require"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
@@ -82,7 +81,7 @@ func rawCopy(ctx context.Context, connect func(context.Context) (*sql.Conn, erro
 	defer conn.Close()
 	return conn.Raw(func(dc any) error {
 		now := time.Now()
-		_, err := dc.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{"bench_rows"}, []string{"name", "score", "created_at"},
+		_, err := dc.(interface{ Conn() *pgx.Conn }).Conn().CopyFrom(ctx, pgx.Identifier{"bench_rows"}, []string{"name", "score", "created_at"},
 			pgx.CopyFromSlice(len(data), func(i int) ([]any, error) {
 				data[i].CreatedAt = now
 				return []any{data[i].Name, data[i].Score, data[i].CreatedAt}, nil

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 
@@ -138,7 +137,9 @@ func (r *Repository[T]) copyRows(ctx context.Context, rows []T, cols []*schema.F
 	// a caller would retry into duplicate rows.
 	err := plugin.WithConn(ctx, db, func(conn *sql.Conn) error {
 		return conn.Raw(func(dc any) error {
-			sc, ok := dc.(*stdlib.Conn)
+			// The plugin's driver connection wraps pgx's: reach pgx by its
+			// Conn method, which both have.
+			sc, ok := dc.(interface{ Conn() *pgx.Conn })
 			if !ok {
 				return errNoCopy
 			}

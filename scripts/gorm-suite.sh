@@ -11,7 +11,9 @@
 # run time from GORM_SRC, a git clone of GORM (the tag GORM_VERSION is
 # extracted, whatever is checked out) or a directory holding GORM's source at
 # that version. One file of ours, scripts/gormsuite/zz_unifieddb_test.go.txt,
-# is added to a temporary copy; its init swaps GORM's DB for m.DB().
+# is added to a temporary copy; its init swaps GORM's DB for m.DB(), and its
+# OpenTestConnection (GORM's is renamed in the copy) opens m.DB() of a new
+# Manager for the tests that open their own connection.
 #
 # It needs the Go module proxy (or a warm module cache) for the modules of
 # GORM's tests, and PostgreSQL server binaries. It never uses port 5432: the
@@ -94,6 +96,12 @@ tests="$work/gorm/tests"
 
 # 2. The tests module, through our plugin: one overlay file and two replaces.
 cp "$repo/scripts/gormsuite/zz_unifieddb_test.go.txt" "$tests/zz_unifieddb_test.go"
+# The overlay's OpenTestConnection takes the place of GORM's, which stays as
+# openTestConnectionPlain: the tests that open their own connection run
+# through the plugin too.
+grep -q '^func OpenTestConnection(' "$tests/tests_test.go" ||
+	die "GORM's tests_test.go has no OpenTestConnection to take over"
+sed -i 's/^func OpenTestConnection(/func openTestConnectionPlain(/' "$tests/tests_test.go"
 (
 	cd "$tests"
 	go mod edit \

@@ -1,0 +1,301 @@
+package plugin
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// Inside a transaction and on a pinned connection (db.Connection) GORM hands
+// user code what plain GORM hands it, a *sql.Tx or a *sql.Conn, so that
+// library code that checks Statement.ConnPool.(*sql.Tx) works. Their
+// statements still need the plugin's bookkeeping (statement hooks, errors
+// translated, read-your-writes recorded): it is done here, one level lower,
+// on the driver connection every pool is made of, which sees every
+// statement, BEGIN, COMMIT and ROLLBACK whatever database/sql type runs it.
+// Routed statements pass through: the route did their bookkeeping.
+
+// connector opens the driver connections of one pool.
+type connector struct {
+	driver.Connector
+	pl *pool
+}
+
+func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, ok := dc.(*stdlib.Conn)
+	if !ok {
+		dc.Close()
+		return nil, errors.New("unifieddb: the pgx driver returned an unexpected connection type")
+	}
+	return &drvConn{roConn: roConn{Conn: sc, ro: c.pl.node.p.opts.TransactionPooling}, pl: c.pl}, nil
+}
+
+// drvConn is one pgx connection of a pool. database/sql uses a driver
+// connection from one goroutine at a time, so its fields need no lock.
+type drvConn struct {
+	roConn
+	pl *pool
+	// tx is the transaction open on the connection (see txState), nil
+	// outside one.
+	tx *txState
+	// pinned: the connection was taken out of the pool by db.Connection
+	// (see pin); its statements carry a pinMark. Cleared when database/sql
+	// hands it out again.
+	pinned bool
+}
+
+// Conn is pgx's connection, as *stdlib.Conn's Conn method gives it: code
+// that reaches pgx through sql.Conn.Raw (COPY) finds it by this method.
+func (c *drvConn) Conn() *pgx.Conn { return c.roConn.Conn.Conn() }
+
+// pinKey carries a pinMark in a pinned statement's context.
+type pinKey struct{}
+
+// pinMark is what the routing callback knows of a statement on a pinned
+// connection: its mode, and whether it may write.
+type pinMark struct {
+	mode  Mode
+	write bool
+}
+
+// watched is the bookkeeping of one statement the plugin did not route.
+type watched struct {
+	mode  Mode
+	tx    *txState // the statement's transaction; nil on a pinned connection
+	write bool     // a pinned statement that may write: recorded for read-your-writes
+}
+
+// watch reports whether a statement with ctx needs bookkeeping here: it
+// runs in a transaction, or on a pinned connection. A routed statement, or
+// one the caller runs on the *sql.Conn directly, does not.
+func (c *drvConn) watch(ctx context.Context) (watched, bool) {
+	if c.tx != nil {
+		return watched{mode: c.tx.mode, tx: c.tx}, true
+	}
+	if !c.pinned {
+		return watched{}, false
+	}
+	m, ok := ctx.Value(pinKey{}).(pinMark)
+	return watched{mode: m.mode, write: m.write}, ok
+}
+
+// run runs one watched statement: reported to the statement hooks, its
+// error translated, a pinned write recorded for read-your-writes.
+func (c *drvConn) run(ctx context.Context, w watched, op, query string, do func() (rows int64, err error)) error {
+	a := attempts{p: c.pl.node.p, mode: w.mode, query: query}
+	a.begin(ctx)
+	ended := ctx.Err() != nil // then the driver sends nothing (outcome.go)
+	rows, err := do()
+	a.ran(c.pl, rows, err)
+	if w.tx != nil {
+		err = w.tx.translate(op, err)
+	} else {
+		if err != nil && ended {
+			err = &unsentError{err}
+		}
+		err = pinnedError(ctx, c.pl, w, op, err)
+	}
+	if err == nil && w.write && c.pl.kind != poolRead {
+		wrote(ctx)
+	}
+	a.end(ctx, err)
+	return err
+}
+
+func (c *drvConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	w, ok := c.watch(ctx)
+	if !ok {
+		return c.roConn.ExecContext(ctx, query, args)
+	}
+	var res driver.Result
+	err := c.run(ctx, w, OpExec, query, func() (int64, error) {
+		var err error
+		res, err = c.roConn.Conn.ExecContext(ctx, query, args)
+		return c.pl.node.p.rowsOf(res), err
+	})
+	return res, err
+}
+
+func (c *drvConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	w, ok := c.watch(ctx)
+	if !ok {
+		return c.roConn.QueryContext(ctx, query, args)
+	}
+	var rows driver.Rows
+	err := c.run(ctx, w, OpQuery, query, func() (int64, error) {
+		var err error
+		rows, err = c.roConn.Conn.QueryContext(ctx, query, args)
+		return -1, err
+	})
+	return rows, err
+}
+
+// PrepareContext: GORM's PrepareStmt sessions run a transaction's
+// statements prepared (*gorm.PreparedStmtTX); they get the same bookkeeping.
+func (c *drvConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	st, err := c.roConn.Conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return &drvStmt{Stmt: st, c: c, query: query}, nil
+}
+
+// BeginTx starts a transaction: one begun by a route carries its txState in
+// ctx; one begun otherwise (GORM's Begin on a pinned connection, the
+// *sql.DB used directly) gets one here.
+func (c *drvConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	tx, err := c.roConn.Conn.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	st, _ := ctx.Value(txKey{}).(*txState)
+	if st == nil {
+		st = &txState{mode: kindMode(c.pl.kind), ctx: ctx}
+		if m, ok := ctx.Value(pinKey{}).(pinMark); ok && c.pinned {
+			st.mode = m.mode
+		}
+	}
+	st.pl = c.pl
+	st.readOnly = st.readOnly || opts.ReadOnly || c.pl.kind == poolRead
+	c.tx = st
+	return &drvTx{Tx: tx, c: c}, nil
+}
+
+// ResetSession: database/sql hands the connection out again.
+func (c *drvConn) ResetSession(ctx context.Context) error {
+	c.pinned, c.tx = false, nil
+	return c.roConn.Conn.ResetSession(ctx)
+}
+
+// kindMode is the mode a pool serves, for a transaction the plugin did not
+// begin itself.
+func kindMode(k poolKind) Mode {
+	switch k {
+	case poolRead:
+		return ReadOnly
+	case poolBatch:
+		return Batch
+	case poolTx:
+		return Transactional
+	}
+	return Auto
+}
+
+// drvTx ends the connection's transaction state with the transaction.
+type drvTx struct {
+	driver.Tx
+	c *drvConn
+}
+
+func (t *drvTx) Commit() error {
+	st := t.c.tx
+	t.c.tx = nil
+	err := t.Tx.Commit()
+	if st == nil {
+		return err
+	}
+	return st.committed(err)
+}
+
+func (t *drvTx) Rollback() error {
+	st := t.c.tx
+	t.c.tx = nil
+	err := t.Tx.Rollback()
+	if st != nil {
+		st.end()
+	}
+	return err
+}
+
+// drvStmt is a statement prepared on a drvConn.
+type drvStmt struct {
+	driver.Stmt
+	c     *drvConn
+	query string
+}
+
+func (s *drvStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	sc, ok := s.Stmt.(driver.StmtExecContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	w, watch := s.c.watch(ctx)
+	if !watch {
+		return sc.ExecContext(ctx, args)
+	}
+	var res driver.Result
+	err := s.c.run(ctx, w, OpExec, s.query, func() (int64, error) {
+		var err error
+		res, err = sc.ExecContext(ctx, args)
+		return s.c.pl.node.p.rowsOf(res), err
+	})
+	return res, err
+}
+
+func (s *drvStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	sc, ok := s.Stmt.(driver.StmtQueryContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	w, watch := s.c.watch(ctx)
+	if !watch {
+		return sc.QueryContext(ctx, args)
+	}
+	var rows driver.Rows
+	err := s.c.run(ctx, w, OpQuery, s.query, func() (int64, error) {
+		var err error
+		rows, err = sc.QueryContext(ctx, args)
+		return -1, err
+	})
+	return rows, err
+}
+
+// pinnedError translates the error of a statement on a pinned connection as
+// a route would, without its retries: the caller chose the connection.
+func pinnedError(ctx context.Context, pl *pool, w watched, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	p := pl.node.p
+	if isReadOnlyRefusal(err) {
+		if pl.kind == poolRead || w.mode == ReadOnly {
+			return newNodeError(pl, w.mode, op, fmt.Errorf("%w: %w", ErrReadOnly, err))
+		}
+		// The primary the connection was pinned on no longer takes writes.
+		p.report(pl.node, err)
+		return newNodeError(pl, w.mode, op, fmt.Errorf("%w: %w: %w", ErrNoPrimary, ErrReadOnly, err))
+	}
+	if w.write && outcomeUnknown(err) { // the rule of outcome.go
+		if connectionClass(err) {
+			p.report(pl.node, err)
+		}
+		if ctx.Err() != nil {
+			return newNodeError(pl, w.mode, op, fmt.Errorf("%w: the context ended while it ran: %w", ErrOutcomeUnknown, err))
+		}
+		return newNodeError(pl, w.mode, op, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err))
+	}
+	if ctx.Err() == nil && connectionClass(err) {
+		p.report(pl.node, err)
+	}
+	return bare(err)
+}
+
+var (
+	_ driver.Connector              = connector{}
+	_ driver.ConnBeginTx            = (*drvConn)(nil)
+	_ driver.ConnPrepareContext     = (*drvConn)(nil)
+	_ driver.ExecerContext          = (*drvConn)(nil)
+	_ driver.QueryerContext         = (*drvConn)(nil)
+	_ driver.SessionResetter        = (*drvConn)(nil)
+	_ driver.StmtExecContext        = (*drvStmt)(nil)
+	_ driver.StmtQueryContext       = (*drvStmt)(nil)
+	_ interface{ Conn() *pgx.Conn } = (*drvConn)(nil) // for sql.Conn.Raw users (repos' COPY)
+)
