@@ -284,3 +284,22 @@ func msText(v float64) string {
 	}
 	return fmt.Sprintf("%.0f ms", v)
 }
+
+// runSubcommand runs the subcommand of cmds that args name (config, dev),
+// or answers --help and usage errors with fs.
+func runSubcommand(ctx context.Context, fs *flag.FlagSet, cmds []command, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		for _, c := range cmds {
+			if c.name == args[0] {
+				return c.run(ctx, args[1:], stdout, stderr)
+			}
+		}
+	}
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
+	}
+	if fs.NArg() == 0 {
+		return usageError(fs, stderr, "missing subcommand")
+	}
+	return usageError(fs, stderr, "unknown subcommand %q", fs.Arg(0))
+}

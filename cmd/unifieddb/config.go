@@ -23,18 +23,5 @@ var configCommands = []command{
 
 func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("config", "<migrate|validate|show> ...", configDescription)
-	if len(args) > 0 {
-		for _, c := range configCommands {
-			if c.name == args[0] {
-				return c.run(ctx, args[1:], stdout, stderr)
-			}
-		}
-	}
-	if code, done := parseFlags(fs, args, stdout, stderr); done {
-		return code
-	}
-	if fs.NArg() == 0 {
-		return usageError(fs, stderr, "missing subcommand")
-	}
-	return usageError(fs, stderr, "unknown subcommand %q", fs.Arg(0))
+	return runSubcommand(ctx, fs, configCommands, args, stdout, stderr)
 }

@@ -93,20 +93,7 @@ var devCommands = []command{
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("dev", "<up|status|down> ...", devDescription)
-	if len(args) > 0 {
-		for _, c := range devCommands {
-			if c.name == args[0] {
-				return c.run(ctx, args[1:], stdout, stderr)
-			}
-		}
-	}
-	if code, done := parseFlags(fs, args, stdout, stderr); done {
-		return code
-	}
-	if fs.NArg() == 0 {
-		return usageError(fs, stderr, "missing subcommand")
-	}
-	return usageError(fs, stderr, "unknown subcommand %q", fs.Arg(0))
+	return runSubcommand(ctx, fs, devCommands, args, stdout, stderr)
 }
 
 // devFlags parses the flags of a dev subcommand (no positional arguments)
