@@ -111,8 +111,11 @@ func (m *Manager) Migrations(opts ...migrations.Option) (*migrations.Runner, err
 	if errors.Is(err, migrations.ErrNoMigrations) && m.migrations == nil {
 		return nil, fmt.Errorf("unifieddb: no SQL migrations handed to the Manager (datalayer.WithMigrations or migrations_dir): %w", err)
 	}
+	if errors.Is(err, migrations.ErrNoMigrations) && m.cfg.MigrationsDir != "" && len(opts) == 0 {
+		return nil, fmt.Errorf("unifieddb: migrations_dir %q: %w", m.cfg.MigrationsDir, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("unifieddb: migrations: %w", err)
+		return nil, fmt.Errorf("unifieddb: %w", err) // the runner's errors start with "migrations:"
 	}
 	return r, nil
 }

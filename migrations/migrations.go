@@ -156,7 +156,8 @@ func New(db *sql.DB, opts ...Option) (*Runner, error) {
 	p, err := goose.NewProvider(goose.DialectPostgres, db, cfg.fsys, popts...)
 	if err != nil {
 		if errors.Is(err, goose.ErrNoMigrations) {
-			return nil, fmt.Errorf("%w: %w", ErrNoMigrations, err)
+			// goose's error says the same words again: say what was looked for instead.
+			return nil, fmt.Errorf("%w (no NNNNN_name.sql file)", ErrNoMigrations)
 		}
 		return nil, fmt.Errorf("migrations: %w", err)
 	}

@@ -140,6 +140,9 @@ func runDevUp(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if errors.Is(err, pgcluster.ErrNoServerBinaries) {
 			fmt.Fprintln(stderr, "Install them with scripts/ensure-postgres.sh (as root it installs Debian's postgresql package).")
 		}
+		if errors.Is(err, pgcluster.ErrDirNotEnterable) {
+			fmt.Fprintln(stderr, "As root the servers run as the postgres OS user: choose a --dir it can enter, e.g. under /tmp (not under a 0700 directory such as root's home).")
+		}
 		return exitFail
 	}
 	return exitOK

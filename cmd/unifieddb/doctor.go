@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -51,6 +52,7 @@ type finding struct {
 type doctor struct {
 	s        *session
 	wait     time.Duration // --wait
+	readyErr error         // why no primary answered within --wait (nil: one did, or no wait)
 	findings []finding
 }
 
@@ -124,6 +126,8 @@ func (d *doctor) run(path string) {
 	switch {
 	case primaries == 1 && !rep.SplitBrain:
 		d.add("ok", "roles", "one primary (%s), %d other node(s)", rep.Primary, len(rep.Nodes)-1)
+	case primaries == 0 && permanent(d.readyErr):
+		d.add("fail", "roles", "no primary: every node has a fault waiting cannot cure (see ready): writes fail at once")
 	case primaries == 0:
 		d.add("fail", "roles", "no primary: writes fail after failover_timeout (%s)", cfg.FailoverTimeout)
 	default:
@@ -169,10 +173,18 @@ func (d *doctor) ready() {
 	ctx, cancel := context.WithTimeout(d.s.ctx, d.wait)
 	defer cancel()
 	if err := readyWithin(ctx, d.s.ctx, d.s.m, d.wait); err != nil {
+		d.readyErr = err
 		d.add("fail", "ready", "%v", err)
 		return
 	}
 	d.add("ok", "ready", "a primary answered within %s", time.Since(start).Round(time.Millisecond))
+}
+
+// permanent reports an error of a fault waiting cannot cure on every node
+// (wrong password, unknown database...): calls fail at once.
+func permanent(err error) bool {
+	var u *datalayer.UnavailableError
+	return errors.As(err, &u) && u.Permanent
 }
 
 // commits names the nodes whose commits wait on a synchronous standby.

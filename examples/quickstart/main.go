@@ -46,9 +46,12 @@ func run(ctx context.Context, path string) error {
 		return err
 	}
 	defer m.Close()
-	// Fail now, with the reason (wrong password, unknown database, nothing
-	// listening), rather than at the first statement.
-	if err := m.WaitReady(ctx); err != nil {
+	// Fail now, with the reason, rather than at the first statement: at once
+	// for a wrong password or an unknown database; when nothing answers,
+	// WaitReady waits until its context ends, so bound it as statements are.
+	wctx, wcancel := context.WithTimeout(ctx, cfg.FailoverTimeout)
+	defer wcancel()
+	if err := m.WaitReady(wctx); err != nil {
 		return err
 	}
 

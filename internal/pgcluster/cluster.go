@@ -284,7 +284,7 @@ func (c *Cluster) checkTraversable() error {
 		if perm&0o001 == 0 {
 			uid, gid := statOwner(st)
 			if !(uid == c.runAs.uid && perm&0o100 != 0) && !(gid == c.runAs.gid && perm&0o010 != 0) {
-				return fmt.Errorf("pgcluster: start: the postgres OS user cannot enter %s (mode %v): choose another BaseDir", d, perm)
+				return fmt.Errorf("%w: %s (mode %v)", ErrDirNotEnterable, d, perm)
 			}
 		}
 		if d == filepath.Dir(d) {

@@ -18,6 +18,9 @@ var (
 	ErrMultiplePrimaries = errors.New("pgcluster: more than one primary")
 	// ErrNoServerBinaries is returned by Start when no PostgreSQL server binaries are found.
 	ErrNoServerBinaries = errors.New("pgcluster: no PostgreSQL server binaries found (run scripts/ensure-postgres.sh)")
+	// ErrDirNotEnterable is returned by Start, run as root, when the postgres
+	// OS user cannot enter a parent of the cluster's directory (a 0700 one).
+	ErrDirNotEnterable = errors.New("pgcluster: the postgres OS user cannot enter a parent of the cluster's directory")
 	// ErrNeedsLinux is returned by Start on other systems: the cluster's
 	// process control uses Pdeathsig, /proc and process groups.
 	ErrNeedsLinux = errors.New("pgcluster: needs Linux (it runs PostgreSQL under Pdeathsig, /proc and process groups)")
