@@ -282,13 +282,17 @@ func TestCloseLeavesNoGoroutineAndRefusesLaterCalls(t *testing.T) {
 	ctx := testCtx(t)
 	before := goleak.IgnoreCurrent()
 	cfg := newManagerConfig(t)
-	m, err := datalayer.New(ctx, cfg)
+	// The hooks' goroutine, pinned connections and a transaction's
+	// dedicated connection all end with Close too.
+	m, err := datalayer.New(ctx, cfg, datalayer.WithHooks(datalayer.Hooks{NodeUp: func(string) {}}))
 	require.NoError(t, err)
 	var one int
 	for _, mode := range []datalayer.Mode{datalayer.Auto, datalayer.ReadOnly, datalayer.ReadWrite, datalayer.Batch, datalayer.Transactional} {
 		require.NoError(t, m.Conn(ctx, mode).Raw("SELECT 1").Scan(&one).Error)
+		require.NoError(t, m.Conn(ctx, mode).Connection(func(c *gorm.DB) error { return c.Raw("SELECT 1").Scan(&one).Error }))
 	}
 	require.NoError(t, m.Transaction(ctx, func(tx *gorm.DB) error { return tx.Exec("SELECT 1").Error }))
+	require.NoError(t, m.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error { return tx.Exec("SELECT 1").Error }))
 
 	require.NoError(t, m.Close())
 	require.NoError(t, m.Close(), "Close is idempotent")
