@@ -13,12 +13,22 @@ BENCH_ROUNDS ?= 15
 BENCH_TIME ?= 500ms
 # `make stress STRESS_COUNT=3` for a shorter run.
 STRESS_COUNT ?= 10
+# `PG_VERSION=17 make test` (any of 14 15 16 17 18) runs the servers of that
+# major version, unpacked by scripts/ensure-pg-version.sh into PG_CACHE,
+# instead of the machine's; internal/pgcluster reads UNIFIEDDB_PG_BINDIR.
+# Empty: the machine's PostgreSQL (Debian's package).
+PG_VERSION ?=
+PG_CACHE ?= $(CURDIR)/.tmp/pg
+ifneq ($(PG_VERSION),)
+export UNIFIEDDB_PG_BINDIR := $(PG_CACHE)/$(PG_VERSION)/bin
+endif
 
 .PHONY: help test cover-core stress demo bench bench-select bench-bulk bench-failover ensure-postgres fmt-check vet generate ensure-patroni test-patroni test-patroni-scenarios ensure-proxies
 
 help:
 	@echo "make demo   start a local primary + 2 replicas and show the Manager routing by mode"
 	@echo "make test   gofmt check, go vet, every test with -race (starts local PostgreSQL clusters)"
+	@echo "            PG_VERSION=14 make test: the same on PostgreSQL 14 (any of 14 15 16 17 18; default: the machine's)"
 	@echo "make cover-core  the failover core's fast tests (no server) and their coverage (>= 85%)"
 	@echo "make stress the failover and hang tests STRESS_COUNT times (default 10) with every core kept busy"
 	@echo "make bench  point select and Create against plain GORM (fails on a missed target), bulk load, and the failover comparison with GORM + dbresolver"
@@ -28,7 +38,11 @@ help:
 	@echo "make test-patroni-scenarios  only the six Patroni failover scenarios (what CI runs)"
 
 ensure-postgres:
+ifeq ($(PG_VERSION),)
 	@scripts/ensure-postgres.sh
+else
+	@PG_CACHE=$(PG_CACHE) scripts/ensure-pg-version.sh $(PG_VERSION) >/dev/null
+endif
 
 # PgBouncer and HAProxy for the tests that put them in front of a cluster.
 # Not fatal: without root and without them, those tests skip and say why.
