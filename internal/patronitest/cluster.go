@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,6 +100,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	binDir, err := pgcluster.FindBinDir(opts.BinDir)
 	if err != nil {
 		return nil, err
+	}
+	if missing := pgcluster.MissingTools(binDir); len(missing) > 0 {
+		// Patroni clones and rewinds with them.
+		return nil, fmt.Errorf("patronitest: %s lacks %s: %w", binDir, strings.Join(missing, ", "), pgcluster.ErrNoServerBinaries)
 	}
 	user, err := pgcluster.LookupServerUser()
 	if err != nil {

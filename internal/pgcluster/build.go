@@ -108,8 +108,12 @@ func (c *Cluster) initReplica(ctx context.Context, n, primary *Node) error {
 	return n.waitFollowing(ctx, primary, -1)
 }
 
-// baseBackup fills n's (empty or absent) data directory from primary.
+// baseBackup fills n's (empty or absent) data directory from primary, with
+// pg_basebackup when the binaries have it, else by copying the files.
 func (c *Cluster) baseBackup(ctx context.Context, n, primary *Node, createSlot bool) error {
+	if !c.hasTool("pg_basebackup") {
+		return c.copyBackup(ctx, n, primary, createSlot)
+	}
 	args := []string{"-D", n.dataDir, "-d", primary.toolConninfo("pg_basebackup"),
 		"-X", "stream", "-S", n.name, "--checkpoint=fast", "--no-sync", "--no-manifest"}
 	if createSlot {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,10 +22,22 @@ func ReservePort() (int, error) { return reservePort() }
 // ReleasePort gives back a port from ReservePort.
 func ReleasePort(p int) { releasePort(p) }
 
-// FindBinDir returns dir, or the machine's PostgreSQL server binary
-// directory when dir is "", after checking that postgres, initdb,
-// pg_basebackup and pg_rewind are there. It wraps ErrNoServerBinaries.
+// FindBinDir returns dir, or when dir is "" $UNIFIEDDB_PG_BINDIR or the
+// machine's PostgreSQL server binary directory, after checking that postgres
+// and initdb are there. It wraps ErrNoServerBinaries.
 func FindBinDir(dir string) (string, error) { return findBinDir(dir) }
+
+// MissingTools lists which of pg_basebackup and pg_rewind binDir lacks
+// (Patroni needs both; a Cluster copes without them).
+func MissingTools(binDir string) []string {
+	var missing []string
+	for _, t := range optionalTools {
+		if !isProgram(filepath.Join(binDir, t)) {
+			missing = append(missing, t)
+		}
+	}
+	return missing
+}
 
 // ServerUser is the OS identity server processes run under: ourselves, or
 // the postgres OS user when we are root (PostgreSQL refuses to run as root).

@@ -27,9 +27,12 @@ type Options struct {
 	// (synchronous_standby_names = 'FIRST 1 (replica1)'). Requires Replicas >= 1.
 	// Start returns once replica1 is reported as sync by the primary.
 	SyncReplica bool
-	// BinDir is the directory holding postgres, initdb, pg_basebackup and pg_rewind.
-	// "" finds them: the directory of postgres/initdb on PATH, else the highest
-	// version of /usr/lib/postgresql/*/bin.
+	// BinDir is the directory holding postgres and initdb, and, when there,
+	// pg_basebackup and pg_rewind (without them replicas are made and rejoined
+	// by copying the primary's files). "" finds them: $UNIFIEDDB_PG_BINDIR
+	// (which `PG_VERSION=17 make test` sets), else the directory of
+	// postgres/initdb on PATH, else the highest version of
+	// /usr/lib/postgresql/*/bin.
 	BinDir string
 	// BaseDir is where the cluster directory "unifieddb-pgcluster-*" is made.
 	// "" means os.TempDir(). When running as root it must be traversable by the
@@ -57,6 +60,10 @@ type Options struct {
 	// StartTimeout bounds how long one server may take to accept connections.
 	// 0 means 60 s. The ctx passed to Start and Node.Start bounds it as well.
 	StartTimeout time.Duration
+
+	// copyOnly makes replicas by copying files even where pg_basebackup and
+	// pg_rewind exist, so tests prove that path on any machine.
+	copyOnly bool
 }
 
 // DefaultOptions returns the usual test topology: a primary and two
@@ -96,12 +103,21 @@ func (o Options) startTimeout() time.Duration {
 	return o.StartTimeout
 }
 
-// requiredBinaries are the programs the cluster runs.
-var requiredBinaries = []string{"postgres", "initdb", "pg_basebackup", "pg_rewind"}
+// requiredBinaries are the programs the cluster cannot do without;
+// pg_basebackup and pg_rewind are used when present (see Cluster.hasTool).
+var requiredBinaries = []string{"postgres", "initdb"}
 
-// findBinDir returns dir if set, else the PostgreSQL server binary directory
-// of the machine, checking that every required program is there.
+// BinDirEnv names the environment variable that chooses the server binaries
+// when Options.BinDir is "" (the Makefile's PG_VERSION sets it).
+const BinDirEnv = "UNIFIEDDB_PG_BINDIR"
+
+// findBinDir returns dir if set, else $UNIFIEDDB_PG_BINDIR, else the
+// PostgreSQL server binary directory of the machine, checking that every
+// required program is there.
 func findBinDir(dir string) (string, error) {
+	if dir == "" {
+		dir = os.Getenv(BinDirEnv)
+	}
 	if dir != "" {
 		if err := checkBinDir(dir); err != nil {
 			return "", err
@@ -152,11 +168,13 @@ func versionedBinDirs(root string) []string {
 	return dirs
 }
 
+// optionalTools are used when binDir has them.
+var optionalTools = []string{"pg_basebackup", "pg_rewind"}
+
 func checkBinDir(dir string) error {
 	var missing []string
 	for _, b := range requiredBinaries {
-		st, err := os.Stat(filepath.Join(dir, b))
-		if err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		if !isProgram(filepath.Join(dir, b)) {
 			missing = append(missing, b)
 		}
 	}
@@ -164,4 +182,10 @@ func checkBinDir(dir string) error {
 		return fmt.Errorf("%w: %s lacks %s", ErrNoServerBinaries, dir, strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// isProgram reports whether path is an executable file.
+func isProgram(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }

@@ -88,8 +88,8 @@ func (n *Node) Promote(ctx context.Context) error {
 // out of recovery. A running standby is switched live (ALTER SYSTEM
 // primary_conninfo/primary_slot_name and a reload). Otherwise — n is stopped,
 // crashed, is a (former) primary, or its history diverged — n is stopped,
-// rewound with pg_rewind (re-cloned with pg_basebackup if that fails),
-// configured as a standby and started. Either way Repoint returns once n
+// rewound with pg_rewind (re-cloned by a base backup if that fails or the
+// binaries lack pg_rewind), configured as a standby and started. Either way Repoint returns once n
 // streams from primary and has replayed primary's WAL as of the call.
 func (n *Node) Repoint(ctx context.Context, primary *Node) error {
 	if primary == nil || primary == n || primary.c != n.c {
@@ -126,13 +126,8 @@ func (n *Node) Repoint(ctx context.Context, primary *Node) error {
 }
 
 func (n *Node) ensureSlotOn(ctx context.Context, primary *Node) error {
-	err := primary.withConn(ctx, "postgres", func(conn *pgx.Conn) error {
-		_, err := conn.Exec(ctx, `SELECT pg_create_physical_replication_slot($1, true)
-			WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`, n.name)
-		return err
-	})
-	if err != nil {
-		return n.errorf("repoint", fmt.Errorf("create slot on %s: %w", primary.name, err))
+	if err := createSlotOn(ctx, primary, n.name); err != nil {
+		return n.errorf("repoint", err)
 	}
 	return nil
 }
@@ -160,12 +155,18 @@ func (n *Node) repointLive(ctx context.Context, primary *Node) error {
 }
 
 // rejoin stops n, rewinds it onto primary's history and starts it as its
-// standby. If pg_rewind fails, or n still cannot follow, n is re-cloned.
+// standby. If pg_rewind fails or is missing, or n still cannot follow, n is
+// re-cloned.
 func (n *Node) rejoin(ctx context.Context, primary *Node) error {
 	if err := n.stopForRepoint(ctx); err != nil {
 		return err
 	}
-	if err := n.rewind(ctx, primary); err != nil {
+	if !n.c.hasTool("pg_rewind") {
+		n.c.logf("pgcluster: %s: no pg_rewind; re-cloning from %s", n.name, primary.name)
+		if err := n.reclone(ctx, primary); err != nil {
+			return err
+		}
+	} else if err := n.rewind(ctx, primary); err != nil {
 		if ctx.Err() != nil {
 			return err
 		}
