@@ -30,6 +30,8 @@ commits       no commit is stalled waiting on a synchronous standby (fail
               hung or unreachable while synchronous_standby_names
               requires it)
 lag <addr>    each replica's replication lag is under max_replication_lag
+server        the primary's PostgreSQL version; warn when older than 14,
+              the oldest the project is tested on
 connections   the connections of one instance, per node
               (pool_size+max_overflow)*2 + batch_pool_size +
               transactional_pool_size + 1 probe, against the primary's
@@ -147,10 +149,12 @@ func (d *doctor) run(path string) {
 		}
 	}
 	if rep.Primary == "" {
+		d.add("fail", "server", "no primary to ask its version")
 		d.add("fail", "connections", "no primary to read max_connections from")
 		d.add("fail", "tables", "no primary to check")
 		d.add("fail", "migrations", "no primary to check")
 	} else {
+		d.server(ctx)
 		d.connections(ctx)
 		d.tables(ctx)
 		d.migrations(ctx)
