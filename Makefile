@@ -23,12 +23,13 @@ ifneq ($(PG_VERSION),)
 export UNIFIEDDB_PG_BINDIR := $(PG_CACHE)/$(PG_VERSION)/bin
 endif
 
-.PHONY: help test cover-core stress demo bench bench-select bench-bulk bench-failover ensure-postgres fmt-check vet generate ensure-patroni test-patroni test-patroni-scenarios ensure-proxies
+.PHONY: help test test-versions cover-core stress demo bench bench-select bench-bulk bench-failover ensure-postgres fmt-check vet generate ensure-patroni test-patroni test-patroni-scenarios ensure-proxies
 
 help:
 	@echo "make demo   start a local primary + 2 replicas and show the Manager routing by mode"
 	@echo "make test   gofmt check, go vet, every test with -race (starts local PostgreSQL clusters)"
 	@echo "            PG_VERSION=14 make test: the same on PostgreSQL 14 (any of 14 15 16 17 18; default: the machine's)"
+	@echo "make test-versions  the core suites on PostgreSQL 14, 15, 16, 17 and 18; a version x suite table in .tmp/test-versions.md"
 	@echo "make cover-core  the failover core's fast tests (no server) and their coverage (>= 85%)"
 	@echo "make stress the failover and hang tests STRESS_COUNT times (default 10) with every core kept busy"
 	@echo "make bench  point select and Create against plain GORM (fails on a missed target), bulk load, and the failover comparison with GORM + dbresolver"
@@ -72,8 +73,19 @@ cover-core:
 
 # The failover and hang tests STRESS_COUNT times under a CPU burner, each
 # operation under the watchdog; prints "stress: P/N runs passed".
+# STRESS_VERSIONS="14 18": the runs on each of those versions in turn.
+STRESS_VERSIONS ?=
 stress: ensure-postgres
-	STRESS_COUNT=$(STRESS_COUNT) GO=$(GO) scripts/stress.sh
+	STRESS_COUNT=$(STRESS_COUNT) STRESS_VERSIONS="$(STRESS_VERSIONS)" GO=$(GO) scripts/stress.sh
+
+# The core suites (modes, read-only, failover, hang, read-your-writes,
+# history checks, migrations, pgcluster, doctor) on PostgreSQL 14, 15, 16,
+# 17 and 18 (VERSIONS="14 18" for fewer); prints a version x suite table of
+# passed/run tests and writes it to .tmp/test-versions.md (about 25 minutes
+# on 2 cores).
+VERSIONS ?= 14 15 16 17 18
+test-versions:
+	VERSIONS="$(VERSIONS)" GO=$(GO) scripts/test-versions.sh
 
 demo: ensure-postgres
 	$(GO) run ./cmd/unifieddb demo

