@@ -58,10 +58,8 @@ union=${union#|}
 # selects (read from the source: -test.list would start TestMain's cluster),
 # leaving out files built only off Linux.
 tests_of() {
-	local files
-	files=$(grep -L '^//go:build .*!linux' "$1"/*_test.go)
-	# shellcheck disable=SC2086 # file names without spaces
-	grep -hoE '^func Test[A-Za-z0-9_]+\(t \*testing\.T\)' $files |
+	grep -L '^//go:build .*!linux' "$1"/*_test.go |
+		xargs grep -hoE '^func Test[A-Za-z0-9_]+\(t \*testing\.T\)' |
 		sed -E 's/^func (Test[A-Za-z0-9_]+).*/\1/' | grep -E -- "$2" | sort -u || true
 }
 
