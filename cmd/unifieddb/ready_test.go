@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,20 @@ func TestLiveCommandsSayWhyNoPrimary(t *testing.T) {
 			assert.Contains(t, stdout+stderr, "SQLSTATE 28P01", "%v", args)
 			assert.NotContains(t, stdout+stderr, pw, "%v", args)
 		}
+
+		// The doctor's roles line agrees with its ready line: writes fail
+		// at once, not "after failover_timeout".
+		code, stdout, stderr := runCmd(t, "doctor", "--config", wrong)
+		assert.Equal(t, exitFail, code)
+		var roles string
+		for _, line := range strings.Split(stdout, "\n") {
+			if f := strings.Fields(line); len(f) > 1 && f[1] == "roles" {
+				roles = line
+			}
+		}
+		require.NotEmpty(t, roles, "a roles line:\n%s%s", stdout, stderr)
+		assert.NotContains(t, roles, "after failover_timeout")
+		assert.Contains(t, roles, "at once")
 	})
 
 	t.Run("nothing listens", func(t *testing.T) {
