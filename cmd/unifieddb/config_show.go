@@ -28,7 +28,7 @@ func runConfigShow(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "unifieddb config show: %v\n", err)
 		return exitFail
 	}
-	stdout, stderr = redacting(stdout, cfg.Password), redacting(stderr, cfg.Password)
+	stdout, stderr = redactingAll(stdout, cfg.Passwords()), redactingAll(stderr, cfg.Passwords())
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}

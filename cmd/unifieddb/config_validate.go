@@ -63,7 +63,7 @@ func runConfigValidate(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	cfg, err := r.cfg, r.err
 	stdout, stderr = redactingAll(stdout, passwordsIn(r.data)), redactingAll(stderr, passwordsIn(r.data))
-	stdout, stderr = redacting(stdout, cfg.Password), redacting(stderr, cfg.Password)
+	stdout, stderr = redactingAll(stdout, cfg.Passwords()), redactingAll(stderr, cfg.Passwords())
 	var ce *datalayer.ConfigError
 	switch {
 	case err == nil:
