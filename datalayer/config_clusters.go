@@ -325,9 +325,11 @@ func (p *configParser) parseCluster(name string, n *yaml.Node) {
 		}
 	}
 	// A cluster's nodes are its own: without host or a discovery that
-	// finds them, it would be localhost:5432, most likely not the events
-	// database. The check is the parser's, as only it knows what was set.
-	if !set["host"] && !p.skip[prefix+"host"] && !(set["discovery"] && cl.Discovery != DiscoveryStatic) {
+	// finds them (Patroni, or DNS with a name of its own: without one, dns
+	// looks up host), it would be localhost:5432, most likely not the
+	// events database. The check is the parser's: only it knows what was set.
+	discovered := cl.Discovery == DiscoveryPatroni || cl.Discovery == DiscoveryDNS && set["discovery_dns_name"]
+	if !set["host"] && !p.skip[prefix+"host"] && !discovered {
 		p.fail(prefix+"host", "is required: a cluster gives its own nodes (host and replica_hosts, or discovery), "+
 			"they are never the default cluster's")
 	}

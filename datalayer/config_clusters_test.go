@@ -50,6 +50,9 @@ database:
       replica_hosts: [ev2.internal, "ev3.internal:6001"]
       max_overflow: 3
       tables: [events, audit.event_log]
+    dns:
+      discovery: dns
+      discovery_dns_name: pg.events.internal
     analytics:
       discovery: patroni
       patroni_urls: [http://patroni.internal:8008]
@@ -58,7 +61,8 @@ database:
 `)
 	cfg, err := ParseConfig(data)
 	require.NoError(t, err)
-	require.Equal(t, []string{"analytics", "events"}, cfg.ClusterNames())
+	require.Equal(t, []string{"analytics", "dns", "events"}, cfg.ClusterNames())
+	assert.Equal(t, "pg.events.internal", cfg.Clusters["dns"].DiscoveryDNSName)
 
 	ev := cfg.Clusters["events"]
 	assert.Equal(t, "ev1.internal", ev.Host, "env expanded inside a cluster")
@@ -122,7 +126,9 @@ func TestParseConfigClustersInvalid(t *testing.T) {
 		{"duplicate key", ev("  pool_size: 1", "  pool_size: 2"), "clusters.events.pool_size", "appears more than once"},
 		{"no host", withClusters(nil, "events:", "  pool_size: 3"), "clusters.events.host", "a cluster gives its own nodes"},
 		{"empty section", withClusters(nil, "events:"), "clusters.events.host", "is required"},
-		{"dns without a name is no discovery of its own", withClusters(nil, "events:", "  discovery: static"), "clusters.events.host", "is required"},
+		{"static discovery is no discovery of its own", withClusters(nil, "events:", "  discovery: static"), "clusters.events.host", "is required"},
+		{"dns without a name of its own looks up host", withClusters(nil, "events:", "  discovery: dns"), "clusters.events.host", "is required"},
+		{"top-level typo of clusters", section("cluster:", "  events:", "    host: x"), "database.cluster", `did you mean "clusters"?`},
 		{"section a list", withClusters(nil, "events: [a]"), "clusters.events", "must be a mapping"},
 		{"clusters a list", []byte(string(section()) + "  clusters: [events]\n"), "clusters", "must be a mapping"},
 		{"reserved name", withClusters(nil, "default:", "  host: x"), "clusters.default", "reserved"},

@@ -68,6 +68,9 @@ func (p *configParser) reportUnknown() {
 // key belongs to the whole configuration.
 func unknownKeyHint(u unknownKey) string {
 	if u.prefix == "" {
+		if len(u.name) <= 64 && keyEditDistance(strings.ToLower(u.name), "clusters") < 3 {
+			return ` (did you mean "clusters"?)`
+		}
 		if legacy, ok := legacyKeyHints[u.name]; ok {
 			return fmt.Sprintf(" (a legacy key: use %q, or %s)", legacy, migrateHint)
 		}
