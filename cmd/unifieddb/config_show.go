@@ -9,7 +9,8 @@ import (
 const configShowDescription = `
 Print the effective configuration of FILE: every key, with the defaults
 filled in and ${VAR} placeholders expanded from the environment, as YAML
-that "unifieddb config validate" accepts. The password is shown as "***".
+that "unifieddb config validate" accepts, each named cluster (clusters:)
+with every key it takes. Every password is shown as "***".
 Warnings go to stderr.
 
 Exit status: 0 shown, 1 invalid or unreadable, 2 usage error.`
