@@ -82,10 +82,12 @@ func (a *App) UserByEmail(ctx context.Context, email string) (User, error) {
 	return u, err
 }
 
-// CountActiveUsers reads from a replica: a report that may lag a little.
-func (a *App) CountActiveUsers(ctx context.Context) (int64, error) {
+// CountActiveUsers counts the active users of an email domain on a
+// replica: a report that may lag a little.
+func (a *App) CountActiveUsers(ctx context.Context, domain string) (int64, error) {
 	var n int64
-	err := a.db.WithContext(ctx).Clauses(dbresolver.Read).Model(&User{}).Where("active").Count(&n).Error
+	err := a.db.WithContext(ctx).Clauses(dbresolver.Read).Model(&User{}).
+		Where("active AND email LIKE ?", "%@"+domain).Count(&n).Error
 	return n, err
 }
 

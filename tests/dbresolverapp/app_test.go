@@ -63,7 +63,8 @@ func TestTablesAreOnTheirOwnDatabases(t *testing.T) {
 
 func TestUsers(t *testing.T) {
 	app, ctx := open(t)
-	email := unique("ada") + "@example.com"
+	domain := unique("example") + ".com"
+	email := "ada@" + domain
 	u, err := app.CreateUser(ctx, "Ada", email)
 	if err != nil {
 		t.Fatal(err)
@@ -78,13 +79,17 @@ func TestUsers(t *testing.T) {
 	if _, err := app.CreateUser(ctx, "Ada again", email); err == nil {
 		t.Fatal("a second user with the same email was accepted")
 	}
+	if _, err := app.CreateUser(ctx, "Alan", "alan@"+domain); err != nil {
+		t.Fatal(err)
+	}
 
 	// dbresolver.Read: a replica, which catches up.
-	before := eventually(t, func() (int64, error) { return app.CountActiveUsers(ctx) }, func(n int64) bool { return n >= 1 })
+	count := func() (int64, error) { return app.CountActiveUsers(ctx, domain) }
+	eventually(t, count, 2)
 	if err := app.Deactivate(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() (int64, error) { return app.CountActiveUsers(ctx) }, func(n int64) bool { return n == before-1 })
+	eventually(t, count, 1)
 	if got, err = app.UserByEmail(ctx, email); err != nil || got.Active {
 		t.Fatalf("after Deactivate: %+v, %v", got, err)
 	}
@@ -96,14 +101,15 @@ func TestEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.RecordEvent(ctx, u.ID, "login"); err != nil {
+	login, view, logout := unique("login"), unique("view"), unique("logout")
+	if _, err := app.RecordEvent(ctx, u.ID, login); err != nil {
 		t.Fatal(err)
 	}
-	if err := app.RecordEvents(ctx, u.ID, "view", "view", "logout"); err != nil {
+	if err := app.RecordEvents(ctx, u.ID, view, view, logout); err != nil {
 		t.Fatal(err)
 	}
 	// A transaction that fails leaves nothing behind.
-	if err := app.RecordEvents(ctx, u.ID, "view", ""); err == nil {
+	if err := app.RecordEvents(ctx, u.ID, view, ""); err == nil {
 		t.Fatal("an event without a kind was accepted")
 	}
 	events, err := app.EventsOf(ctx, u.ID)
@@ -114,20 +120,20 @@ func TestEvents(t *testing.T) {
 	for _, e := range events {
 		kinds = append(kinds, e.Kind)
 	}
-	if fmt.Sprint(kinds) != "[login view view logout]" {
-		t.Fatalf("EventsOf = %v, want [login view view logout]", kinds)
+	if want := []string{login, view, view, logout}; fmt.Sprint(kinds) != fmt.Sprint(want) {
+		t.Fatalf("EventsOf = %v, want %v", kinds, want)
 	}
 
 	// The raw report on an events replica sees them once it caught up.
 	eventually(t, func() (int64, error) {
 		counts, err := app.CountByKind(ctx)
 		for _, c := range counts {
-			if c.Kind == "logout" {
+			if c.Kind == view {
 				return c.Count, err
 			}
 		}
 		return 0, err
-	}, func(n int64) bool { return n >= 1 })
+	}, 2)
 
 	n, err := app.PurgeEventsOf(ctx, u.ID)
 	if err != nil || n != 4 {
@@ -138,18 +144,17 @@ func TestEvents(t *testing.T) {
 	}
 }
 
-// eventually polls get until ok holds (a replica catching up) and returns
-// the last value.
-func eventually(t *testing.T, get func() (int64, error), ok func(int64) bool) int64 {
+// eventually polls get until it returns want (a replica catching up).
+func eventually(t *testing.T, get func() (int64, error), want int64) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		v, err := get()
-		if err == nil && ok(v) {
-			return v
+		if err == nil && v == want {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not reached in 30s: last %d, %v", v, err)
+			t.Fatalf("not %d after 30s: last %d, %v", want, v, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
