@@ -210,6 +210,26 @@ type Config struct {
 	// means "error". strict_mode makes them errors whatever this says.
 	UnknownKeys string
 
+	// Clusters (`clusters`) are the named clusters, each a section with the
+	// keys of a cluster (connection, nodes, discovery, pools, timeouts, TLS,
+	// replication lag, migrations_dir) and its Tables; the top-level keys
+	// are the cluster named "default". A key a section leaves out has the
+	// top-level value, except host, port, replica_hosts, discovery,
+	// patroni_urls, discovery_dns_name, migration_host and migrations_dir,
+	// which have their defaults (see ClusterBase); a section must give host
+	// or a discovery. After LoadConfig and ParseConfig each entry is
+	// complete. Names match ^[a-z][a-z0-9_]*$ and are not "default".
+	// Keys of the whole configuration (strict_mode, unknown_keys, echo,
+	// debug_mode, enable_metrics, transaction_retries,
+	// read_your_writes_scope) are not keys of a cluster: its Config holds
+	// the top-level value, which is the one that counts. Default none.
+	Clusters map[string]Config
+	// Tables (`tables`, only inside a cluster) are the tables placed on
+	// that cluster, by name ("orders", "audit.events"): statements on them
+	// go there. A table is on at most one cluster; tables of no cluster
+	// are on the default one. See PlacementTables.
+	Tables []string
+
 	// Warnings lists non-fatal problems found while loading (unknown keys
 	// with unknown_keys: warn). Not a YAML key. New logs each at WARN.
 	Warnings []string

@@ -105,8 +105,13 @@ func parseConfig(data []byte, lookup func(string) (string, bool), placeholdersOK
 	}
 	if len(p.errs) == 0 || p.sectionFound {
 		if err := p.cfg.Validate(); err != nil {
-			for _, f := range err.(*ConfigError).Fields {
-				if !p.skip[f.Field] && !p.skip[configBaseField(f.Field)] {
+			fields := err.(*ConfigError).Fields
+			top := map[string]bool{}
+			for _, f := range fields {
+				top[configBaseField(f.Field)] = true
+			}
+			for _, f := range fields {
+				if !p.skip[f.Field] && !p.skip[configBaseField(f.Field)] && !p.inheritedFinding(f.Field, top) {
 					p.errs = append(p.errs, f)
 				}
 			}
@@ -153,9 +158,17 @@ type configParser struct {
 	// placeholder): Validate's findings about them are not added.
 	skip map[string]bool
 	// unknown holds the unknown keys, reported once strict_mode is known.
-	unknown []string
-	// rawPassword is the password as written, before expansion.
-	rawPassword string
+	unknown []unknownKey
+	// rawPasswords are the passwords as written, before expansion.
+	rawPasswords []string
+	// clusterSet holds, for each cluster section read, the keys it sets.
+	clusterSet map[string]map[string]bool
+}
+
+// unknownKey is an unknown key and the path of its section: "" for the
+// top level, "clusters.NAME." for a cluster.
+type unknownKey struct {
+	prefix, name string
 }
 
 func (p *configParser) fail(field, problem string) {
@@ -166,11 +179,11 @@ func (p *configParser) fail(field, problem string) {
 // secrets are the strings no message may contain.
 func (p *configParser) secrets() []string {
 	s := secretsInText(p.data)
-	if p.cfg.Password != "" {
-		s = append(s, p.cfg.Password)
-	}
-	if p.rawPassword != "" && len(envRefs(p.rawPassword)) == 0 {
-		s = append(s, p.rawPassword)
+	s = append(s, p.cfg.Passwords()...)
+	for _, raw := range p.rawPasswords {
+		if raw != "" && len(envRefs(raw)) == 0 {
+			s = append(s, raw)
+		}
 	}
 	return s
 }
@@ -249,10 +262,11 @@ func (p *configParser) parseSection(n *yaml.Node) {
 		return
 	}
 	seen := map[string]int{}
+	var clusters *yaml.Node
 	for _, kv := range mappingPairs(n) {
 		k, v := kv[0], kv[1]
 		if k.Kind != yaml.ScalarNode {
-			p.unknown = append(p.unknown, fmt.Sprintf("(%s at line %d)", yamlKindName(k), k.Line))
+			p.unknown = append(p.unknown, unknownKey{name: fmt.Sprintf("(%s at line %d)", yamlKindName(k), k.Line)})
 			continue
 		}
 		name := k.Value
@@ -261,14 +275,24 @@ func (p *configParser) parseSection(n *yaml.Node) {
 			continue
 		}
 		seen[name] = k.Line
+		switch name {
+		case "clusters":
+			clusters = resolveYAMLAlias(v)
+			continue
+		case "tables":
+			p.fail(name, "is only valid inside a cluster (clusters.NAME.tables): the tables of no cluster are on the default one")
+			continue
+		}
 		idx, known := configKeyIndex[name]
 		if !known {
-			p.unknown = append(p.unknown, name)
+			p.unknown = append(p.unknown, unknownKey{name: name})
 			continue
 		}
 		if name == "password" && v != nil && v.Kind == yaml.ScalarNode {
-			p.rawPassword = v.Value
+			p.rawPasswords = append(p.rawPasswords, v.Value)
 		}
 		p.setField(name, configKeys[idx].field(&p.cfg), resolveYAMLAlias(v))
 	}
+	// Clusters last: they inherit the top-level keys, wherever these are.
+	p.parseClusters(clusters)
 }

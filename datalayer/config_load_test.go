@@ -493,6 +493,7 @@ func FuzzParseConfig(f *testing.F) {
 		"database:\n  replica_hosts: '::1,,[x]:'\n  pool_timeout: 1e300\n",
 		"database:\n  pool_timeout: -9223372036.854775808\n  pool_recycle: 9223372036.854775807\n",
 		"database:\n  ? [a]\n  : b\n",
+		"database:\n  host: h\n  database: d\n  clusters:\n    ev:\n      host: e\n      tables: [t, s.u]\n    an: {discovery: dns, discovery_dns_name: x}\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))

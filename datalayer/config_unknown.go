@@ -29,28 +29,31 @@ func (p *configParser) reportUnknown() {
 		}()
 		p.unknown = p.unknown[:maxUnknownReported]
 	}
-	for i, name := range p.unknown {
+	for i, u := range p.unknown {
+		name := u.prefix + u.name
 		var msg, hint string
 		switch {
-		case strings.HasPrefix(name, "("):
-			msg = "unknown key " + name + " ignored"
+		case strings.HasPrefix(u.name, "("):
+			msg = "unknown key " + u.name + " ignored"
+			if u.prefix != "" {
+				msg = "unknown key " + u.name + " in " + strings.TrimSuffix(u.prefix, ".") + " ignored"
+			}
 		default:
 			msg = fmt.Sprintf("unknown key %s ignored", quoteConfigValue(name))
-			if legacy, ok := legacyKeyHints[name]; ok {
-				hint = fmt.Sprintf(" (a legacy key: use %q, or %s)", legacy, migrateHint)
-			} else if s := closestKey(name); s != "" {
-				hint = fmt.Sprintf(" (did you mean %q?)", s)
-			}
+			hint = unknownKeyHint(u)
 		}
 		switch {
 		case strict:
+			if strings.HasPrefix(u.name, "(") {
+				name = strings.TrimSuffix(u.prefix, ".")
+			}
 			p.fail(name, strings.Replace(msg, " ignored", "", 1)+hint+" (strict_mode)")
 		case warn:
 			p.warnings = append(p.warnings, msg+hint)
 		default:
 			field, problem := "database."+name, "unknown key"+hint
-			if strings.HasPrefix(name, "(") {
-				field, problem = "database", "unknown key "+name
+			if strings.HasPrefix(u.name, "(") {
+				field, problem = strings.TrimSuffix("database."+u.prefix, "."), "unknown key "+u.name
 			}
 			if i == 0 {
 				problem += unknownKeysHint
@@ -58,6 +61,37 @@ func (p *configParser) reportUnknown() {
 			p.fail(field, problem)
 		}
 	}
+}
+
+// unknownKeyHint is what follows the message about an unknown key: the
+// key it replaces or is probably a typo of, or, inside a cluster, that the
+// key belongs to the whole configuration.
+func unknownKeyHint(u unknownKey) string {
+	if u.prefix == "" {
+		if len(u.name) <= 64 && keyEditDistance(strings.ToLower(u.name), "clusters") < 3 {
+			return ` (did you mean "clusters"?)`
+		}
+		if legacy, ok := legacyKeyHints[u.name]; ok {
+			return fmt.Sprintf(" (a legacy key: use %q, or %s)", legacy, migrateHint)
+		}
+		if s := closestKey(u.name); s != "" {
+			return fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return ""
+	}
+	switch _, known := configKeyIndex[u.name]; {
+	case known:
+		return fmt.Sprintf(" (%s is a key of the whole configuration, not of one cluster: set it at the top level)", u.name)
+	case u.name == "clusters":
+		return " (clusters do not nest: declare every cluster under the top-level clusters)"
+	}
+	if len(u.name) <= 64 && keyEditDistance(strings.ToLower(u.name), "tables") < 3 {
+		return ` (did you mean "tables"?)`
+	}
+	if s := closestKey(u.name); s != "" && clusterKeys[s] != 0 {
+		return fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return ""
 }
 
 // normalizedKeys maps each known key, lowercased without "-", "_" and " ",

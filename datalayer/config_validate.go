@@ -34,8 +34,27 @@ var configRYWScopes = []string{ReadYourWritesContext, ReadYourWritesInstance}
 
 // Validate checks every field and returns nil or one *ConfigError that
 // names every bad field by its YAML key (replica entries as
-// "replica_hosts[i]"). It never includes the password.
+// "replica_hosts[i]", a cluster's keys as "clusters.NAME.pool_size"). It
+// never includes a password.
 func (c Config) Validate() error {
+	err := c.validateOne()
+	errs := c.clusterProblems()
+	if err == nil && len(errs) == 0 {
+		return nil
+	}
+	if err != nil {
+		errs = append(err.(*ConfigError).Fields, errs...)
+	}
+	redact := secretRedactor(c.Passwords())
+	for i := range errs {
+		errs[i].Problem = redact.Replace(errs[i].Problem)
+	}
+	return &ConfigError{Fields: errs}
+}
+
+// validateOne checks the keys of one cluster, without its Tables and
+// Clusters.
+func (c Config) validateOne() error {
 	var errs []FieldError
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, FieldError{Field: field, Problem: fmt.Sprintf(format, args...)})

@@ -87,7 +87,8 @@ var configKeyIndex = func() map[string]int {
 const rawTag = "!raw"
 
 // MarshalYAML writes c as a `database:` section with every key in the
-// documented order, durations as seconds (`30`, `0.1`) and strings quoted
+// documented order, then the named clusters (each with every key a cluster
+// takes), durations as seconds (`30`, `0.1`) and strings quoted
 // where YAML needs it; ParseConfig reads it back to an equal Config (except
 // Warnings, which are not written, and an empty ReplicaHosts, which comes back
 // nil). Values containing "${" are tagged !raw so that they are not expanded
@@ -103,8 +104,29 @@ func (c Config) MarshalYAML() ([]byte, error) {
 	for _, k := range configKeys {
 		section.Content = append(section.Content, yamlKey(k.name), yamlValueNode(k.field(&c)))
 	}
+	if len(c.Clusters) > 0 {
+		clusters := &yaml.Node{Kind: yaml.MappingNode}
+		for _, name := range c.ClusterNames() {
+			cl := c.Clusters[name]
+			clusters.Content = append(clusters.Content, yamlKey(name), cl.clusterYAML())
+		}
+		section.Content = append(section.Content, yamlKey("clusters"), clusters)
+	}
 	root := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{yamlKey("database"), section}}
 	return encodeConfigYAML(root)
+}
+
+// clusterYAML is the section of a named cluster: every key a cluster
+// takes, in the documented order, then its tables.
+func (c *Config) clusterYAML() *yaml.Node {
+	section := &yaml.Node{Kind: yaml.MappingNode}
+	for _, k := range configKeys {
+		if clusterKeys[k.name] != 0 {
+			section.Content = append(section.Content, yamlKey(k.name), yamlValueNode(k.field(c)))
+		}
+	}
+	section.Content = append(section.Content, yamlKey("tables"), yamlValueNode(&c.Tables))
+	return section
 }
 
 // encodeYAML writes n with a two-space indent.

@@ -33,7 +33,7 @@ func ReadinessHandler(m *Manager) http.Handler {
 		if err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{
 				"status": StatusUnhealthy,
-				"error":  redactSecrets(err.Error(), []string{m.cfg.Password}),
+				"error":  redactSecrets(err.Error(), m.cfg.Passwords()),
 			})
 			return
 		}

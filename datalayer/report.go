@@ -197,7 +197,7 @@ func (m *Manager) healthReport(cs plugin.ClusterStatus, now time.Time) HealthRep
 		SplitBrain: cs.SplitBrain,
 		Nodes:      make([]NodeHealth, 0, len(cs.Nodes)),
 	}
-	secrets := []string{m.cfg.Password}
+	secrets := m.cfg.Passwords()
 	r.Discovery = discoveryHealth(cs.Discovery, secrets)
 	usable := 0
 	for _, n := range cs.Nodes {

@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
+	"github.com/prompt-improver/unifieddb/internal/pgcluster"
 )
 
 var gxSeq atomic.Int64
@@ -21,12 +22,18 @@ var gxSeq atomic.Int64
 // dropped when the test ends, and waits until the replicas have it.
 func freshDatabase(t *testing.T) string {
 	t.Helper()
+	return freshDatabaseOn(t, shared)
+}
+
+// freshDatabaseOn is freshDatabase on c, whose first node is its primary.
+func freshDatabaseOn(t *testing.T, c *pgcluster.Cluster) string {
+	t.Helper()
 	ctx := context.Background()
-	primary := shared.Nodes()[0]
+	primary := c.Nodes()[0]
 	name := fmt.Sprintf("gx_%d", gxSeq.Add(1))
 	require.NoError(t, primary.Exec(ctx, `CREATE DATABASE "`+name+`"`))
 	t.Cleanup(func() { _ = primary.Exec(ctx, `DROP DATABASE IF EXISTS "`+name+`" WITH (FORCE)`) })
-	waitReplicated(t, shared, primary)
+	waitReplicated(t, c, primary)
 	return name
 }
 

@@ -3,9 +3,7 @@ package tests
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -35,13 +33,7 @@ func TestOutsiderModule(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	goCmd := func(args ...string) (string, error) {
-		cmd := exec.CommandContext(ctx, "go", args...)
-		cmd.Dir = outsiderDir
-		cmd.Env = append(os.Environ(),
-			"GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -mod=mod"),
-			"UNIFIEDDB_OUTSIDER_CONFIG="+cfgPath)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
+		return goInModule(ctx, outsiderDir, []string{"UNIFIEDDB_OUTSIDER_CONFIG=" + cfgPath}, args...)
 	}
 
 	deps, err := goCmd("list", "-deps", "-test", ".")

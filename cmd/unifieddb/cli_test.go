@@ -209,6 +209,39 @@ func TestConfigShow(t *testing.T) {
 	assert.Contains(t, stderr, "port")
 }
 
+// config validate and show know the clusters: every bad key of a cluster
+// named with its path, each cluster shown with its effective keys, no
+// cluster's password anywhere.
+func TestConfigClusters(t *testing.T) {
+	const evPassword = "events-Pw-secret"
+	dir := t.TempDir()
+	good := writeFile(t, filepath.Join(dir, "good.yaml"), "database:\n  host: db.internal\n  database: app\n  password: \""+legacyPassword+"\"\n"+
+		"  pool_size: 3\n  clusters:\n    events:\n      host: ev1.internal\n      password: \""+evPassword+"\"\n      tables: [events]\n")
+	code, stdout, stderr := runCmd(t, "config", "validate", good)
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, good+": valid\n", stdout)
+
+	code, stdout, stderr = runCmd(t, "config", "show", good)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "\n  clusters:\n    events:\n      host: ev1.internal\n      port: 5432\n")
+	assert.Contains(t, stdout, "\n      pool_size: 3\n", "inherited")
+	assert.Contains(t, stdout, "\n      tables:\n        - events\n")
+	assert.NotContains(t, stdout+stderr, evPassword)
+	assert.NotContains(t, stdout+stderr, legacyPassword)
+
+	bad := writeFile(t, filepath.Join(dir, "bad.yaml"), "database:\n  host: db.internal\n  database: app\n  clusters:\n"+
+		"    events:\n      password: \""+evPassword+"\"\n      pool_size: 0\n      port: \""+evPassword+"\"\n      tables: [events]\n"+
+		"    audit:\n      host: au1\n      tables: [events]\n      replica_host: [au2]\n")
+	code, stdout, stderr = runCmd(t, "config", "validate", bad)
+	assert.Equal(t, exitFail, code)
+	for _, field := range []string{"  clusters.events.host: ", "  clusters.events.pool_size: ", "  clusters.events.port: ",
+		"  clusters.events.tables[0]: ", "  database.clusters.audit.replica_host: "} {
+		assert.Contains(t, stdout, field)
+	}
+	assert.Contains(t, stdout, "placed on two clusters, audit and events")
+	assert.NotContains(t, stdout+stderr, evPassword)
+}
+
 func TestLiveCommandUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"health"}, {"info"}, {"doctor"}, {"migrate", "up"},

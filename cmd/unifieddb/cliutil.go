@@ -123,7 +123,7 @@ func (l *liveFlags) open(ctx context.Context, name string, stdout, stderr io.Wri
 		fmt.Fprintf(stderr, "unifieddb %s: %v\n", name, err)
 		return nil, exitFail
 	}
-	s := &session{cfg: cfg, stdout: redacting(stdout, cfg.Password), stderr: redacting(stderr, cfg.Password)}
+	s := &session{cfg: cfg, stdout: redactingAll(stdout, cfg.Passwords()), stderr: redactingAll(stderr, cfg.Passwords())}
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(s.stderr, "unifieddb %s: warning: %s\n", name, w)
 	}

@@ -9,7 +9,8 @@ import (
 const configShowDescription = `
 Print the effective configuration of FILE: every key, with the defaults
 filled in and ${VAR} placeholders expanded from the environment, as YAML
-that "unifieddb config validate" accepts. The password is shown as "***".
+that "unifieddb config validate" accepts, each named cluster (clusters:)
+with every key it takes. Every password is shown as "***".
 Warnings go to stderr.
 
 Exit status: 0 shown, 1 invalid or unreadable, 2 usage error.`
@@ -28,7 +29,7 @@ func runConfigShow(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "unifieddb config show: %v\n", err)
 		return exitFail
 	}
-	stdout, stderr = redacting(stdout, cfg.Password), redacting(stderr, cfg.Password)
+	stdout, stderr = redactingAll(stdout, cfg.Passwords()), redactingAll(stderr, cfg.Passwords())
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}

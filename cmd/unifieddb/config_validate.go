@@ -12,7 +12,8 @@ import (
 const configValidateDescription = `
 Read FILE as the unifieddb configuration (top-level key database, ${VAR}
 expanded from the environment) and check every field. Every problem is
-named with its key, one per line. An unknown key (a typo such as
+named with its key, one per line; a named cluster's keys with their path
+(clusters.events.pool_size). An unknown key (a typo such as
 replica_host for replica_hosts) is a problem; with unknown_keys: warn in
 the file it is a warning, and the file still fails validation: LoadConfig
 would accept it, but the key does nothing. Nothing connects to a database.
@@ -63,7 +64,7 @@ func runConfigValidate(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	cfg, err := r.cfg, r.err
 	stdout, stderr = redactingAll(stdout, passwordsIn(r.data)), redactingAll(stderr, passwordsIn(r.data))
-	stdout, stderr = redacting(stdout, cfg.Password), redacting(stderr, cfg.Password)
+	stdout, stderr = redactingAll(stdout, cfg.Passwords()), redactingAll(stderr, cfg.Passwords())
 	var ce *datalayer.ConfigError
 	switch {
 	case err == nil:
