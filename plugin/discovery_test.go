@@ -158,9 +158,9 @@ func TestPatroniSourceNamesEveryURL(t *testing.T) {
 // probed at once; nothing else changes: the probe decides.
 func TestApplyMembersProbesWhereTheSourceDisagrees(t *testing.T) {
 	p, _ := testPlugin(t, 3)
-	ns := p.nodeList()
+	ns := p.Nodes()
 	for i, n := range ns {
-		n.addr, n.kick = Addr{"h", i + 1}, make(chan struct{}, 1)
+		n.Addr, n.kick = Addr{"h", i + 1}, make(chan struct{}, 1)
 	}
 	ns[0].st.role = RolePrimary
 	kicked := func() (out []int) {
@@ -174,20 +174,20 @@ func TestApplyMembersProbesWhereTheSourceDisagrees(t *testing.T) {
 		return out
 	}
 	p.applyMembers([]Member{
-		{Addr: ns[0].addr, Role: "replica", State: "streaming"},              // writable to the probes
-		{Addr: ns[1].addr, Role: "replica", State: "stopped", Suspect: true}, // up to the probes
-		{Addr: ns[2].addr, Role: "leader", State: "running"},                 // a replica to the probes
+		{Addr: ns[0].Addr, Role: "replica", State: "streaming"},              // writable to the probes
+		{Addr: ns[1].Addr, Role: "replica", State: "stopped", Suspect: true}, // up to the probes
+		{Addr: ns[2].Addr, Role: "leader", State: "running"},                 // a replica to the probes
 	})
 	p.runQueued()
 	assert.Equal(t, []int{0, 1, 2}, kicked())
 	assert.Equal(t, "stopped", ns[1].st.srcState)
 	assert.True(t, ns[1].st.up, "a suspect stays up until its probe fails")
-	assert.Equal(t, ns, p.nodeList(), "no change of membership")
+	assert.Equal(t, ns, p.Nodes(), "no change of membership")
 
 	p.applyMembers([]Member{
-		{Addr: ns[0].addr, Role: "leader", State: "running"},
-		{Addr: ns[1].addr, Role: "replica", State: "streaming"},
-		{Addr: ns[2].addr, Role: "sync_standby", State: "streaming"},
+		{Addr: ns[0].Addr, Role: "leader", State: "running"},
+		{Addr: ns[1].Addr, Role: "replica", State: "streaming"},
+		{Addr: ns[2].Addr, Role: "sync_standby", State: "streaming"},
 	})
 	p.runQueued()
 	assert.Empty(t, kicked())

@@ -15,8 +15,8 @@ func TestPinnedErrorIsTranslatedLikeARoute(t *testing.T) {
 	syntax := &pgconn.PgError{Code: "42601"}
 	ctx := context.Background()
 	p, _ := testPlugin(t, 1)
-	n := p.nodeList()[0]
-	read, write := &pool{node: n, kind: poolRead}, &pool{node: n, kind: poolWrite}
+	n := p.Nodes()[0]
+	read, write := &Pool{Node: n, Kind: PoolRead}, &Pool{Node: n, Kind: PoolWrite}
 
 	t.Run("a read-only session refuses a write", func(t *testing.T) {
 		err := pinnedError(ctx, read, watched{mode: ReadOnly}, OpQuery, readOnly)
@@ -57,7 +57,7 @@ func TestPinnedErrorIsTranslatedLikeARoute(t *testing.T) {
 }
 
 func TestKindMode(t *testing.T) {
-	for k, want := range map[poolKind]Mode{poolWrite: Auto, poolRead: ReadOnly, poolBatch: Batch, poolTx: Transactional} {
+	for k, want := range map[PoolKind]Mode{PoolWrite: Auto, PoolRead: ReadOnly, PoolBatch: Batch, PoolTx: Transactional} {
 		if got := kindMode(k); got != want {
 			t.Errorf("kindMode(%s) = %s; want %s", k, got, want)
 		}

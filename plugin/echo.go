@@ -12,7 +12,7 @@ type echoHook struct{ log *slog.Logger }
 
 func (h echoHook) Statement(_ context.Context, s Statement) {
 	if s.Err != nil {
-		h.log.Info("unifieddb: sql", "node", s.Node, "mode", s.Mode.String(), "pool", s.Pool, "duration", s.Duration, "sql", s.Query, "error", s.node.redact(s.Err.Error()))
+		h.log.Info("unifieddb: sql", "node", s.Node, "mode", s.Mode.String(), "pool", s.Pool, "duration", s.Duration, "sql", s.Query, "error", s.node.Redact(s.Err.Error()))
 		return
 	}
 	h.log.Info("unifieddb: sql", "node", s.Node, "mode", s.Mode.String(), "pool", s.Pool, "duration", s.Duration, "sql", s.Query)

@@ -62,8 +62,8 @@ func (p *Plugin) step(e event) {
 		}
 	}
 	if e.kind == evProbe && e.probe.err == nil {
-		e.node.rtt.Store(int64(e.probe.latency))
-		e.node.lsn.Store(e.probe.lsn)
+		e.node.RTT.Store(int64(e.probe.latency))
+		e.node.LSN.Store(e.probe.lsn)
 	}
 	hopeless := p.m.hopeless()
 	wasHopeless := p.hopeless.Swap(hopeless)
@@ -137,14 +137,14 @@ func (p *Plugin) runEffect(f effect) {
 	n := f.node
 	switch f.kind {
 	case effNodeDown:
-		p.log.Warn("unifieddb: node down", "node", n.name, "error", n.redact(f.err.Error()))
+		p.log.Warn("unifieddb: node down", "node", n.Name, "error", n.Redact(f.err.Error()))
 		p.hook(f)
 	case effNodeUp:
-		p.log.Info("unifieddb: node up", "node", n.name)
+		p.log.Info("unifieddb: node up", "node", n.Name)
 		p.hook(f)
 	case effCloseConns:
 		if k := n.conns.closeAll(); k > 0 {
-			p.log.Warn("unifieddb: node unreachable, closed its connections", "node", n.name, "connections", k, "hung", f.hung)
+			p.log.Warn("unifieddb: node unreachable, closed its connections", "node", n.Name, "connections", k, "hung", f.hung)
 		}
 	case effDrain:
 		p.drain(n)
@@ -163,12 +163,12 @@ func (p *Plugin) runEffect(f effect) {
 	case effPrimaryFound:
 		p.log.Info("unifieddb: primary", "node", nameOf(f.to))
 	case effFailover:
-		p.log.Warn("unifieddb: failover", "from", f.from.name, "to", f.to.name, "took", f.took)
+		p.log.Warn("unifieddb: failover", "from", f.from.Name, "to", f.to.Name, "took", f.took)
 		p.hook(f)
 	case effHopeless:
-		p.log.Warn("unifieddb: every node has a fault waiting cannot cure; calls fail at once", "error", p.unavailable(ErrNoPrimary).Error())
+		p.log.Warn("unifieddb: every node has a fault waiting cannot cure; calls fail at once", "error", p.Unavailable(ErrNoPrimary).Error())
 	case effTopology:
-		p.debug("unifieddb: topology", "primary", nameOf(f.to), "replicas", len(p.topo.Load().replicas))
+		p.debug("unifieddb: topology", "primary", nameOf(f.to), "replicas", len(p.topo.Load().Replicas))
 	}
 }
 
@@ -177,11 +177,11 @@ func (p *Plugin) callHooks(f effect) {
 	switch f.kind {
 	case effNodeDown:
 		if h := p.opts.Hooks.NodeDown; h != nil {
-			h(f.node.name, f.err)
+			h(f.node.Name, f.err)
 		}
 	case effNodeUp:
 		if h := p.opts.Hooks.NodeUp; h != nil {
-			h(f.node.name)
+			h(f.node.Name)
 		}
 	case effPrimaryChanged:
 		if h := p.opts.Hooks.PrimaryChanged; h != nil {
@@ -192,13 +192,13 @@ func (p *Plugin) callHooks(f effect) {
 	}
 }
 
-func (p *Plugin) failover(from, to *node, at time.Time, took time.Duration) {
+func (p *Plugin) failover(from, to *Node, at time.Time, took time.Duration) {
 	if h := p.opts.Hooks.Failover; h != nil {
-		h(from.name, to.name, took)
+		h(from.Name, to.Name, took)
 	}
 	for _, h := range p.hooks {
 		if fh, ok := h.(FailoverHook); ok {
-			fh.Failover(from.addr, to.addr, at, took)
+			fh.Failover(from.Addr, to.Addr, at, took)
 		}
 	}
 }

@@ -50,7 +50,7 @@ func TestEffectsRunOffTheCallersGoroutineInOrder(t *testing.T) {
 
 	done := make(chan struct{})
 	go func() {
-		p.report(ns[0], errShutdown) // the primary fails a statement
+		p.Report(ns[0], errShutdown) // the primary fails a statement
 		p.probeAll(ns[1])            // n1 promoted
 		close(done)
 	}()
@@ -59,7 +59,7 @@ func TestEffectsRunOffTheCallersGoroutineInOrder(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("a blocked hook held up the statement that reported the failure")
 	}
-	assert.Equal(t, ns[1], p.topo.Load().primary, "routing moved on while the hook was blocked")
+	assert.Equal(t, ns[1], p.topo.Load().Primary, "routing moved on while the hook was blocked")
 	assert.Empty(t, calls.get())
 	close(release)
 	close(p.fxStop)
@@ -77,7 +77,7 @@ func TestEffectsOfEveryKind(t *testing.T) {
 	p.hooks = []StatementHook{failoverFunc(func(old, primary Addr, at time.Time, took time.Duration) {
 		failovers = append(failovers, old.String()+">"+primary.String())
 	})}
-	ns[0].addr, ns[1].addr = Addr{"127.0.0.1", 1}, Addr{"127.0.0.1", 2}
+	ns[0].Addr, ns[1].Addr = Addr{"127.0.0.1", 1}, Addr{"127.0.0.1", 2}
 	up := false
 	p.opts.Hooks.NodeUp = func(string) { up = true }
 	for _, f := range []effect{
@@ -116,13 +116,13 @@ func TestCloseRunsQueuedEffectsThenStops(t *testing.T) {
 	var downs []string
 	p.opts.Hooks.NodeDown = func(node string, _ error) { downs = append(downs, node) }
 	p.fxStop = make(chan struct{})
-	p.report(ns[1], errShutdown) // queued, the goroutine not started yet
+	p.Report(ns[1], errShutdown) // queued, the goroutine not started yet
 	p.wg.Add(1)
 	go p.runEffects()
 	p.step(event{kind: evClose})
-	p.report(ns[0], errShutdown)
+	p.Report(ns[0], errShutdown)
 	close(p.fxStop)
 	p.wg.Wait()
 	require.Equal(t, []string{"n1"}, downs)
-	assert.NotNil(t, p.topo.Load().primary, "closed: the machine changes nothing")
+	assert.NotNil(t, p.topo.Load().Primary, "closed: the machine changes nothing")
 }

@@ -20,7 +20,7 @@ import (
 // standby, and nothing but their age tells them apart.
 
 // newEpoch starts a new epoch of n: every connection dialled so far is stale.
-func (n *node) newEpoch() { n.conns.epoch.Add(1) }
+func (n *Node) newEpoch() { n.conns.epoch.Add(1) }
 
 // staleConn is pgx's reset hook of the write pools: a connection dialled
 // before the node's current epoch is bad, so database/sql drops it and

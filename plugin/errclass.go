@@ -31,9 +31,9 @@ func SQLState(err error) string {
 	return ""
 }
 
-// notSent reports whether err proves the statement never reached a server: the
+// NotSent reports whether err proves the statement never reached a server: the
 // connection could not be opened, or the driver failed before sending.
-func notSent(err error) bool {
+func NotSent(err error) bool {
 	if err == nil {
 		return false
 	}
@@ -44,16 +44,16 @@ func notSent(err error) bool {
 	return SQLState(err) == codeCannotConnectNow
 }
 
-// connectionClass reports whether err says the node or the connection is gone
+// ConnectionClass reports whether err says the node or the connection is gone
 // or unusable (refused, reset, EOF, class 08, admin or crash shutdown), as
 // opposed to an error in the statement itself. A context's end is not
 // (context.DeadlineExceeded satisfies net.Error): the caller's deadline says
 // nothing of the node. A failed connect is, whatever its cause.
-func connectionClass(err error) bool {
+func ConnectionClass(err error) bool {
 	if err == nil {
 		return false
 	}
-	if notSent(err) {
+	if NotSent(err) {
 		return true
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
@@ -74,9 +74,9 @@ func connectionClass(err error) bool {
 		errors.Is(err, net.ErrClosed) || errors.Is(err, pgconn.ErrConnClosed)
 }
 
-// isReadOnlyRefusal reports whether the server refused a write because the
+// ReadOnlyRefusal reports whether the server refused a write because the
 // session or the node is read-only. It proves the statement did not run.
-func isReadOnlyRefusal(err error) bool { return SQLState(err) == codeReadOnlyTransaction }
+func ReadOnlyRefusal(err error) bool { return SQLState(err) == codeReadOnlyTransaction }
 
 // IsRetryableTxError reports whether a transaction that failed with err may be
 // re-run as a whole: a serialization failure, a deadlock, or a write refused

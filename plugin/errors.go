@@ -67,11 +67,11 @@ type NodeError struct {
 }
 
 // newNodeError wraps err with pl's node; nil stays nil.
-func newNodeError(pl *pool, mode Mode, op string, err error) error {
+func newNodeError(pl *Pool, mode Mode, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &NodeError{Node: pl.node.name, Mode: mode, Op: op, Err: err, secret: pl.node.secret}
+	return &NodeError{Node: pl.Node.Name, Mode: mode, Op: op, Err: err, secret: pl.Node.secret}
 }
 
 func (e *NodeError) Error() string {

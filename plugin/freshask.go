@@ -15,8 +15,8 @@ var errPoolBusy = errors.New("unifieddb: no free connection to ask for a WAL pos
 // worth pool_timeout: its answer only chooses between a replica and the
 // primary, and the primary is always fresh, so a full pool answers
 // errPoolBusy at once and the read goes where it needs no answer.
-func (p *Plugin) askLSNNow(ctx context.Context, pl *pool, query string, until time.Time) (int64, error) {
-	if pl.full() {
+func (p *Plugin) askLSNNow(ctx context.Context, pl *Pool, query string, until time.Time) (int64, error) {
+	if pl.Full() {
 		return 0, errPoolBusy
 	}
 	qctx, cancel := context.WithDeadline(ctx, until)
@@ -32,15 +32,15 @@ const minAsk = 10 * time.Millisecond
 // and with a free connection (a read-your-writes read does not queue on a
 // replica when the primary would do), starting where the replica policy
 // says, or nil.
-func (p *Plugin) freshReplica(t *topology, target int64) *node {
-	k := len(t.replicas)
+func (p *Plugin) freshReplica(t *Topology, target int64) *Node {
+	k := len(t.Replicas)
 	if k == 0 {
 		return nil
 	}
-	start := p.policyStart(k)
+	start := p.PolicyStart(k)
 	for i := range k {
-		n := t.replicas[(start+i)%k]
-		if n.lsn.Load() >= target && !n.pools[poolRead].full() {
+		n := t.Replicas[(start+i)%k]
+		if n.LSN.Load() >= target && !n.Pools[PoolRead].Full() {
 			return n
 		}
 	}

@@ -13,9 +13,9 @@ import (
 // asked, and the read goes where it is sure to be fresh.
 
 // fill makes pl look exhausted: every connection it may open is held.
-func fill(pl *pool) {
-	pl.max = 1
-	pl.held.Store(1)
+func fill(pl *Pool) {
+	pl.Max = 1
+	pl.Held.Store(1)
 }
 
 func TestReadYourWritesDoesNotAskAFullReplicaPool(t *testing.T) {
@@ -23,20 +23,20 @@ func TestReadYourWritesDoesNotAskAFullReplicaPool(t *testing.T) {
 	r := p.routes[Auto][opRead]
 	ctx := WithReadYourWrites(context.Background())
 	MarkWritten(ctx)
-	fill(ns[1].pools[poolRead])
-	fill(ns[2].pools[poolRead])
+	fill(ns[1].Pools[PoolRead])
+	fill(ns[2].Pools[PoolRead])
 	asked := lsnAnswers(p, map[string]int64{"n0": 500, "n1": 500, "n2": 500})
 	pl, err := r.first(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, "n0", pl.node.name, "no replica could be asked: the primary")
+	assert.Equal(t, "n0", pl.Node.Name, "no replica could be asked: the primary")
 	assert.Equal(t, []string{"n0"}, *asked, "full replica pools are not asked")
 
 	// Known fresh by its probe, but no free connection: not picked either.
-	ns[2].lsn.Store(500)
+	ns[2].LSN.Store(500)
 	MarkWritten(ctx)
 	pl, err = r.first(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, "n0", pl.node.name)
+	assert.Equal(t, "n0", pl.Node.Name)
 }
 
 func TestReadYourWritesWithAFullPrimaryPoolReadsThePrimaryWithoutAsking(t *testing.T) {
@@ -44,11 +44,11 @@ func TestReadYourWritesWithAFullPrimaryPoolReadsThePrimaryWithoutAsking(t *testi
 	r := p.routes[Auto][opRead]
 	ctx := WithReadYourWrites(context.Background())
 	MarkWritten(ctx)
-	fill(ns[0].pools[poolWrite])
+	fill(ns[0].Pools[PoolWrite])
 	asked := lsnAnswers(p, map[string]int64{"n0": 500, "n1": 500})
 	pl, err := r.first(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, ns[0].pools[poolWrite], pl, "the read itself waits for the primary's pool, once")
+	assert.Equal(t, ns[0].Pools[PoolWrite], pl, "the read itself waits for the primary's pool, once")
 	assert.Empty(t, *asked, "the primary's position is not asked of a full pool")
 }
 
@@ -57,26 +57,26 @@ func TestReadYourWritesMovingFromAFullNodeAsksNeitherFullPool(t *testing.T) {
 	r := p.routes[Auto][opRead]
 	ctx := WithReadYourWrites(context.Background())
 	rywFrom(ctx).last.Store(ns[1])
-	fill(ns[1].pools[poolRead])
-	fill(ns[0].pools[poolWrite])
+	fill(ns[1].Pools[PoolRead])
+	fill(ns[0].Pools[PoolWrite])
 	asked := lsnAnswers(p, map[string]int64{"n0": 500, "n1": 500, "n2": 500})
 	pl, err := r.first(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, "n0", pl.node.name, "what n1 showed cannot be bounded: the primary")
+	assert.Equal(t, "n0", pl.Node.Name, "what n1 showed cannot be bounded: the primary")
 	assert.Empty(t, *asked)
 }
 
 func TestAskLSNNowEndsByItsBound(t *testing.T) {
 	p, ns := routingPlugin(t, 2, Options{})
-	p.lsnSeam = func(ctx context.Context, _ *pool, _ string) (int64, error) {
+	p.lsnSeam = func(ctx context.Context, _ *Pool, _ string) (int64, error) {
 		<-ctx.Done()
 		return 0, ctx.Err()
 	}
 	start := time.Now()
-	_, err := p.askLSNNow(context.Background(), ns[1].pools[poolRead], replayLSNSQL, time.Now().Add(20*time.Millisecond))
+	_, err := p.askLSNNow(context.Background(), ns[1].Pools[PoolRead], replayLSNSQL, time.Now().Add(20*time.Millisecond))
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 2*time.Second)
-	fill(ns[1].pools[poolRead])
-	_, err = p.askLSNNow(context.Background(), ns[1].pools[poolRead], replayLSNSQL, time.Now().Add(time.Hour))
+	fill(ns[1].Pools[PoolRead])
+	_, err = p.askLSNNow(context.Background(), ns[1].Pools[PoolRead], replayLSNSQL, time.Now().Add(time.Hour))
 	assert.ErrorIs(t, err, errPoolBusy)
 }

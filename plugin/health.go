@@ -113,19 +113,19 @@ type probeResult struct {
 	at         time.Time
 }
 
-// report is how the query path tells the failover machine that an attempt
+// Report is how the query path tells the failover machine that an attempt
 // on n failed with err: a connection-class error takes the node out of
 // service at once, a write refused with 25006 makes it not writable; either
 // asks for an immediate probe.
-func (p *Plugin) report(n *node, err error) {
+func (p *Plugin) Report(n *Node, err error) {
 	kind := evConnError
-	if isReadOnlyRefusal(err) {
+	if ReadOnlyRefusal(err) {
 		kind = evRefused
 	}
 	p.step(event{kind: kind, node: n, err: err})
 }
 
-func (n *node) kickProbe() {
+func (n *Node) kickProbe() {
 	select {
 	case n.kick <- struct{}{}:
 	default:
@@ -133,7 +133,7 @@ func (n *node) kickProbe() {
 }
 
 func (p *Plugin) kickAll() {
-	for _, n := range p.nodeList() {
+	for _, n := range p.Nodes() {
 		n.kickProbe()
 	}
 }
@@ -141,18 +141,18 @@ func (p *Plugin) kickAll() {
 // drain closes the idle connections of a demoted node's primary pools; the
 // transition already started a new epoch, so none of the connections in use
 // now is used for writes again either.
-func (p *Plugin) drain(n *node) {
-	for _, k := range []poolKind{poolWrite, poolBatch, poolTx} {
-		pl := n.pools[k]
-		pl.db.SetMaxIdleConns(0)
-		pl.db.SetMaxIdleConns(p.opts.poolConfig(k).MaxIdle)
+func (p *Plugin) drain(n *Node) {
+	for _, k := range []PoolKind{PoolWrite, PoolBatch, PoolTx} {
+		pl := n.Pools[k]
+		pl.DB.SetMaxIdleConns(0)
+		pl.DB.SetMaxIdleConns(p.opts.poolConfig(k).MaxIdle)
 	}
-	p.log.Warn("unifieddb: node is now a standby; drained its write connections", "node", n.name)
+	p.log.Warn("unifieddb: node is now a standby; drained its write connections", "node", n.Name)
 }
 
-// redact removes the password from a message (drivers do not print it, but
+// Redact removes the password from a message (drivers do not print it, but
 // a message is never trusted to be free of it).
-func (n *node) redact(msg string) string {
+func (n *Node) Redact(msg string) string {
 	if n.secret != "" {
 		msg = strings.ReplaceAll(msg, n.secret, "***")
 	}

@@ -22,28 +22,28 @@ import "database/sql"
 //     directly. A statement arriving then queues in database/sql until a
 //     connection frees or its context ends, as with plain GORM.
 
-// full reports whether every connection the pool may open is in use, so a
+// Full reports whether every connection the pool may open is in use, so a
 // caller would queue.
-func (pl *pool) full() bool {
-	if pl.max <= 0 || pl.held.Load() < pl.max {
+func (pl *Pool) Full() bool {
+	if pl.Max <= 0 || pl.Held.Load() < pl.Max {
 		return false
 	}
 	// Rare: only on an exhausted pool (or a count left too high).
-	s := pl.db.Stats()
+	s := pl.DB.Stats()
 	return s.InUse >= s.MaxOpenConnections
 }
 
-// put gives back a connection taken with conn.
-func (pl *pool) put(c *sql.Conn) {
+// Put gives back a connection taken with conn.
+func (pl *Pool) Put(c *sql.Conn) {
 	c.Close()
-	pl.held.Add(-1)
+	pl.Held.Add(-1)
 }
 
-// end gives back a transaction's connection after Commit or Rollback: c from
+// End gives back a transaction's connection after Commit or Rollback: c from
 // begin, nil when the transaction ran on the *sql.DB.
-func (pl *pool) end(c *sql.Conn) {
+func (pl *Pool) End(c *sql.Conn) {
 	if c != nil {
 		c.Close()
 	}
-	pl.held.Add(-1)
+	pl.Held.Add(-1)
 }

@@ -9,46 +9,46 @@ import (
 )
 
 // heldPool is a pool of at most max connections to okConnector (no server).
-func heldPool(t *testing.T, max int) *pool {
+func heldPool(t *testing.T, max int) *Pool {
 	t.Helper()
 	p, _ := testPlugin(t, 1)
 	db := sql.OpenDB(okConnector{})
 	t.Cleanup(func() { db.Close() })
 	db.SetMaxOpenConns(max)
-	return &pool{db: db, node: p.nodeList()[0], kind: poolWrite, wait: 50 * time.Millisecond, max: int32(max)}
+	return &Pool{DB: db, Node: p.Nodes()[0], Kind: PoolWrite, Wait: 50 * time.Millisecond, Max: int32(max)}
 }
 
 func TestHeldCountsWhatThePluginHolds(t *testing.T) {
 	ctx := context.Background()
 	pl := heldPool(t, 2)
-	if _, err := pl.exec(ctx, false, "UPDATE t SET a = 1"); err != nil {
+	if _, err := pl.poolExec(ctx, false, "UPDATE t SET a = 1"); err != nil {
 		t.Fatal(err)
 	}
-	if n := pl.held.Load(); n != 0 {
+	if n := pl.Held.Load(); n != 0 {
 		t.Fatalf("held %d after a statement; want 0", n)
 	}
 	st1, st2 := &txState{}, &txState{}
-	tx1, err := pl.begin(ctx, nil, st1)
+	tx1, err := pl.poolBegin(ctx, nil, st1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pl.full() {
+	if pl.Full() {
 		t.Fatal("full with one of two connections held")
 	}
-	tx2, err := pl.begin(ctx, nil, st2)
+	tx2, err := pl.poolBegin(ctx, nil, st2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !pl.full() {
-		t.Fatalf("not full with both connections held (held %d)", pl.held.Load())
+	if !pl.Full() {
+		t.Fatalf("not full with both connections held (held %d)", pl.Held.Load())
 	}
 	// Exhausted: a statement waits pool_timeout, not until its context ends.
-	_, err = pl.exec(ctx, false, "UPDATE t SET a = 1")
+	_, err = pl.poolExec(ctx, false, "UPDATE t SET a = 1")
 	var pte *PoolTimeoutError
 	if !errors.As(err, &pte) || !errors.Is(err, ErrPoolTimeout) || pte.MaxOpen != 2 {
 		t.Fatalf("got %v; want a PoolTimeoutError of 2 connections", err)
 	}
-	if n := pl.held.Load(); n != 2 {
+	if n := pl.Held.Load(); n != 2 {
 		t.Fatalf("held %d after a timed-out wait; want 2", n)
 	}
 	for _, tx := range []struct {
@@ -60,10 +60,10 @@ func TestHeldCountsWhatThePluginHolds(t *testing.T) {
 		}
 		tx.st.end() // the driver connection calls it (drvTx); okConnector's does not
 	}
-	if n := pl.held.Load(); n != 0 {
+	if n := pl.Held.Load(); n != 0 {
 		t.Fatalf("held %d after both transactions ended; want 0", n)
 	}
-	if _, err := pl.exec(ctx, false, "UPDATE t SET a = 1"); err != nil {
+	if _, err := pl.poolExec(ctx, false, "UPDATE t SET a = 1"); err != nil {
 		t.Fatalf("a freed pool: %v", err)
 	}
 }
@@ -72,11 +72,11 @@ func TestHeldTooHighIsCorrectedByStats(t *testing.T) {
 	pl := heldPool(t, 1)
 	// A transaction database/sql ended on its own (its context ended) left
 	// the count up: the pool is not full, and a statement runs.
-	pl.held.Add(1)
-	if pl.full() {
+	pl.Held.Add(1)
+	if pl.Full() {
 		t.Fatal("full, while database/sql holds no connection")
 	}
-	if _, err := pl.exec(context.Background(), false, "UPDATE t SET a = 1"); err != nil {
+	if _, err := pl.poolExec(context.Background(), false, "UPDATE t SET a = 1"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -85,7 +85,7 @@ func TestTxStateGivesItsConnectionBackOnce(t *testing.T) {
 	ctx := context.Background()
 	pl := heldPool(t, 1)
 	st := &txState{ctx: ctx}
-	tx, err := pl.begin(ctx, nil, st)
+	tx, err := pl.poolBegin(ctx, nil, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestTxStateGivesItsConnectionBackOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.end() // a second end (GORM may roll back after a commit) releases nothing
-	if n := pl.held.Load(); n != 0 {
+	if n := pl.Held.Load(); n != 0 {
 		t.Fatalf("held %d after Commit and Rollback; want 0", n)
 	}
 	if txOf(tx) != nil {
@@ -110,7 +110,7 @@ func TestTxStateEndedBeforeOpenedLeavesNothing(t *testing.T) {
 	// BeginTx returned it to the route.
 	pl := heldPool(t, 1)
 	st := &txState{ctx: context.Background()}
-	tx, err := pl.begin(context.Background(), nil, st)
+	tx, err := pl.poolBegin(context.Background(), nil, st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ type Statement struct {
 	// and the connection broke, so it may or may not have been applied.
 	OutcomeKnown bool
 
-	node *node // for the built-in hooks
+	node *Node // for the built-in hooks
 }
 
 // Operation is the statement's first SQL keyword in upper case (SELECT,
@@ -84,7 +84,7 @@ type attempts struct {
 	p       *Plugin
 	mode    Mode
 	query   string
-	pl      *pool // of the pending attempt; nil when none is pending
+	pl      *Pool // of the pending attempt; nil when none is pending
 	start   time.Time
 	d       time.Duration
 	rows    int64
@@ -103,7 +103,7 @@ func (a *attempts) begin(ctx context.Context) {
 
 // ran records the attempt that began last: it ran on pl, affected rows (-1:
 // unknown) and failed with err.
-func (a *attempts) ran(pl *pool, rows int64, err error) {
+func (a *attempts) ran(pl *Pool, rows int64, err error) {
 	a.attempt++
 	a.pl, a.rows, a.err = pl, rows, err
 	if !a.start.IsZero() {
@@ -127,15 +127,15 @@ func (a *attempts) report(ctx context.Context, last bool, err error) {
 // statement reports one attempt to every hook: the built-in ones (metrics,
 // echo) and the user's, in that order. The Statement is passed by value so
 // that reporting allocates nothing.
-func (p *Plugin) statement(ctx context.Context, mode Mode, pl *pool, query string, start time.Time, d time.Duration, rows int64, err error, attempt int, last bool) {
+func (p *Plugin) statement(ctx context.Context, mode Mode, pl *Pool, query string, start time.Time, d time.Duration, rows int64, err error, attempt int, last bool) {
 	if start.IsZero() {
 		return // no hook: clock() did not even read the time
 	}
 	s := Statement{
-		Mode: mode, Node: pl.node.name, Pool: pl.kind.String(), Query: query,
+		Mode: mode, Node: pl.Node.Name, Pool: pl.Kind.String(), Query: query,
 		Start: start, Duration: d, Rows: rows, Err: err, Attempt: attempt, Last: last,
 		OutcomeKnown: err == nil || !errors.Is(err, ErrOutcomeUnknown),
-		node:         pl.node,
+		node:         pl.Node,
 	}
 	for _, h := range p.hooks {
 		h.Statement(ctx, s)

@@ -32,14 +32,14 @@ func TestStatementOperation(t *testing.T) {
 
 // hookedPlugin is a Plugin with metrics on and the given user hooks, and
 // two pools on two nodes, no server.
-func hookedPlugin(hooks ...StatementHook) (*Plugin, *pool, *pool) {
+func hookedPlugin(hooks ...StatementHook) (*Plugin, *Pool, *Pool) {
 	p := &Plugin{opts: Options{Metrics: true, StatementHooks: hooks}, m: &machine{}}
 	p.hooks = p.statementHooks()
-	a := &node{p: p, name: "127.0.0.1:5001", addr: Addr{"127.0.0.1", 5001}, secret: "hunter2"}
-	b := &node{p: p, name: "127.0.0.1:5002", addr: Addr{"127.0.0.1", 5002}}
-	nodes := []*node{a, b}
+	a := &Node{p: p, Name: "127.0.0.1:5001", Addr: Addr{"127.0.0.1", 5001}, secret: "hunter2"}
+	b := &Node{p: p, Name: "127.0.0.1:5002", Addr: Addr{"127.0.0.1", 5002}}
+	nodes := []*Node{a, b}
 	p.members.Store(&nodes)
-	return p, &pool{node: a, kind: poolRead}, &pool{node: b, kind: poolWrite}
+	return p, &Pool{Node: a, Kind: PoolRead}, &Pool{Node: b, Kind: PoolWrite}
 }
 
 // A retried attempt is reported before the next one, the last one with the
@@ -61,17 +61,17 @@ func TestAttemptsReportEachAttemptOnce(t *testing.T) {
 	if len(seen) != 2 {
 		t.Fatalf("want 2 attempts, saw %+v", seen)
 	}
-	if s := seen[0]; s.Node != first.node.name || s.Pool != "read" || s.Attempt != 1 || s.Last || s.Err != broke || !s.OutcomeKnown {
+	if s := seen[0]; s.Node != first.Node.Name || s.Pool != "read" || s.Attempt != 1 || s.Last || s.Err != broke || !s.OutcomeKnown {
 		t.Errorf("first attempt: %+v", s)
 	}
-	if s := seen[1]; s.Node != second.node.name || s.Pool != "write" || s.Attempt != 2 || !s.Last || s.Err != nil || s.Mode != ReadOnly {
+	if s := seen[1]; s.Node != second.Node.Name || s.Pool != "write" || s.Attempt != 2 || !s.Last || s.Err != nil || s.Mode != ReadOnly {
 		t.Errorf("second attempt: %+v", s)
 	}
 	m := p.Metrics()
-	if f := m.Nodes[first.node.name]; f.Queries != 1 || f.Errors != 1 || f.Retries != 0 {
+	if f := m.Nodes[first.Node.Name]; f.Queries != 1 || f.Errors != 1 || f.Retries != 0 {
 		t.Errorf("first node figures: %+v", f)
 	}
-	if f := m.Nodes[second.node.name]; f.Queries != 1 || f.Errors != 0 || f.Retries != 1 {
+	if f := m.Nodes[second.Node.Name]; f.Queries != 1 || f.Errors != 0 || f.Retries != 1 {
 		t.Errorf("second node figures: %+v", f)
 	}
 	if f := m.Modes["read_only"]; f.Queries != 2 || f.Retries != 1 {

@@ -12,7 +12,7 @@ import (
 // read_your_writes_scope: instance: every Auto read sees every write made
 // through the plugin, whatever its context.
 
-func instancePlugin(t *testing.T, k int) (*Plugin, []*node) {
+func instancePlugin(t *testing.T, k int) (*Plugin, []*Node) {
 	t.Helper()
 	p, ns := routingPlugin(t, k, Options{ReadYourWritesTimeout: 30 * time.Millisecond, InstanceReadYourWrites: true})
 	p.inst = &rywState{instance: true}
@@ -26,19 +26,19 @@ func TestInstanceReadYourWritesPlainReadSeesAnotherContextsWrite(t *testing.T) {
 
 	pl, err := read.first(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, poolRead, pl.kind, "no write yet: any replica")
+	assert.Equal(t, PoolRead, pl.Kind, "no write yet: any replica")
 	assert.Empty(t, *asked, "nothing to wait for: nobody asked")
 
 	require.NoError(t, write.run(context.Background(), OpExec, (&script{}).do))
 	pl, err = read.first(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, "n0", pl.node.name, "no replica replayed the write within the wait: the primary")
+	assert.Equal(t, "n0", pl.Node.Name, "no replica replayed the write within the wait: the primary")
 	assert.Contains(t, *asked, "n0")
 
-	ns[2].lsn.Store(500)
+	ns[2].LSN.Store(500)
 	pl, err = read.first(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, "n2", pl.node.name, "the replica past the write")
+	assert.Equal(t, "n2", pl.Node.Name, "the replica past the write")
 }
 
 func TestInstanceReadYourWritesKeepsNoLastNode(t *testing.T) {
@@ -46,14 +46,14 @@ func TestInstanceReadYourWritesKeepsNoLastNode(t *testing.T) {
 	read, write := p.routes[Auto][opRead], p.routes[Auto][opWrite]
 	lsnAnswers(p, map[string]int64{"n0": 500})
 	require.NoError(t, write.run(context.Background(), OpExec, (&script{}).do))
-	ns[1].lsn.Store(500)
-	ns[2].lsn.Store(500)
+	ns[1].LSN.Store(500)
+	ns[2].LSN.Store(500)
 	seen := map[string]int{}
 	for range 10 {
 		pl, err := read.first(context.Background())
 		require.NoError(t, err)
 		read.served(context.Background(), pl)
-		seen[pl.node.name]++
+		seen[pl.Node.Name]++
 	}
 	assert.Nil(t, p.inst.last.Load(), "no monotonic binding across unrelated reads")
 	assert.Equal(t, map[string]int{"n1": 5, "n2": 5}, seen, "fresh replicas share the reads")
@@ -74,7 +74,7 @@ func TestInstanceReadYourWritesContextReadSeesTheInstancesWrites(t *testing.T) {
 	ctx := WithReadYourWrites(context.Background()) // made no write
 	pl, err := p.routes[Auto][opRead].first(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, "n0", pl.node.name)
+	assert.Equal(t, "n0", pl.Node.Name)
 	assert.Equal(t, 1, count(*asked, "n0"), "one question covers the context and the instance")
 	assert.EqualValues(t, 500, rywFrom(ctx).lsn.Load())
 }
@@ -85,7 +85,7 @@ func TestContextScopeIsTheDefault(t *testing.T) {
 	require.NoError(t, p.routes[Auto][opWrite].run(context.Background(), OpExec, (&script{}).do))
 	pl, err := p.routes[Auto][opRead].first(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, "n1", pl.node.name, "a plain context's read may go to a replica right after a write")
+	assert.Equal(t, "n1", pl.Node.Name, "a plain context's read may go to a replica right after a write")
 }
 
 func count(xs []string, x string) (n int) {

@@ -14,7 +14,7 @@ const maxHistory = 1024
 // replica's lag in time is read: how long ago the primary first had WAL the
 // replica has not replayed. Unlike now() - pg_last_xact_replay_timestamp(),
 // this stays 0 on an idle primary.
-func (m *machine) recordLSN(n *node, at time.Time, lsn int64) {
+func (m *machine) recordLSN(n *Node, at time.Time, lsn int64) {
 	if m.historyOf != n {
 		m.historyOf, m.history = n, m.history[:0]
 	}
@@ -35,7 +35,7 @@ func (m *machine) recordLSN(n *node, at time.Time, lsn int64) {
 // new Manager, a new primary), so such a replica has been behind since some
 // time before it: lag is then a lower bound (the first sample's age), never
 // taken for the lag.
-func (m *machine) lagOf(n, primary *node, now time.Time) (bytes int64, lag time.Duration, known bool) {
+func (m *machine) lagOf(n, primary *Node, now time.Time) (bytes int64, lag time.Duration, known bool) {
 	if n.st.role != RoleReplica {
 		return 0, 0, true
 	}
@@ -63,7 +63,7 @@ func (m *machine) lagOf(n, primary *node, now time.Time) (bytes int64, lag time.
 	return bytes, 0, true
 }
 
-func (n *node) lsnOr0() int64 {
+func (n *Node) lsnOr0() int64 {
 	if n == nil {
 		return 0
 	}

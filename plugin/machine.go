@@ -18,11 +18,11 @@ type machine struct {
 	leastLatency bool          // replicas sorted by probe latency
 	clock        func() time.Time
 
-	nodes       []*node // the member set, as Plugin.members
-	topo        *topology
+	nodes       []*Node // the member set, as Plugin.members
+	topo        *Topology
 	history     []lsnSample // the primary's WAL positions over time
-	historyOf   *node
-	lostPrimary *node
+	historyOf   *Node
+	lostPrimary *Node
 	lostAt      time.Time
 	minReplay   int64 // replicas short of this WAL position stay out of rotation (SyncReplicas)
 	failovers   int64
@@ -44,11 +44,11 @@ const (
 
 type event struct {
 	kind    eventKind
-	node    *node
+	node    *Node
 	probe   probeResult
 	err     error
 	lsn     int64
-	members []*node  // evMembers: the new member set
+	members []*Node  // evMembers: the new member set
 	views   []Member // evMembers: the source's view of each of members
 }
 
@@ -75,8 +75,8 @@ const (
 
 type effect struct {
 	kind     effectKind
-	node     *node
-	from, to *node
+	node     *Node
+	from, to *Node
 	err      error
 	hung     bool
 	took     time.Duration
@@ -87,7 +87,7 @@ type effect struct {
 // before it takes traffic again, so a flapping node does not bounce traffic.
 const readmitAfter = 2
 
-func newMachine(o *Options, nodes []*node, clock func() time.Time) *machine {
+func newMachine(o *Options, nodes []*Node, clock func() time.Time) *machine {
 	if clock == nil {
 		clock = time.Now
 	}
@@ -101,17 +101,17 @@ func newMachine(o *Options, nodes []*node, clock func() time.Time) *machine {
 			n.st.role = RolePrimary
 		}
 	}
-	m.topo = &topology{primary: nodes[0], replicas: nodes[1:]}
+	m.topo = &Topology{Primary: nodes[0], Replicas: nodes[1:]}
 	if m.maxLag > 0 {
 		// No replica's lag is known before the probes: none is fresh.
-		m.topo.replicas = nil
+		m.topo.Replicas = nil
 	}
 	return m
 }
 
 // Apply records e and returns the snapshot after it (the same pointer when
 // the routing did not change) and the effects to run.
-func (m *machine) Apply(e event) (*topology, []effect) {
+func (m *machine) Apply(e event) (*Topology, []effect) {
 	if m.closed {
 		return m.topo, nil
 	}
@@ -140,12 +140,12 @@ func (m *machine) Apply(e event) (*topology, []effect) {
 }
 
 // probed records a probe's result.
-func (m *machine) probed(n *node, r probeResult, now time.Time) (fx []effect) {
+func (m *machine) probed(n *Node, r probeResult, now time.Time) (fx []effect) {
 	s := &n.st
 	s.checkedAt = r.at
 	if r.err != nil {
 		s.okStreak = 0
-		s.lastErr, s.cause = n.redact(r.err.Error()), r.err
+		s.lastErr, s.cause = n.Redact(r.err.Error()), r.err
 		// A node that answered once and now refuses is a node fault
 		// (taken out, the others used, waited for): only a node never
 		// seen healthy counts towards failing a call at once.
@@ -154,7 +154,7 @@ func (m *machine) probed(n *node, r probeResult, now time.Time) (fx []effect) {
 			s.up = false
 			fx = append(fx, effect{kind: effNodeDown, node: n, err: r.err})
 		}
-		if h := hung(r.err); h || connectionClass(r.err) {
+		if h := Hung(r.err); h || ConnectionClass(r.err) {
 			// The node is gone or hung. Closing its pooled sockets makes
 			// statements stuck on a hung node fail now (reads are retried
 			// elsewhere), and a stale pooled connection fail before sending
@@ -170,7 +170,7 @@ func (m *machine) probed(n *node, r probeResult, now time.Time) (fx []effect) {
 }
 
 // answered records a successful probe.
-func (m *machine) answered(fx []effect, n *node, r probeResult) []effect {
+func (m *machine) answered(fx []effect, n *Node, r probeResult) []effect {
 	s := &n.st
 	s.okStreak++
 	s.answered = true
@@ -205,7 +205,7 @@ func (m *machine) answered(fx []effect, n *node, r probeResult) []effect {
 	// A writable node is readmitted at its first good probe when there is
 	// no primary at all: a promotion (or a proxy now reaching the new
 	// primary) must not wait one more probe while every write waits.
-	if !s.up && (!s.probed || s.okStreak >= readmitAfter || (s.writable() && m.topo.primary == nil)) {
+	if !s.up && (!s.probed || s.okStreak >= readmitAfter || (s.writable() && m.topo.Primary == nil)) {
 		s.up = true
 		s.upSince = r.at
 		if s.probed {
@@ -218,12 +218,12 @@ func (m *machine) answered(fx []effect, n *node, r probeResult) []effect {
 // connError takes a node out of service at once after a statement's
 // connection-class error, and asks for an immediate re-probe (of every node
 // when it was the primary).
-func (m *machine) connError(n *node, err error, now time.Time) (fx []effect) {
+func (m *machine) connError(n *Node, err error, now time.Time) (fx []effect) {
 	s := &n.st
 	if s.up {
 		s.up = false
 		s.okStreak = 0
-		s.lastErr, s.cause = n.redact(err.Error()), err
+		s.lastErr, s.cause = n.Redact(err.Error()), err
 		fx = append(fx, effect{kind: effNodeDown, node: n, err: err})
 		fx = m.rebuild(fx, now)
 		if s.role == RolePrimary {
@@ -237,7 +237,7 @@ func (m *machine) connError(n *node, err error, now time.Time) (fx []effect) {
 // write (25006): demoted to a standby, or set read-only for maintenance,
 // until a probe in a new session says otherwise. Only the first refusal
 // acts, so many refused writes make one change.
-func (m *machine) refused(n *node, now time.Time) (fx []effect) {
+func (m *machine) refused(n *Node, now time.Time) (fx []effect) {
 	s := &n.st
 	if s.writable() {
 		s.refused = true
@@ -252,7 +252,7 @@ func (m *machine) refused(n *node, now time.Time) (fx []effect) {
 // membersChanged makes members the node set and records the source's view
 // of each; a node the source disagrees about is probed at once: a hint,
 // never a verdict.
-func (m *machine) membersChanged(members []*node, views []Member, now time.Time) (fx []effect) {
+func (m *machine) membersChanged(members []*Node, views []Member, now time.Time) (fx []effect) {
 	removed := len(members) < len(m.nodes)
 	for _, n := range m.nodes {
 		if !slices.Contains(members, n) {

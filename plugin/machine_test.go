@@ -23,12 +23,12 @@ func (c *fakeClock) now() time.Time          { return c.t }
 func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 // testMachine: n nodes n0..n(k-1), Nodes[0] assumed primary, nothing probed.
-func testMachine(t *testing.T, k int, opts Options) (*machine, []*node, *fakeClock) {
+func testMachine(t *testing.T, k int, opts Options) (*machine, []*Node, *fakeClock) {
 	t.Helper()
 	clock := &fakeClock{t: time.Unix(1000, 0)}
-	nodes := make([]*node, k)
+	nodes := make([]*Node, k)
 	for i := range nodes {
-		nodes[i] = &node{idx: i, name: fmt.Sprintf("n%d", i), addr: Addr{"127.0.0.1", 5000 + i}}
+		nodes[i] = &Node{idx: i, Name: fmt.Sprintf("n%d", i), Addr: Addr{"127.0.0.1", 5000 + i}}
 	}
 	return newMachine(&opts, nodes, clock.now), nodes, clock
 }
@@ -54,7 +54,7 @@ type net0pError struct{ errno syscall.Errno }
 func (e *net0pError) Error() string { return "dial tcp: " + e.errno.Error() }
 func (e *net0pError) Unwrap() error { return e.errno }
 
-func probe(m *machine, clock *fakeClock, n *node, r probeResult) (*topology, []effect) {
+func probe(m *machine, clock *fakeClock, n *Node, r probeResult) (*Topology, []effect) {
 	r.at = clock.now()
 	return m.Apply(event{kind: evProbe, node: n, probe: r})
 }
@@ -79,7 +79,7 @@ func find(fx []effect, k effectKind) effect {
 }
 
 // healthy: n0 primary at lsn 100 on timeline 1, the others replicas caught up.
-func healthy(t *testing.T, k int, opts Options) (*machine, []*node, *fakeClock) {
+func healthy(t *testing.T, k int, opts Options) (*machine, []*Node, *fakeClock) {
 	t.Helper()
 	m, ns, clock := testMachine(t, k, opts)
 	probe(m, clock, ns[0], primaryAt(100, 1))
@@ -87,28 +87,28 @@ func healthy(t *testing.T, k int, opts Options) (*machine, []*node, *fakeClock) 
 		probe(m, clock, n, replicaAt(100, 1))
 	}
 	require.True(t, m.discovered())
-	require.Equal(t, ns[0], m.topo.primary)
-	require.Len(t, m.topo.replicas, k-1)
+	require.Equal(t, ns[0], m.topo.Primary)
+	require.Len(t, m.topo.Replicas, k-1)
 	return m, ns, clock
 }
 
 func TestMachineStartAssumesNodes0ThenProbesDecide(t *testing.T) {
 	m, ns, clock := testMachine(t, 3, Options{EnableHA: true})
-	assert.Equal(t, ns[0], m.topo.primary, "Nodes[0] is assumed the primary before any probe")
+	assert.Equal(t, ns[0], m.topo.Primary, "Nodes[0] is assumed the primary before any probe")
 	assert.False(t, m.discovered())
 
 	// Nodes[0] turns out to be a replica and n1 the primary: discovery, no failover.
 	_, fx := probe(m, clock, ns[0], replicaAt(100, 1))
-	assert.Nil(t, m.topo.primary)
+	assert.Nil(t, m.topo.Primary)
 	assert.True(t, has(fx, effNoPrimary))
 	_, fx = probe(m, clock, ns[1], primaryAt(100, 1))
-	assert.Equal(t, ns[1], m.topo.primary)
+	assert.Equal(t, ns[1], m.topo.Primary)
 	assert.True(t, has(fx, effPrimaryFound), "found, not failed over: %v", kinds(fx))
 	assert.False(t, has(fx, effFailover))
 	probe(m, clock, ns[2], replicaAt(100, 1))
 	assert.True(t, m.discovered())
 	assert.Zero(t, m.failovers)
-	assert.Equal(t, []*node{ns[0], ns[2]}, m.topo.replicas)
+	assert.Equal(t, []*Node{ns[0], ns[2]}, m.topo.Replicas)
 }
 
 func TestMachinePrimaryLostAndPromoted(t *testing.T) {
@@ -117,7 +117,7 @@ func TestMachinePrimaryLostAndPromoted(t *testing.T) {
 
 	clock.advance(time.Second)
 	top, fx := probe(m, clock, ns[0], probeResult{err: errRefused})
-	assert.Nil(t, top.primary, "a primary whose probe fails takes no writes")
+	assert.Nil(t, top.Primary, "a primary whose probe fails takes no writes")
 	assert.Equal(t, []effectKind{effNodeDown, effCloseConns, effNoPrimary, effPrimaryChanged, effTopology}, kinds(fx))
 	assert.False(t, find(fx, effCloseConns).hung)
 	assert.Equal(t, clock.now(), m.lostAt)
@@ -126,7 +126,7 @@ func TestMachinePrimaryLostAndPromoted(t *testing.T) {
 
 	clock.advance(1500 * time.Millisecond)
 	top, fx = probe(m, clock, ns[1], primaryAt(200, 2))
-	assert.Equal(t, ns[1], top.primary, "the promoted replica takes writes at its first probe")
+	assert.Equal(t, ns[1], top.Primary, "the promoted replica takes writes at its first probe")
 	f := find(fx, effFailover)
 	require.Equal(t, effFailover, f.kind, "%v", kinds(fx))
 	assert.Equal(t, ns[0], f.from)
@@ -142,7 +142,7 @@ func TestMachineHungProbeClosesSockets(t *testing.T) {
 	_, fx := probe(m, clock, ns[1], probeResult{err: errHung})
 	f := find(fx, effCloseConns)
 	assert.True(t, f.hung)
-	assert.Empty(t, m.topo.replicas)
+	assert.Empty(t, m.topo.Replicas)
 
 	// An error that is not the node's (bad password): down, sockets kept.
 	_, fx = probe(m, clock, ns[0], probeResult{err: errAuth})
@@ -162,7 +162,7 @@ func TestMachineDemotedPrimaryIsDrained(t *testing.T) {
 	m, ns, clock := healthy(t, 2, Options{EnableHA: true})
 	epoch := ns[0].st.epoch
 	top, fx := probe(m, clock, ns[0], replicaAt(100, 1))
-	assert.Nil(t, top.primary)
+	assert.Nil(t, top.Primary)
 	assert.True(t, has(fx, effDrain))
 	assert.Greater(t, ns[0].st.epoch, epoch)
 
@@ -171,29 +171,29 @@ func TestMachineDemotedPrimaryIsDrained(t *testing.T) {
 	r := primaryAt(100, 1)
 	r.readOnly = true
 	top, fx = probe(m, clock, ns[0], r)
-	assert.Nil(t, top.primary)
+	assert.Nil(t, top.Primary)
 	assert.True(t, has(fx, effDrain))
-	assert.Contains(t, top.replicas, ns[0])
+	assert.Contains(t, top.Replicas, ns[0])
 }
 
 func TestMachineSplitBrainNewestTimelineWins(t *testing.T) {
 	m, ns, clock := healthy(t, 3, Options{EnableHA: true})
 	top, fx := probe(m, clock, ns[2], primaryAt(150, 2))
-	assert.Equal(t, ns[2], top.primary, "the newer timeline was promoted last")
-	assert.True(t, top.splitBrain)
+	assert.Equal(t, ns[2], top.Primary, "the newer timeline was promoted last")
+	assert.True(t, top.SplitBrain)
 	assert.True(t, has(fx, effSplitBrain))
 	_, fx = probe(m, clock, ns[0], primaryAt(120, 1))
 	assert.False(t, has(fx, effSplitBrain), "logged once per split brain")
-	assert.True(t, m.topo.splitBrain)
+	assert.True(t, m.topo.SplitBrain)
 	top, _ = probe(m, clock, ns[0], replicaAt(150, 2))
-	assert.False(t, top.splitBrain)
-	assert.Equal(t, ns[2], top.primary)
+	assert.False(t, top.SplitBrain)
+	assert.Equal(t, ns[2], top.Primary)
 }
 
 func TestMachineFlappingNodeWaitsTwoProbes(t *testing.T) {
 	m, ns, clock := healthy(t, 3, Options{EnableHA: true})
 	probe(m, clock, ns[2], probeResult{err: errRefused})
-	assert.NotContains(t, m.topo.replicas, ns[2])
+	assert.NotContains(t, m.topo.Replicas, ns[2])
 	_, fx := probe(m, clock, ns[2], replicaAt(100, 1))
 	assert.False(t, ns[2].st.up, "one good probe after a failure is not enough")
 	assert.False(t, has(fx, effNodeUp))
@@ -202,7 +202,7 @@ func TestMachineFlappingNodeWaitsTwoProbes(t *testing.T) {
 	_, fx = probe(m, clock, ns[2], replicaAt(100, 1))
 	assert.True(t, ns[2].st.up)
 	assert.True(t, has(fx, effNodeUp))
-	assert.Contains(t, m.topo.replicas, ns[2])
+	assert.Contains(t, m.topo.Replicas, ns[2])
 }
 
 func TestMachineWritableNodeReadmittedAtOnceWithoutPrimary(t *testing.T) {
@@ -210,7 +210,7 @@ func TestMachineWritableNodeReadmittedAtOnceWithoutPrimary(t *testing.T) {
 	probe(m, clock, ns[0], probeResult{err: errRefused})
 	probe(m, clock, ns[1], probeResult{err: errRefused})
 	top, _ := probe(m, clock, ns[1], primaryAt(200, 2))
-	assert.Equal(t, ns[1], top.primary, "every write waits: a promoted node is not kept out one more probe")
+	assert.Equal(t, ns[1], top.Primary, "every write waits: a promoted node is not kept out one more probe")
 }
 
 func TestMachineLagInAndOut(t *testing.T) {
@@ -220,17 +220,17 @@ func TestMachineLagInAndOut(t *testing.T) {
 	probe(m, clock, ns[0], primaryAt(200, 1))
 	clock.advance(time.Second)
 	probe(m, clock, ns[1], replicaAt(100, 1))
-	assert.Contains(t, m.topo.replicas, ns[1], "1 s behind, within 2 s")
+	assert.Contains(t, m.topo.Replicas, ns[1], "1 s behind, within 2 s")
 	assert.EqualValues(t, 100, ns[1].st.lagBytes)
 	assert.Equal(t, time.Second, ns[1].st.lag)
 
 	clock.advance(2 * time.Second)
 	probe(m, clock, ns[1], replicaAt(100, 1))
-	assert.NotContains(t, m.topo.replicas, ns[1], "3 s behind: out of rotation")
+	assert.NotContains(t, m.topo.Replicas, ns[1], "3 s behind: out of rotation")
 	assert.False(t, ns[1].st.inRotation)
 
 	probe(m, clock, ns[1], replicaAt(200, 1))
-	assert.Contains(t, m.topo.replicas, ns[1], "caught up: back in rotation")
+	assert.Contains(t, m.topo.Replicas, ns[1], "caught up: back in rotation")
 	assert.Zero(t, ns[1].st.lag)
 }
 
@@ -241,13 +241,13 @@ func TestMachineUnknownLagIsNotZero(t *testing.T) {
 	probe(m, clock, ns[1], replicaAt(50, 1))
 	probe(m, clock, ns[0], primaryAt(100, 1))
 	probe(m, clock, ns[1], replicaAt(50, 1))
-	assert.NotContains(t, m.topo.replicas, ns[1], "short of the first sample: behind since before the history")
+	assert.NotContains(t, m.topo.Replicas, ns[1], "short of the first sample: behind since before the history")
 	probe(m, clock, ns[0], primaryAt(120, 1))
 	probe(m, clock, ns[1], replicaAt(110, 1))
-	assert.Contains(t, m.topo.replicas, ns[1], "past the first sample: lag known")
+	assert.Contains(t, m.topo.Replicas, ns[1], "past the first sample: lag known")
 	m.historyOf = nil
 	m.rebuild(nil, clock.now())
-	assert.NotContains(t, m.topo.replicas, ns[1])
+	assert.NotContains(t, m.topo.Replicas, ns[1])
 }
 
 func TestMachineStandbyKeepsItsTimelineWhenNotStreaming(t *testing.T) {
@@ -256,13 +256,13 @@ func TestMachineStandbyKeepsItsTimelineWhenNotStreaming(t *testing.T) {
 	assert.Equal(t, 1, ns[1].st.timeline, "0 (not streaming now) keeps the last timeline streamed")
 	probe(m, clock, ns[1], replicaAt(100, 2))
 	assert.Equal(t, 2, ns[1].st.timeline)
-	assert.NotContains(t, m.topo.replicas, ns[1], "another timeline than the primary's takes no reads")
+	assert.NotContains(t, m.topo.Replicas, ns[1], "another timeline than the primary's takes no reads")
 }
 
 func TestMachinePassiveConnectionError(t *testing.T) {
 	m, ns, _ := healthy(t, 3, Options{EnableHA: true})
 	top, fx := m.Apply(event{kind: evConnError, node: ns[1], err: errRefused})
-	assert.NotContains(t, top.replicas, ns[1], "out at once, before its probe")
+	assert.NotContains(t, top.Replicas, ns[1], "out at once, before its probe")
 	assert.Equal(t, []effectKind{effNodeDown, effTopology, effKick}, kinds(fx))
 
 	// Again on the node already down: only a probe.
@@ -271,7 +271,7 @@ func TestMachinePassiveConnectionError(t *testing.T) {
 
 	// On the primary: every node is probed at once, to find the new one.
 	top, fx = m.Apply(event{kind: evConnError, node: ns[0], err: errRefused})
-	assert.Nil(t, top.primary)
+	assert.Nil(t, top.Primary)
 	assert.True(t, has(fx, effKickAll))
 	assert.True(t, has(fx, effNoPrimary))
 }
@@ -280,8 +280,8 @@ func TestMachineRefusedWrite(t *testing.T) {
 	m, ns, clock := healthy(t, 2, Options{EnableHA: true})
 	epoch := ns[0].st.epoch
 	top, fx := m.Apply(event{kind: evRefused, node: ns[0], err: errReadOnl})
-	assert.Nil(t, top.primary, "a node that refused a write takes no more")
-	assert.NotContains(t, top.replicas, ns[0], "nor reads: it may be a demoted primary still behind")
+	assert.Nil(t, top.Primary, "a node that refused a write takes no more")
+	assert.NotContains(t, top.Replicas, ns[0], "nor reads: it may be a demoted primary still behind")
 	for _, k := range []effectKind{effReconnect, effDrain, effKickAll, effKick, effPrimaryChanged} {
 		assert.True(t, has(fx, k), "effect %d missing from %v", k, kinds(fx))
 	}
@@ -293,17 +293,17 @@ func TestMachineRefusedWrite(t *testing.T) {
 
 	// Its probe in a new session decides: writable again.
 	top, _ = probe(m, clock, ns[0], primaryAt(100, 1))
-	assert.Equal(t, ns[0], top.primary)
+	assert.Equal(t, ns[0], top.Primary)
 	assert.False(t, ns[0].st.refused)
 }
 
 func TestMachineWithoutHAOnlyNodes0IsPrimary(t *testing.T) {
 	m, ns, clock := healthy(t, 2, Options{})
 	top, _ := probe(m, clock, ns[1], primaryAt(300, 2))
-	assert.Equal(t, ns[0], top.primary)
-	assert.False(t, top.splitBrain)
+	assert.Equal(t, ns[0], top.Primary)
+	assert.False(t, top.SplitBrain)
 	probe(m, clock, ns[0], probeResult{err: errRefused})
-	assert.Nil(t, m.topo.primary, "no failover without enable_ha")
+	assert.Nil(t, m.topo.Primary, "no failover without enable_ha")
 }
 
 func TestMachineLeastLatencyOrder(t *testing.T) {
@@ -312,36 +312,36 @@ func TestMachineLeastLatencyOrder(t *testing.T) {
 	slow.latency, fast.latency = 9*time.Millisecond, 2*time.Millisecond
 	probe(m, clock, ns[1], slow)
 	probe(m, clock, ns[2], fast)
-	assert.Equal(t, []*node{ns[2], ns[1]}, m.topo.replicas)
+	assert.Equal(t, []*Node{ns[2], ns[1]}, m.topo.Replicas)
 }
 
 func TestMachineMembers(t *testing.T) {
 	m, ns, clock := healthy(t, 3, Options{EnableHA: true})
-	extra := &node{idx: 3, name: "n3"}
+	extra := &Node{idx: 3, Name: "n3"}
 	views := []Member{{Role: "leader"}, {Role: "replica"}, {Role: "replica", Suspect: true}, {}}
-	top, fx := m.Apply(event{kind: evMembers, members: []*node{ns[0], ns[1], ns[2], extra}, views: views})
+	top, fx := m.Apply(event{kind: evMembers, members: []*Node{ns[0], ns[1], ns[2], extra}, views: views})
 	assert.Equal(t, []effectKind{effKick}, kinds(fx), "only the suspect the probes have up is probed at once")
 	assert.Equal(t, ns[2], fx[0].node)
-	assert.NotContains(t, top.replicas, extra, "a new node takes traffic once its probe answers")
+	assert.NotContains(t, top.Replicas, extra, "a new node takes traffic once its probe answers")
 	assert.False(t, m.discovered())
 	probe(m, clock, extra, replicaAt(100, 1))
-	assert.Contains(t, m.topo.replicas, extra)
+	assert.Contains(t, m.topo.Replicas, extra)
 
-	top, _ = m.Apply(event{kind: evMembers, members: []*node{ns[0], extra}, views: []Member{{}, {}}})
-	assert.Equal(t, []*node{extra}, top.replicas, "removed nodes leave the snapshot at once")
+	top, _ = m.Apply(event{kind: evMembers, members: []*Node{ns[0], extra}, views: []Member{{}, {}}})
+	assert.Equal(t, []*Node{extra}, top.Replicas, "removed nodes leave the snapshot at once")
 	assert.Equal(t, "", ns[0].st.srcRole)
 }
 
 func TestMachineFenceAndReplay(t *testing.T) {
 	m, ns, _ := healthy(t, 3, Options{EnableHA: true})
 	top, _ := m.Apply(event{kind: evFence, lsn: 150})
-	assert.Empty(t, top.replicas, "replicas short of a migration leave rotation")
+	assert.Empty(t, top.Replicas, "replicas short of a migration leave rotation")
 	_, fx := m.Apply(event{kind: evFence, lsn: 120})
 	assert.Empty(t, fx, "a lower fence changes nothing")
 	m.Apply(event{kind: evReplayed, node: ns[1], lsn: 160})
 	assert.EqualValues(t, 160, ns[1].st.lsn)
 	m.rebuild(nil, time.Unix(2000, 0))
-	assert.Equal(t, []*node{ns[1]}, m.topo.replicas)
+	assert.Equal(t, []*Node{ns[1]}, m.topo.Replicas)
 }
 
 func TestMachineClosedChangesNothing(t *testing.T) {

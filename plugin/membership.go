@@ -97,18 +97,18 @@ func (p *Plugin) discoveryLoop() {
 // each member is recorded and, where it disagrees with the probes', the
 // node is probed at once: a hint, never a verdict.
 func (p *Plugin) applyMembers(ms []Member) {
-	cur := p.nodeList()
+	cur := p.Nodes()
 	addrs := make([]Addr, len(cur))
 	// A retiring node keeps its index until its pools close: statements
 	// that picked it from an older snapshot may still fail there, and their
 	// retries mark its index as tried (nodeMask).
-	used := nodeMask(p.retiring.Load())
+	used := NodeMask(p.retiring.Load())
 	for i, n := range cur {
-		addrs[i] = n.addr
-		used.add(n)
+		addrs[i] = n.Addr
+		used.Add(n)
 	}
 	add, remove := diffMembers(addrs, ms)
-	var added []*node
+	var added []*Node
 	for _, m := range add {
 		idx := 0
 		for used&(1<<uint(idx)) != 0 {
@@ -123,7 +123,7 @@ func (p *Plugin) applyMembers(ms []Member) {
 			p.log.Warn("unifieddb: discovery: cannot add node; keeping the node list", "node", m.Addr.String(), "error", err)
 			return
 		}
-		used.add(n)
+		used.Add(n)
 		added = append(added, n)
 	}
 	gone := make(map[Addr]bool, len(remove))
@@ -131,10 +131,10 @@ func (p *Plugin) applyMembers(ms []Member) {
 		gone[a] = true
 	}
 
-	var removed []*node
-	next := make([]*node, 0, len(cur)+len(added))
+	var removed []*Node
+	next := make([]*Node, 0, len(cur)+len(added))
 	for _, n := range cur {
-		if gone[n.addr] {
+		if gone[n.Addr] {
 			removed = append(removed, n)
 		} else {
 			next = append(next, n)
@@ -147,7 +147,7 @@ func (p *Plugin) applyMembers(ms []Member) {
 	}
 	views := make([]Member, len(next))
 	for i, n := range next {
-		views[i] = byAddr[n.addr]
+		views[i] = byAddr[n.Addr]
 	}
 	p.stateMu.Lock()
 	p.disc.Added += int64(len(added))
@@ -156,13 +156,13 @@ func (p *Plugin) applyMembers(ms []Member) {
 	p.step(event{kind: evMembers, members: next, views: views})
 
 	for _, n := range added {
-		p.log.Info("unifieddb: discovery: node added", "node", n.name, "source", p.disc.Source)
+		p.log.Info("unifieddb: discovery: node added", "node", n.Name, "source", p.disc.Source)
 		p.wg.Add(1) // inside a counted goroutine, so never racing Close's Wait
 		go p.probeLoop(n)
 	}
 	for _, n := range removed {
 		p.retiring.Or(1 << uint(n.idx))
-		p.log.Warn("unifieddb: discovery: node removed; its pools close once its statements end", "node", n.name, "source", p.disc.Source)
+		p.log.Warn("unifieddb: discovery: node removed; its pools close once its statements end", "node", n.Name, "source", p.disc.Source)
 		p.wg.Add(1)
 		go p.retire(n)
 	}
@@ -185,7 +185,7 @@ func disagrees(m Member, s *nodeState) bool {
 
 // retire ends a removed node: its probe loop stops at once, its pools close
 // after retireGrace (or at Close), when no snapshot has held it for that long.
-func (p *Plugin) retire(n *node) {
+func (p *Plugin) retire(n *Node) {
 	defer p.wg.Done()
 	n.retired.Store(true)
 	close(n.gone)
@@ -198,8 +198,8 @@ func (p *Plugin) retire(n *node) {
 	}
 	<-n.loopDone // the loop owns the probe connection and closes it
 	if err := n.close(); err != nil {
-		p.log.Warn("unifieddb: discovery: closing a removed node", "node", n.name, "error", err)
+		p.log.Warn("unifieddb: discovery: closing a removed node", "node", n.Name, "error", err)
 	}
 	p.retiring.And(^uint64(1 << uint(n.idx))) // its index is free again
-	p.debug("unifieddb: discovery: removed node closed", "node", n.name)
+	p.debug("unifieddb: discovery: removed node closed", "node", n.Name)
 }

@@ -86,8 +86,8 @@ func discoveryOptions(src Discoverer, seeds ...Addr) Options {
 
 func addrsOf(p *Plugin) []Addr {
 	var out []Addr
-	for _, n := range p.nodeList() {
-		out = append(out, n.addr)
+	for _, n := range p.Nodes() {
+		out = append(out, n.Addr)
 	}
 	return out
 }
@@ -107,7 +107,7 @@ func TestDiscoveryRefreshAddsAndRemovesNodes(t *testing.T) {
 	src.set(nil, a, b)
 	src.waitCalls(t, 2)
 	assert.Equal(t, []Addr{a, b}, addrsOf(p))
-	nb := p.nodeList()[1]
+	nb := p.Nodes()[1]
 	assert.Equal(t, 1, nb.idx, "a free mask bit")
 
 	// A failing source, an empty answer, a node that cannot be opened: the
@@ -131,24 +131,24 @@ func TestDiscoveryRefreshAddsAndRemovesNodes(t *testing.T) {
 	src.set(nil, a, c)
 	src.waitCalls(t, 2)
 	assert.Equal(t, []Addr{a, c}, addrsOf(p))
-	assert.Equal(t, 2, p.nodeList()[1].idx, "b still held bit 1 when c was added")
+	assert.Equal(t, 2, p.Nodes()[1].idx, "b still held bit 1 when c was added")
 	topo := p.topo.Load()
-	assert.NotEqual(t, nb, topo.primary)
-	assert.NotContains(t, topo.replicas, nb)
+	assert.NotEqual(t, nb, topo.Primary)
+	assert.NotContains(t, topo.Replicas, nb)
 	for _, n := range p.Status().Nodes {
-		assert.NotEqual(t, nb.name, n.Name)
+		assert.NotEqual(t, nb.Name, n.Name)
 	}
 	require.Eventually(t, func() bool {
-		return nb.pools[poolRead].db.Ping() != nil && nb.pools[poolRead].db.Ping().Error() == errDBClosed
+		return nb.Pools[PoolRead].DB.Ping() != nil && nb.Pools[PoolRead].DB.Ping().Error() == errDBClosed
 	}, 10*time.Second, 20*time.Millisecond, "the removed node's pools are closed")
-	_, err := nb.pools[poolWrite].exec(context.Background(), false, "SELECT 1")
+	_, err := nb.Pools[PoolWrite].poolExec(context.Background(), false, "SELECT 1")
 	assert.ErrorIs(t, err, driver.ErrBadConn)
-	assert.True(t, notSent(err), "retried elsewhere, even a write")
+	assert.True(t, NotSent(err), "retried elsewhere, even a write")
 	d := Addr{"127.0.0.1", 4}
 	src.set(nil, a, c, d)
 	src.waitCalls(t, 2)
 	assert.Equal(t, []Addr{a, c, d}, addrsOf(p))
-	assert.Equal(t, 1, p.nodeList()[2].idx, "b's bit is free again")
+	assert.Equal(t, 1, p.Nodes()[2].idx, "b's bit is free again")
 	st = p.Status().Discovery
 	assert.Equal(t, int64(3), st.Added) // b, c, d
 	assert.Equal(t, int64(1), st.Removed)
@@ -163,14 +163,14 @@ func TestDiscoveryCloseWhileRemoving(t *testing.T) {
 	src := &fakeSource{}
 	src.set(nil, a, b)
 	p := discoveryPlugin(t, src)
-	nb := p.nodeList()[1]
+	nb := p.Nodes()[1]
 	src.set(nil, a)
 	src.waitCalls(t, 2)
 	require.True(t, nb.retired.Load())
 	start := time.Now()
 	require.NoError(t, p.Close(), "Close does not wait out retireGrace")
 	assert.Less(t, time.Since(start), 10*time.Second)
-	assert.EqualError(t, nb.pools[poolRead].db.Ping(), errDBClosed)
+	assert.EqualError(t, nb.Pools[PoolRead].DB.Ping(), errDBClosed)
 	goleak.VerifyNone(t, before)
 }
 
@@ -238,7 +238,7 @@ func TestDiscoveryRemovalCancelsProbeWithoutApplyingIt(t *testing.T) {
 	o.ProbeTimeout = 10 * time.Second // the probe of hung stays in flight
 	p, err := New(o)
 	require.NoError(t, err)
-	nh := p.nodeList()[1]
+	nh := p.Nodes()[1]
 	require.Eventually(t, func() bool {
 		mu.Lock()
 		defer mu.Unlock()

@@ -15,8 +15,8 @@ var LatencyBuckets = []time.Duration{
 	time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second,
 }
 
-// counters are lock-free statement figures of one node or one mode.
-type counters struct {
+// Counters are lock-free statement figures of one node or one mode.
+type Counters struct {
 	queries atomic.Int64
 	errors  atomic.Int64
 	retries atomic.Int64
@@ -24,7 +24,7 @@ type counters struct {
 	buckets [17]atomic.Int64 // one per LatencyBuckets entry, then +Inf
 }
 
-func (c *counters) observe(d time.Duration, failed bool) {
+func (c *Counters) Observe(d time.Duration, failed bool) {
 	c.queries.Add(1)
 	c.nanos.Add(int64(d))
 	if failed {
@@ -49,7 +49,7 @@ type Figures struct {
 	Buckets []int64
 }
 
-func (c *counters) figures() Figures {
+func (c *Counters) Figures() Figures {
 	f := Figures{
 		Queries: c.queries.Load(), Errors: c.errors.Load(), Retries: c.retries.Load(),
 		Total: time.Duration(c.nanos.Load()), Buckets: make([]int64, len(c.buckets)),
@@ -102,10 +102,10 @@ type metricsHook struct{ p *Plugin }
 
 func (h metricsHook) Statement(ctx context.Context, s Statement) {
 	failed := s.Err != nil && ctx.Err() == nil
-	s.node.stats.observe(s.Duration, failed)
-	h.p.modeStats[s.Mode].observe(s.Duration, failed)
+	s.node.Stats.Observe(s.Duration, failed)
+	h.p.modeStats[s.Mode].Observe(s.Duration, failed)
 	if s.Attempt > 1 {
-		s.node.stats.retries.Add(1)
+		s.node.Stats.retries.Add(1)
 		h.p.modeStats[s.Mode].retries.Add(1)
 	}
 }
@@ -124,11 +124,11 @@ func (p *Plugin) Metrics() Metrics {
 	failovers := p.m.failovers
 	p.stateMu.Unlock()
 	m := Metrics{Nodes: map[string]Figures{}, Modes: map[string]Figures{}, Failovers: failovers}
-	for _, n := range p.nodeList() {
-		m.Nodes[n.name] = n.stats.figures()
+	for _, n := range p.Nodes() {
+		m.Nodes[n.Name] = n.Stats.Figures()
 	}
 	for mode := Mode(0); mode < modeCount; mode++ {
-		m.Modes[mode.String()] = p.modeStats[mode].figures()
+		m.Modes[mode.String()] = p.modeStats[mode].Figures()
 	}
 	return m
 }

@@ -22,17 +22,17 @@ type Addr struct {
 // String gives host:port ([host]:port for IPv6).
 func (a Addr) String() string { return net.JoinHostPort(a.Host, strconv.Itoa(a.Port)) }
 
-// node is one server of the cluster and its pools.
-type node struct {
+// Node is one server of the cluster and its pools.
+type Node struct {
 	p      *Plugin
 	idx    int
-	addr   Addr
-	name   string
-	pools  [poolKinds]*pool
+	Addr   Addr
+	Name   string
+	Pools  [PoolKinds]*Pool
 	conns  connSet       // client sockets of the pools, closed when the node hangs
 	kick   chan struct{} // asks the probe loop for an immediate probe
 	secret string        // the password, to redact from messages
-	lsn    atomic.Int64  // last known WAL position: replay (replica) or current (primary)
+	LSN    atomic.Int64  // last known WAL position: replay (replica) or current (primary)
 	// reconnect asks the probe loop for a new probe session: one that
 	// refused a write may be read-only since its session started.
 	reconnect atomic.Bool
@@ -41,10 +41,10 @@ type node struct {
 	answeredAt atomic.Int64
 	quickProbe atomic.Bool              // the next probe is a quick one (see watchStalls)
 	probing    atomic.Pointer[probeRun] // the probe in flight, if any (see cutSlowProbe)
-	// rtt is the last successful probe's round trip (ns), read without
+	// RTT is the last successful probe's round trip (ns), read without
 	// stateMu by read-your-writes, which polls no replica slower than its wait.
-	rtt   atomic.Int64
-	stats counters
+	RTT   atomic.Int64
+	Stats Counters
 
 	// gone is closed when discovery removed the node: its probe loop ends
 	// (loopDone is closed then) and its probes in flight are cancelled.
@@ -62,16 +62,16 @@ type node struct {
 // openNode prepares every pool of one node. Nothing connects yet:
 // database/sql opens connections when they are first needed, so a node that
 // is down does not stop the plugin from starting.
-func openNode(p *Plugin, idx int, addr Addr) (*node, error) {
+func openNode(p *Plugin, idx int, addr Addr) (*Node, error) {
 	o := &p.opts
-	n := &node{p: p, idx: idx, addr: addr, name: addr.String(), kick: make(chan struct{}, 1),
+	n := &Node{p: p, idx: idx, Addr: addr, Name: addr.String(), kick: make(chan struct{}, 1),
 		gone: make(chan struct{}), loopDone: make(chan struct{})}
 	n.probeCtx, n.cancelProbe = context.WithCancel(p.stopCtx)
-	for k := poolKind(0); k < poolKinds; k++ {
+	for k := PoolKind(0); k < PoolKinds; k++ {
 		cc, err := o.ConnConfig(addr)
 		if err != nil {
 			n.close()
-			return nil, fmt.Errorf("unifieddb: connection settings for %s: %w", n.name, err)
+			return nil, fmt.Errorf("unifieddb: connection settings for %s: %w", n.Name, err)
 		}
 		n.secret = cc.Password
 		if cc.DialFunc != nil {
@@ -84,38 +84,38 @@ func openNode(p *Plugin, idx int, addr Addr) (*node, error) {
 		// Behind a transaction pooler no session parameter is sent: PgBouncer
 		// refuses them at connection start (08P01). ReadOnly statements then
 		// run in read-only transactions (see rotx.go).
-		if k == poolRead && !o.TransactionPooling {
+		if k == PoolRead && !o.TransactionPooling {
 			cc.RuntimeParams["default_transaction_read_only"] = "on"
 		}
 		if pc.StatementTimeout > 0 && !o.TransactionPooling {
 			cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(pc.StatementTimeout.Milliseconds(), 10)
 		}
 		var dbOpts []stdlib.OptionOpenDB
-		if k != poolRead {
+		if k != PoolRead {
 			// Pools that carry writes check a reused connection's socket
 			// first: a write must not be sent into a dead one (see dead),
 			// nor into one older than the node's last change of role (see
 			// epoch.go).
 			dbOpts = append(dbOpts, stdlib.OptionShouldPing(shouldPing), stdlib.OptionResetSession(staleConn))
 		}
-		pl := &pool{node: n, kind: k, wait: o.PoolTimeout, max: int32(min(pc.MaxOpen, math.MaxInt32))}
+		pl := &Pool{Node: n, Kind: k, Wait: o.PoolTimeout, Max: int32(min(pc.MaxOpen, math.MaxInt32))}
 		db := sql.OpenDB(connector{Connector: stdlib.GetConnector(*cc, dbOpts...), pl: pl})
 		db.SetMaxOpenConns(pc.MaxOpen)
 		db.SetMaxIdleConns(pc.MaxIdle)
 		db.SetConnMaxLifetime(pc.MaxLifetime)
-		pl.db = db
-		n.pools[k] = pl
+		pl.DB = db
+		n.Pools[k] = pl
 	}
 	return n, nil
 }
 
-func (n *node) close() error {
+func (n *Node) close() error {
 	var first error
-	for _, pl := range n.pools {
+	for _, pl := range n.Pools {
 		if pl == nil {
 			continue
 		}
-		if err := pl.db.Close(); err != nil && first == nil {
+		if err := pl.DB.Close(); err != nil && first == nil {
 			first = err
 		}
 	}

@@ -119,11 +119,11 @@ type Options struct {
 	Debug bool
 }
 
-func (o *Options) poolConfig(k poolKind) PoolConfig {
+func (o *Options) poolConfig(k PoolKind) PoolConfig {
 	switch k {
-	case poolBatch:
+	case PoolBatch:
 		return o.Batch
-	case poolTx:
+	case PoolTx:
 		return o.Transactional
 	}
 	return o.Pool
@@ -153,7 +153,7 @@ func (o *Options) validate() error {
 	if o.ConnConfig == nil {
 		errs = append(errs, errors.New("no ConnConfig"))
 	}
-	for k := poolKind(0); k < poolKinds; k++ {
+	for k := PoolKind(0); k < PoolKinds; k++ {
 		if o.poolConfig(k).MaxOpen <= 0 {
 			errs = append(errs, fmt.Errorf("%s pool: MaxOpen must be > 0", k))
 		}

@@ -106,11 +106,11 @@ func TestBeforeSend(t *testing.T) {
 // connectionClass: the caller's context ending says nothing of the node,
 // a failed connect does whatever its cause.
 func TestConnectionClassLeavesTheContextOut(t *testing.T) {
-	assert.False(t, connectionClass(context.DeadlineExceeded), "DeadlineExceeded satisfies net.Error")
-	assert.False(t, connectionClass(context.Canceled))
-	assert.False(t, connectionClass(fmt.Errorf("timeout: %w", context.DeadlineExceeded)))
-	assert.True(t, connectionClass(&pgconn.ConnectError{}), "a failed connect")
-	assert.True(t, connectionClass(errReset))
+	assert.False(t, ConnectionClass(context.DeadlineExceeded), "DeadlineExceeded satisfies net.Error")
+	assert.False(t, ConnectionClass(context.Canceled))
+	assert.False(t, ConnectionClass(fmt.Errorf("timeout: %w", context.DeadlineExceeded)))
+	assert.True(t, ConnectionClass(&pgconn.ConnectError{}), "a failed connect")
+	assert.True(t, ConnectionClass(errReset))
 }
 
 // opError stands in for the *net.OpError pgx returns.

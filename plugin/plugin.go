@@ -24,8 +24,8 @@ type Plugin struct {
 	log  *slog.Logger
 	// members is the node set: an immutable slice swapped as a whole when
 	// discovery adds or removes a node, so readers take no lock.
-	members atomic.Pointer[[]*node]
-	topo    atomic.Pointer[topology]
+	members atomic.Pointer[[]*Node]
+	topo    atomic.Pointer[Topology]
 	rr      atomic.Uint64
 	routes  [modeCount][opKinds]*route
 	// entries[m] is where db.Clauses(m) points a statement before the
@@ -43,7 +43,7 @@ type Plugin struct {
 	seen     sync.Map       // *schema.Schema already registered or checked
 	initOnce atomic.Bool
 
-	modeStats [modeCount]counters
+	modeStats [modeCount]Counters
 	hooks     []StatementHook // metrics, echo, then Options.StatementHooks
 	userHooks bool            // Options.StatementHooks has one
 
@@ -65,7 +65,7 @@ type Plugin struct {
 	inst *rywState
 
 	// lsnSeam, when set (by tests), answers askLSN instead of the node.
-	lsnSeam func(ctx context.Context, pl *pool, query string) (int64, error)
+	lsnSeam func(ctx context.Context, pl *Pool, query string) (int64, error)
 }
 
 // New prepares the plugin: one set of pools per node, opened lazily, so a
@@ -91,7 +91,7 @@ func New(opts Options) (*Plugin, error) {
 		p.stop()
 		return nil, err
 	}
-	var nodes []*node
+	var nodes []*Node
 	for i, m := range members {
 		n, err := openNode(p, i, m.Addr)
 		if err != nil {
@@ -129,7 +129,7 @@ func (p *Plugin) WaitReady(ctx context.Context) error {
 		if done {
 			return nil
 		}
-		if err := p.waitChange(ctx, 10*time.Millisecond); err != nil {
+		if err := p.WaitChange(ctx, 10*time.Millisecond); err != nil {
 			return err
 		}
 	}
@@ -171,10 +171,10 @@ func (p *Plugin) Close() error {
 	p.step(event{kind: evClose}) // a probe Close cancelled changes nothing
 	close(p.fxStop)
 	p.wg.Wait() // removed nodes' pools are closed by then (retire)
-	return closeAll(p.nodeList())
+	return closeAll(p.Nodes())
 }
 
-func closeAll(nodes []*node) error {
+func closeAll(nodes []*Node) error {
 	var errs []error
 	for _, n := range nodes {
 		errs = append(errs, n.close())
@@ -182,17 +182,17 @@ func closeAll(nodes []*node) error {
 	return errors.Join(errs...)
 }
 
-// nodeList is the current node set. Never modify it: it is shared.
-func (p *Plugin) nodeList() []*node { return *p.members.Load() }
+// Nodes is the current node set. Never modify it: it is shared.
+func (p *Plugin) Nodes() []*Node { return *p.members.Load() }
 
 // setTopology swaps in a new snapshot and wakes statements waiting for one.
-func (p *Plugin) setTopology(t *topology) {
+func (p *Plugin) setTopology(t *Topology) {
 	p.topo.Store(t)
 	p.wake()
 }
 
-// waitChange waits up to d for a topology change.
-func (p *Plugin) waitChange(ctx context.Context, d time.Duration) error {
+// WaitChange waits up to d for a topology change.
+func (p *Plugin) WaitChange(ctx context.Context, d time.Duration) error {
 	p.mu.Lock()
 	ch := p.changed
 	p.mu.Unlock()

@@ -35,12 +35,12 @@ func BenchmarkPoolExecParallel(b *testing.B) {
 	defer db.Close()
 	db.SetMaxOpenConns(64)
 	db.SetMaxIdleConns(64)
-	pl := &pool{db: db, node: p.nodeList()[0], kind: poolWrite, max: 64}
+	pl := &Pool{DB: db, Node: p.Nodes()[0], Kind: PoolWrite, Max: 64}
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := pl.exec(ctx, false, "UPDATE t SET a = 1"); err != nil {
+			if _, err := pl.poolExec(ctx, false, "UPDATE t SET a = 1"); err != nil {
 				b.Error(err)
 				return
 			}

@@ -47,7 +47,7 @@ func onItsPool(cp gorm.ConnPool) {
 		return
 	}
 	c := &st.pl.stmts
-	c.txOnce.Do(func() { c.tx = gorm.NewPreparedStmtDB(st.pl.db, maxStmts, 0) })
+	c.txOnce.Do(func() { c.tx = gorm.NewPreparedStmtDB(st.pl.DB, maxStmts, 0) })
 	if ptx.PreparedStmtDB != c.tx {
 		ptx.PreparedStmtDB = c.tx
 	}

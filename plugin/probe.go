@@ -13,7 +13,7 @@ import (
 
 // startHealth launches one probe loop per node and the stall watcher.
 func (p *Plugin) startHealth() {
-	for _, n := range p.nodeList() {
+	for _, n := range p.Nodes() {
 		p.wg.Add(1)
 		go p.probeLoop(n)
 	}
@@ -21,7 +21,7 @@ func (p *Plugin) startHealth() {
 	go p.watchStalls()
 }
 
-func (p *Plugin) probeLoop(n *node) {
+func (p *Plugin) probeLoop(n *Node) {
 	defer p.wg.Done()
 	defer close(n.loopDone)
 	defer n.closeProbe()
@@ -61,12 +61,12 @@ func (p *Plugin) probeLoop(n *node) {
 // promotion is seen within ~100 ms) or the node's lag is still unknown (see
 // nodeState.lagPending), health_check_interval otherwise, and only on
 // demand when background checks are off and all is well.
-func (p *Plugin) probeDelay(n *node) time.Duration {
+func (p *Plugin) probeDelay(n *Node) time.Duration {
 	fast := min(100*time.Millisecond, p.opts.HealthCheckInterval)
 	p.stateMu.Lock()
 	down, pending := !n.st.up, n.st.lagPending
 	p.stateMu.Unlock()
-	if down || pending || p.topo.Load().primary == nil {
+	if down || pending || p.topo.Load().Primary == nil {
 		return fast
 	}
 	if !p.opts.HealthChecks {
@@ -78,7 +78,7 @@ func (p *Plugin) probeDelay(n *node) time.Duration {
 // probe asks one node for its role and WAL position under the round
 // timeout (connection_timeout). The probe connection is the node's own, so
 // an exhausted pool cannot hide a healthy node.
-func (p *Plugin) probe(n *node) probeResult {
+func (p *Plugin) probe(n *Node) probeResult {
 	ctx, cancel := context.WithTimeout(n.probeCtx, p.probeTimeout(n))
 	defer cancel()
 	n.probing.Store(&probeRun{start: time.Now(), cancel: cancel})
@@ -87,7 +87,7 @@ func (p *Plugin) probe(n *node) probeResult {
 		n.closeProbe()
 	}
 	if n.probeConn == nil {
-		cc, err := p.opts.ConnConfig(n.addr)
+		cc, err := p.opts.ConnConfig(n.Addr)
 		if err != nil {
 			return probeResult{err: err, at: time.Now()}
 		}
@@ -120,7 +120,7 @@ func (p *Plugin) probe(n *node) probeResult {
 	if r.err == nil {
 		n.answeredAt.Store(start.UnixNano())
 	}
-	if r.err == nil && r.inRecovery && p.topo.Load().primary == nil {
+	if r.err == nil && r.inRecovery && p.topo.Load().Primary == nil {
 		// No primary known: the next probe starts a new session. Behind a
 		// proxy this one may still reach a demoted server while the proxy
 		// already sends new sessions to the promoted one.
@@ -134,7 +134,7 @@ func (p *Plugin) probe(n *node) probeResult {
 	return r
 }
 
-func (n *node) closeProbe() {
+func (n *Node) closeProbe() {
 	if n.probeConn == nil {
 		return
 	}
@@ -144,8 +144,8 @@ func (n *node) closeProbe() {
 	n.probeConn = nil
 }
 
-// hung reports whether a probe failed by timing out: the node accepts
+// Hung reports whether a probe failed by timing out: the node accepts
 // connections but does not answer.
-func hung(err error) bool {
+func Hung(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)
 }

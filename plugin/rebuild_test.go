@@ -15,7 +15,7 @@ import (
 // bareTestPlugin is a Plugin with one node per name, no goroutine started
 // and no failover machine yet. The nodes' pools point at a closed loopback
 // port and are never used: nothing connects.
-func bareTestPlugin(t testing.TB, names []string, opts Options, log *slog.Logger) (*Plugin, []*node) {
+func bareTestPlugin(t testing.TB, names []string, opts Options, log *slog.Logger) (*Plugin, []*Node) {
 	t.Helper()
 	p := &Plugin{opts: opts, log: log, changed: make(chan struct{}), closing: make(chan struct{}),
 		fx: effectQueue{wake: make(chan struct{}, 1)}}
@@ -23,13 +23,13 @@ func bareTestPlugin(t testing.TB, names []string, opts Options, log *slog.Logger
 	if err != nil {
 		t.Fatal(err)
 	}
-	nodes := make([]*node, len(names))
+	nodes := make([]*Node, len(names))
 	for i, name := range names {
-		n := &node{p: p, idx: i, name: name, kick: make(chan struct{}, 1)}
-		for kind := poolKind(0); kind < poolKinds; kind++ {
+		n := &Node{p: p, idx: i, Name: name, kick: make(chan struct{}, 1)}
+		for kind := PoolKind(0); kind < PoolKinds; kind++ {
 			db := sql.OpenDB(stdlib.GetConnector(*cc))
 			t.Cleanup(func() { db.Close() })
-			n.pools[kind] = &pool{node: n, kind: kind, db: db}
+			n.Pools[kind] = &Pool{Node: n, Kind: kind, DB: db}
 		}
 		nodes[i] = n
 	}
@@ -50,7 +50,7 @@ func testPlugin(t testing.TB, n int) (*Plugin, *bytes.Buffer) {
 	for _, nd := range nodes {
 		nd.st.up, nd.st.probed, nd.st.answered, nd.st.role = true, true, true, RoleReplica
 	}
-	p.m = &machine{enableHA: true, clock: func() time.Time { return time.Unix(1000, 0) }, nodes: nodes, topo: &topology{}}
+	p.m = &machine{enableHA: true, clock: func() time.Time { return time.Unix(1000, 0) }, nodes: nodes, topo: &Topology{}}
 	p.topo.Store(p.m.topo)
 	return p, &buf
 }
@@ -65,7 +65,7 @@ func (p *Plugin) runQueued() {
 
 // rebuildNow derives the topology from the states the test set and runs
 // the effects (the log lines) as the effects goroutine would.
-func (p *Plugin) rebuildNow() *topology {
+func (p *Plugin) rebuildNow() *Topology {
 	fx := p.m.rebuild(nil, time.Unix(1000, 0))
 	p.topo.Store(p.m.topo)
 	for _, f := range fx {
@@ -77,12 +77,12 @@ func (p *Plugin) rebuildNow() *topology {
 func TestRebuildPrimaryChoice(t *testing.T) {
 	t.Run("a role only assumed at start is no split brain", func(t *testing.T) {
 		p, log := testPlugin(t, 2)
-		a, b := p.nodeList()[0], p.nodeList()[1]
+		a, b := p.Nodes()[0], p.Nodes()[1]
 		a.st.role, a.st.answered = RolePrimary, false // Nodes[0], not probed yet
 		b.st.role = RolePrimary                       // found writable by its probe
 		top := p.rebuildNow()
-		if top.primary != b || top.splitBrain {
-			t.Fatalf("primary %v split %v; want b, false", nameOf(top.primary), top.splitBrain)
+		if top.Primary != b || top.SplitBrain {
+			t.Fatalf("primary %v split %v; want b, false", nameOf(top.Primary), top.SplitBrain)
 		}
 		if bytes.Contains(log.Bytes(), []byte("SPLIT BRAIN")) {
 			t.Fatalf("logged a split brain: %s", log)
@@ -90,12 +90,12 @@ func TestRebuildPrimaryChoice(t *testing.T) {
 	})
 	t.Run("two found writable: the newest timeline, and a split brain", func(t *testing.T) {
 		p, log := testPlugin(t, 2)
-		a, b := p.nodeList()[0], p.nodeList()[1]
+		a, b := p.Nodes()[0], p.Nodes()[1]
 		a.st.role, a.st.timeline = RolePrimary, 1
 		b.st.role, b.st.timeline = RolePrimary, 2
 		top := p.rebuildNow()
-		if top.primary != b || !top.splitBrain {
-			t.Fatalf("primary %v split %v; want b, true", nameOf(top.primary), top.splitBrain)
+		if top.Primary != b || !top.SplitBrain {
+			t.Fatalf("primary %v split %v; want b, true", nameOf(top.Primary), top.SplitBrain)
 		}
 		if !bytes.Contains(log.Bytes(), []byte("SPLIT BRAIN")) {
 			t.Fatal("a split brain must be logged")
@@ -103,49 +103,49 @@ func TestRebuildPrimaryChoice(t *testing.T) {
 	})
 	t.Run("a read-only primary takes no writes but serves reads", func(t *testing.T) {
 		p, _ := testPlugin(t, 2)
-		a := p.nodeList()[0]
+		a := p.Nodes()[0]
 		a.st.role, a.st.readOnly = RolePrimary, true
 		top := p.rebuildNow()
-		if top.primary != nil || !slices.Contains(top.replicas, a) {
-			t.Fatalf("primary %v replicas %d; want none, a in rotation", nameOf(top.primary), len(top.replicas))
+		if top.Primary != nil || !slices.Contains(top.Replicas, a) {
+			t.Fatalf("primary %v replicas %d; want none, a in rotation", nameOf(top.Primary), len(top.Replicas))
 		}
 	})
 	t.Run("a node that refused a write waits for its probe", func(t *testing.T) {
 		p, _ := testPlugin(t, 2)
-		a := p.nodeList()[0]
+		a := p.Nodes()[0]
 		a.st.role, a.st.refused = RolePrimary, true
 		top := p.rebuildNow()
-		if top.primary != nil || slices.Contains(top.replicas, a) {
+		if top.Primary != nil || slices.Contains(top.Replicas, a) {
 			t.Fatal("a refused node is neither written to nor read from until probed")
 		}
 	})
 	t.Run("a replica short of a migration stays out of rotation", func(t *testing.T) {
 		p, _ := testPlugin(t, 3)
-		prim, behind, caught := p.nodeList()[0], p.nodeList()[1], p.nodeList()[2]
+		prim, behind, caught := p.Nodes()[0], p.Nodes()[1], p.Nodes()[2]
 		prim.st.role, prim.st.lsn = RolePrimary, 500
 		behind.st.lsn, caught.st.lsn = 400, 500
 		p.m.minReplay = 450
 		top := p.rebuildNow()
-		if slices.Contains(top.replicas, behind) || !slices.Contains(top.replicas, caught) {
-			t.Fatalf("replicas %v; want only the caught-up one", top.replicas)
+		if slices.Contains(top.Replicas, behind) || !slices.Contains(top.Replicas, caught) {
+			t.Fatalf("replicas %v; want only the caught-up one", top.Replicas)
 		}
 	})
 	t.Run("a replica of another timeline than the primary's takes no reads", func(t *testing.T) {
 		// replica old still follows the replaced primary (timeline 1) and is
 		// further in WAL position than the promoted one (timeline 2).
 		p, _ := testPlugin(t, 3)
-		nodes := p.nodeList()
+		nodes := p.Nodes()
 		prim, old, same := nodes[0], nodes[1], nodes[2]
 		prim.st.role, prim.st.lsn, prim.st.timeline = RolePrimary, 500, 2
 		old.st.lsn, old.st.timeline = 900, 1
 		same.st.lsn, same.st.timeline = 500, 2
 		p.m.recordLSN(prim, time.Unix(1000, 0), 500)
 		top := p.rebuildNow()
-		if slices.Contains(top.replicas, old) || !slices.Contains(top.replicas, same) {
-			t.Fatalf("replicas %v; want only the one on timeline 2", top.replicas)
+		if slices.Contains(top.Replicas, old) || !slices.Contains(top.Replicas, same) {
+			t.Fatalf("replicas %v; want only the one on timeline 2", top.Replicas)
 		}
 		old.st.timeline = 0 // unknown (not streaming, or not visible): compared by position
-		if top := p.rebuildNow(); !slices.Contains(top.replicas, old) {
+		if top := p.rebuildNow(); !slices.Contains(top.Replicas, old) {
 			t.Fatal("a replica of unknown timeline is compared by WAL position, as before")
 		}
 	})

@@ -16,28 +16,28 @@ func (p *Plugin) SyncReplicas(ctx context.Context, timeout time.Duration) error 
 		return ErrClosed
 	}
 	t := p.topo.Load()
-	if t.primary == nil {
+	if t.Primary == nil {
 		return nil
 	}
-	target, err := p.askLSN(ctx, t.primary.pools[poolWrite], currentLSNSQL)
+	target, err := p.askLSN(ctx, t.Primary.Pools[PoolWrite], currentLSNSQL)
 	if err != nil {
 		return err
 	}
-	waiting := append([]*node(nil), t.replicas...)
+	waiting := append([]*Node(nil), t.Replicas...)
 	deadline := time.Now().Add(timeout)
 	for {
 		waiting = p.stillBehind(ctx, waiting, target, deadline)
 		if len(waiting) == 0 {
 			// Those in rotation have it; a replica out of rotation now
 			// must not come back without it.
-			p.fence(target)
+			p.Fence(target)
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if !time.Now().Before(deadline) {
-			p.fence(target)
+			p.Fence(target)
 			return nil
 		}
 		select {
@@ -52,15 +52,15 @@ func (p *Plugin) SyncReplicas(ctx context.Context, timeout time.Duration) error 
 
 // stillBehind asks each replica for its replay position (each question
 // bounded by the deadline) and returns those short of target.
-func (p *Plugin) stillBehind(ctx context.Context, nodes []*node, target int64, deadline time.Time) []*node {
-	var behind []*node
+func (p *Plugin) stillBehind(ctx context.Context, nodes []*Node, target int64, deadline time.Time) []*Node {
+	var behind []*Node
 	for _, n := range nodes {
 		qctx, cancel := context.WithDeadline(ctx, deadline)
-		replayed, err := p.askLSN(qctx, n.pools[poolRead], replayLSNSQL)
+		replayed, err := p.askLSN(qctx, n.Pools[PoolRead], replayLSNSQL)
 		cancel()
 		if err == nil && replayed >= target {
 			p.step(event{kind: evReplayed, node: n, lsn: replayed})
-			n.lsn.Store(max(n.lsn.Load(), replayed))
+			n.LSN.Store(max(n.LSN.Load(), replayed))
 			continue
 		}
 		behind = append(behind, n)
@@ -68,6 +68,6 @@ func (p *Plugin) stillBehind(ctx context.Context, nodes []*node, target int64, d
 	return behind
 }
 
-// fence keeps replicas whose last known replay position is short of lsn out
+// Fence keeps replicas whose last known replay position is short of lsn out
 // of rotation until a probe shows them past it.
-func (p *Plugin) fence(lsn int64) { p.step(event{kind: evFence, lsn: lsn}) }
+func (p *Plugin) Fence(lsn int64) { p.step(event{kind: evFence, lsn: lsn}) }

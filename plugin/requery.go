@@ -30,7 +30,7 @@ func (p *Plugin) requery(db *gorm.DB) {
 	)
 	for {
 		ctx := db.Statement.Context
-		if db.Error == nil || !connectionClass(db.Error) || routeGaveUp(db.Error) || ctx.Err() != nil {
+		if db.Error == nil || !ConnectionClass(db.Error) || routeGaveUp(db.Error) || ctx.Err() != nil {
 			return
 		}
 		r, ok := db.Statement.ConnPool.(*route)
@@ -41,7 +41,7 @@ func (p *Plugin) requery(db *gorm.DB) {
 			deadline = time.Now().Add(p.opts.FailoverTimeout)
 		} else {
 			remaining := time.Until(deadline)
-			if remaining <= 0 || p.waitChange(ctx, min(backoff, remaining)) != nil {
+			if remaining <= 0 || p.WaitChange(ctx, min(backoff, remaining)) != nil {
 				return
 			}
 			backoff = min(backoff*2, 500*time.Millisecond)

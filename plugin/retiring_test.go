@@ -19,7 +19,7 @@ func TestDiscoveryDoesNotReuseTheIndexOfARetiringNode(t *testing.T) {
 	src := &fakeSource{}
 	src.set(nil, a, b)
 	p := discoveryPlugin(t, src)
-	nb := p.nodeList()[1]
+	nb := p.Nodes()[1]
 
 	src.set(nil, a)
 	src.waitCalls(t, 2)
@@ -27,24 +27,24 @@ func TestDiscoveryDoesNotReuseTheIndexOfARetiringNode(t *testing.T) {
 	src.set(nil, a, d)
 	src.waitCalls(t, 2)
 	require.Equal(t, []Addr{a, d}, addrsOf(p))
-	nd := p.nodeList()[1]
-	if err := nb.pools[poolRead].db.Ping(); err != nil {
+	nd := p.Nodes()[1]
+	if err := nb.Pools[PoolRead].DB.Ping(); err != nil {
 		require.NotEqual(t, errDBClosed, err.Error(), "b is still retiring: its pools are open")
 	}
 	assert.NotEqual(t, nb.idx, nd.idx, "b is still retiring")
-	var tried nodeMask
-	tried.add(nb) // a read failed on b, picked from an older snapshot
-	assert.False(t, tried.has(nd), "the new node is still a candidate of the retry")
+	var tried NodeMask
+	tried.Add(nb) // a read failed on b, picked from an older snapshot
+	assert.False(t, tried.Has(nd), "the new node is still a candidate of the retry")
 
 	// Once b is closed its index is free again.
 	require.Eventually(t, func() bool {
-		err := nb.pools[poolRead].db.Ping()
+		err := nb.Pools[PoolRead].DB.Ping()
 		return err != nil && err.Error() == errDBClosed
 	}, 10*time.Second, 20*time.Millisecond)
 	e := Addr{"127.0.0.1", 5}
 	src.set(nil, a, d, e)
 	src.waitCalls(t, 2)
-	assert.Equal(t, nb.idx, p.nodeList()[2].idx, "b's index is reused after it closed")
+	assert.Equal(t, nb.idx, p.Nodes()[2].idx, "b's index is reused after it closed")
 
 	require.NoError(t, p.Close())
 	goleak.VerifyNone(t, before)

@@ -17,30 +17,30 @@ const (
 
 // classify decides whether a failed attempt may be retried elsewhere, and
 // turns driver errors into the plugin's errors when it may not.
-func (r *route) classify(ctx context.Context, op string, pl *pool, err error, idempotent bool, refusals *int) (verdict, error) {
+func (r *route) classify(ctx context.Context, op string, pl *Pool, err error, idempotent bool, refusals *int) (verdict, error) {
 	if ctx.Err() != nil {
 		if !idempotent && outcomeUnknown(err) {
 			return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: the context ended while it ran: %w", ErrOutcomeUnknown, err))
 		}
 		return stop, err
 	}
-	if isReadOnlyRefusal(err) {
-		if pl.kind == poolRead {
+	if ReadOnlyRefusal(err) {
+		if pl.Kind == PoolRead {
 			return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w", ErrReadOnly, err))
 		}
 		// A write pool's node became a standby. 25006 proves the statement
 		// did not run, so it may be retried once on the new primary.
-		r.p.report(pl.node, err)
+		r.p.Report(pl.Node, err)
 		*refusals++
 		if *refusals > 1 {
 			return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w: %w", ErrNoPrimary, ErrReadOnly, err))
 		}
 		return retry, nil
 	}
-	if !connectionClass(err) {
+	if !ConnectionClass(err) {
 		return stop, err
 	}
-	r.p.report(pl.node, err)
+	r.p.Report(pl.Node, err)
 	if idempotent || !sent(err) {
 		return retry, nil
 	}
@@ -50,15 +50,15 @@ func (r *route) classify(ctx context.Context, op string, pl *pool, err error, id
 // retryLoop re-runs do on other nodes after a retryable failure of first.
 // It waits for the topology to change (new primary, node back) when every
 // candidate has failed, up to failover_timeout.
-func (r *route) retryLoop(ctx context.Context, op string, first *pool, firstErr error, idempotent bool, do func(*pool) error) error {
+func (r *route) retryLoop(ctx context.Context, op string, first *Pool, firstErr error, idempotent bool, do func(*Pool) error) error {
 	return r.retryUntil(ctx, op, time.Now().Add(r.p.opts.FailoverTimeout), first, firstErr, idempotent, do)
 }
 
 // retryUntil is retryLoop with the caller's deadline, so that a call which
 // already waited for a node does not get a second failover_timeout.
-func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, first *pool, firstErr error, idempotent bool, do func(*pool) error) error {
+func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, first *Pool, firstErr error, idempotent bool, do func(*Pool) error) error {
 	var (
-		tried    nodeMask
+		tried    NodeMask
 		refusals int
 		pl, err  = first, firstErr
 		fresh    = r.fresh(ctx)
@@ -69,13 +69,13 @@ func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, f
 		if v == stop {
 			return bare(ferr)
 		}
-		tried.add(pl.node)
+		tried.Add(pl.Node)
 		next, perr := r.pick(tried)
-		if perr == nil && fresh != nil && next.node != r.p.topo.Load().primary {
+		if perr == nil && fresh != nil && next.Node != r.p.topo.Load().Primary {
 			// A replica other than the one checked may be behind the
 			// context's writes: retry a read-your-writes read on the primary.
 			next, perr = r.primaryPool()
-			if perr == nil && tried.has(next.node) {
+			if perr == nil && tried.Has(next.Node) {
 				perr = ErrNoPrimary
 			}
 		}
@@ -84,19 +84,19 @@ func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, f
 				return perr
 			}
 			if r.p.hopeless.Load() {
-				return newNodeError(pl, r.mode, op, r.p.unavailable(perr))
+				return newNodeError(pl, r.mode, op, r.p.Unavailable(perr))
 			}
 			remaining := time.Until(deadline)
 			if remaining <= 0 {
-				u := r.p.unavailable(perr)
+				u := r.p.Unavailable(perr)
 				u.Within = r.p.opts.FailoverTimeout
 				return newNodeError(pl, r.mode, op, fmt.Errorf("%w; last error: %w", u, err))
 			}
-			if werr := r.p.waitChange(ctx, min(backoff, remaining)); werr != nil {
+			if werr := r.p.WaitChange(ctx, min(backoff, remaining)); werr != nil {
 				if errors.Is(werr, ErrClosed) {
 					return newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w; last error: %w", perr, werr, err))
 				}
-				return newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w; last error: %w", r.p.unavailable(perr), werr, err))
+				return newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w; last error: %w", r.p.Unavailable(perr), werr, err))
 			}
 			backoff = min(backoff*2, 500*time.Millisecond)
 			tried = 0
@@ -104,7 +104,7 @@ func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, f
 		}
 		pl = next
 		if r.p.opts.Debug {
-			r.p.debug("unifieddb: retrying", "mode", r.mode.String(), "node", pl.node.name, "after", err)
+			r.p.debug("unifieddb: retrying", "mode", r.mode.String(), "node", pl.Node.Name, "after", err)
 		}
 		if err = do(pl); err == nil {
 			return nil
@@ -115,7 +115,7 @@ func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, f
 // noNode handles a first pick that found no node: wait for one up to
 // failover_timeout, then run do on it. It fails at once, with each node's
 // fault, when waiting cannot cure them (see machine.unavailable).
-func (r *route) noNode(ctx context.Context, op string, perr error, do func(*pool) error) error {
+func (r *route) noNode(ctx context.Context, op string, perr error, do func(*Pool) error) error {
 	if errors.Is(perr, ErrClosed) {
 		return perr
 	}
@@ -123,19 +123,19 @@ func (r *route) noNode(ctx context.Context, op string, perr error, do func(*pool
 	backoff := 20 * time.Millisecond
 	for {
 		if r.p.hopeless.Load() {
-			return r.p.unavailable(perr) // waiting cannot cure it: say why now
+			return r.p.Unavailable(perr) // waiting cannot cure it: say why now
 		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
-			u := r.p.unavailable(perr)
+			u := r.p.Unavailable(perr)
 			u.Within = r.p.opts.FailoverTimeout
 			return u
 		}
-		if err := r.p.waitChange(ctx, min(backoff, remaining)); err != nil {
+		if err := r.p.WaitChange(ctx, min(backoff, remaining)); err != nil {
 			if errors.Is(err, ErrClosed) {
 				return fmt.Errorf("%w: %w", perr, err)
 			}
-			return fmt.Errorf("%w: %w", r.p.unavailable(perr), err)
+			return fmt.Errorf("%w: %w", r.p.Unavailable(perr), err)
 		}
 		backoff = min(backoff*2, 500*time.Millisecond)
 		pl, err := r.first(ctx) // read-your-writes is checked again

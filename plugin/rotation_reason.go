@@ -12,14 +12,14 @@ import (
 // the replica streams instead.
 
 // otherTimelineReason: n is on another timeline than primary.
-func otherTimelineReason(n, primary *node) string {
+func otherTimelineReason(n, primary *Node) string {
 	return fmt.Sprintf("on timeline %d, but the primary %s is on timeline %d%s",
-		n.st.timeline, primary.name, primary.st.timeline, upstreamNote(n, primary))
+		n.st.timeline, primary.Name, primary.st.timeline, upstreamNote(n, primary))
 }
 
 // lagReason: n is behind by more than max_replication_lag, or by an
 // amount that cannot be known.
-func (m *machine) lagReason(n, primary *node, known bool) string {
+func (m *machine) lagReason(n, primary *Node, known bool) string {
 	if known {
 		return fmt.Sprintf("replication lag %s, over max_replication_lag %s", n.st.lag.Round(time.Millisecond), m.maxLag) + upstreamNote(n, primary)
 	}
@@ -28,13 +28,13 @@ func (m *machine) lagReason(n, primary *node, known bool) string {
 
 // upstreamNote says what n streams from when that explains a problem: no
 // WAL receiver at all, or a server other than the primary.
-func upstreamNote(n, primary *node) string {
+func upstreamNote(n, primary *Node) string {
 	switch {
 	case n.st.role != RoleReplica:
 		return ""
 	case !n.st.receiving:
 		return "; no WAL receiver: it streams from no server (its upstream is down or gone)"
-	case n.st.upstream != "" && primary != nil && n.st.upstream != primary.name:
+	case n.st.upstream != "" && primary != nil && n.st.upstream != primary.Name:
 		return fmt.Sprintf("; it follows %s, which is not the primary", n.st.upstream)
 	}
 	return ""

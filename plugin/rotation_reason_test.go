@@ -14,7 +14,7 @@ func TestRotationReasonAfterFailover(t *testing.T) {
 	m, ns, clock := healthy(t, 3, Options{EnableHA: true, MaxReplicationLag: 10 * time.Second})
 	probe(m, clock, ns[0], probeResult{err: errRefused})
 	probe(m, clock, ns[2], primaryAt(150, 2))
-	require.Equal(t, ns[2], m.topo.primary)
+	require.Equal(t, ns[2], m.topo.Primary)
 
 	probe(m, clock, ns[1], replicaAt(120, 0)) // no WAL receiver: keeps timeline 1
 	assert.False(t, ns[1].st.inRotation)

@@ -22,7 +22,7 @@ const (
 type route struct {
 	p        *Plugin
 	mode     Mode
-	kind     poolKind // the pool used on the primary
+	kind     PoolKind // the pool used on the primary
 	replicas bool     // prefer replicas (their read pool)
 	read     bool     // idempotent: a connection error may be retried on another node
 	prep     bool     // run statements prepared, per pool (Session{PrepareStmt: true})
@@ -36,18 +36,18 @@ func newRoutes(p *Plugin) (routes [modeCount][opKinds]*route) {
 			r := &route{p: p, mode: m, read: op != opWrite}
 			switch m {
 			case Auto:
-				r.kind, r.replicas = poolWrite, op == opRead
+				r.kind, r.replicas = PoolWrite, op == opRead
 			case ReadOnly:
 				// Read-only sessions everywhere: the server refuses writes too,
 				// so every statement is safe to retry.
-				r.kind, r.replicas, r.read = poolRead, true, true
+				r.kind, r.replicas, r.read = PoolRead, true, true
 				r.roTx = p.opts.TransactionPooling
 			case ReadWrite:
-				r.kind = poolWrite
+				r.kind = PoolWrite
 			case Batch:
-				r.kind = poolBatch
+				r.kind = PoolBatch
 			case Transactional:
-				r.kind = poolTx
+				r.kind = PoolTx
 			}
 			twin := *r
 			twin.prep = true
@@ -80,14 +80,14 @@ func (r *route) fresh(ctx context.Context) *rywState {
 }
 
 // first picks the pool of a statement's first attempt.
-func (r *route) first(ctx context.Context) (pl *pool, err error) {
+func (r *route) first(ctx context.Context) (pl *Pool, err error) {
 	if st := r.fresh(ctx); st != nil {
 		pl, err = r.pickFresh(ctx, st)
 	} else {
 		pl, err = r.pick(0)
 	}
 	if r.p.opts.Debug && err == nil {
-		r.p.debug("unifieddb: routed", "mode", r.mode.String(), "node", pl.node.name, "pool", pl.kind.String())
+		r.p.debug("unifieddb: routed", "mode", r.mode.String(), "node", pl.Node.Name, "pool", pl.Kind.String())
 	}
 	return pl, err
 }
@@ -100,31 +100,31 @@ func (r *route) done(ctx context.Context) {
 }
 
 // pick chooses the pool for the next attempt, skipping nodes in tried.
-func (r *route) pick(tried nodeMask) (*pool, error) {
+func (r *route) pick(tried NodeMask) (*Pool, error) {
 	if r.p.closed.Load() {
 		return nil, ErrClosed
 	}
 	t := r.p.topo.Load()
 	if r.replicas {
-		if n := r.p.pickReplica(t, tried); n != nil {
-			return n.pools[poolRead], nil
+		if n := r.p.PickReplica(t, tried); n != nil {
+			return n.Pools[PoolRead], nil
 		}
 		if !r.p.opts.FallbackToPrimary {
 			return nil, ErrNoHealthyNode
 		}
 	}
-	if t.primary == nil || tried.has(t.primary) {
+	if t.Primary == nil || tried.Has(t.Primary) {
 		if r.replicas {
 			return nil, ErrNoHealthyNode
 		}
 		return nil, ErrNoPrimary
 	}
-	return t.primary.pools[r.kind], nil
+	return t.Primary.Pools[r.kind], nil
 }
 
 // run runs do on the first pool, retried where that is safe, and records a
 // successful write for read-your-writes contexts.
-func (r *route) run(ctx context.Context, op string, do func(*pool) error) error {
+func (r *route) run(ctx context.Context, op string, do func(*Pool) error) error {
 	pl, err := r.first(ctx)
 	if err != nil {
 		err = r.noNode(ctx, op, err, do)

@@ -17,9 +17,9 @@ func (r *route) ExecContext(ctx context.Context, query string, args ...any) (sql
 	ctx = r.mark(ctx)
 	var res sql.Result
 	a := attempts{p: r.p, mode: r.mode, query: query}
-	do := func(pl *pool) (err error) {
+	do := func(pl *Pool) (err error) {
 		a.begin(ctx)
-		res, err = pl.exec(ctx, r.prep, query, args...)
+		res, err = pl.poolExec(ctx, r.prep, query, args...)
 		a.ran(pl, r.p.rowsOf(res), err)
 		return err
 	}
@@ -34,9 +34,9 @@ func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*s
 	ctx = r.mark(ctx)
 	var rows *sql.Rows
 	a := attempts{p: r.p, mode: r.mode, query: query}
-	do := func(pl *pool) (err error) {
+	do := func(pl *Pool) (err error) {
 		a.begin(ctx)
-		rows, err = pl.query(ctx, r.prep, query, args...)
+		rows, err = pl.poolQuery(ctx, r.prep, query, args...)
 		a.ran(pl, -1, err)
 		if err == nil {
 			r.served(ctx, pl)
@@ -59,9 +59,9 @@ func (r *route) QueryRowContext(ctx context.Context, query string, args ...any) 
 	ctx = r.mark(ctx)
 	var row *sql.Row
 	a := attempts{p: r.p, mode: r.mode, query: query}
-	do := func(pl *pool) error {
+	do := func(pl *Pool) error {
 		a.begin(ctx)
-		row = pl.queryRow(ctx, r.prep, query, args...)
+		row = pl.poolQueryRow(ctx, r.prep, query, args...)
 		err := row.Err()
 		a.ran(pl, -1, err)
 		if err == nil {
@@ -83,7 +83,7 @@ func (r *route) PrepareContext(ctx context.Context, query string) (*sql.Stmt, er
 	if err != nil {
 		return nil, err
 	}
-	return pl.db.PrepareContext(ctx, query)
+	return pl.DB.PrepareContext(ctx, query)
 }
 
 // BeginTx implements gorm.ConnPoolBeginner. BEGIN has no effect, so a
@@ -103,9 +103,9 @@ func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool
 		opts = &ro
 	}
 	var tx *sql.Tx
-	begin := func(pl *pool) (err error) {
+	begin := func(pl *Pool) (err error) {
 		st := &txState{mode: r.mode, readOnly: r.mode == ReadOnly, ctx: ctx}
-		if tx, err = pl.begin(ctx, opts, st); err == nil {
+		if tx, err = pl.poolBegin(ctx, opts, st); err == nil {
 			st.opened(tx)
 		}
 		return err
@@ -136,13 +136,13 @@ func (r *route) GetDBConn() (*sql.DB, error) {
 		if err != nil {
 			return nil, err
 		}
-		return pl.db, nil
+		return pl.DB, nil
 	}
 	t := r.p.topo.Load()
-	if t.primary == nil {
+	if t.Primary == nil {
 		return nil, ErrNoPrimary
 	}
-	return t.primary.pools[r.kind].db, nil
+	return t.Primary.Pools[r.kind].DB, nil
 }
 
 var (

@@ -23,7 +23,7 @@ import (
 
 // routingPlugin: k nodes, n0 the primary, the others replicas, all probed.
 // Attempts are functions (script.do): nothing connects.
-func routingPlugin(t *testing.T, k int, opts Options) (*Plugin, []*node) {
+func routingPlugin(t *testing.T, k int, opts Options) (*Plugin, []*Node) {
 	t.Helper()
 	opts.EnableHA = true
 	if opts.FailoverTimeout == 0 {
@@ -45,8 +45,8 @@ func routingPlugin(t *testing.T, k int, opts Options) (*Plugin, []*node) {
 }
 
 // probeAll: every node answers a probe, primary the primary, at one LSN.
-func (p *Plugin) probeAll(primary *node) {
-	for _, n := range p.nodeList() {
+func (p *Plugin) probeAll(primary *Node) {
+	for _, n := range p.Nodes() {
 		r := probeResult{inRecovery: n != primary, lsn: 100, timeline: 1, at: time.Now()}
 		p.step(event{kind: evProbe, node: n, probe: r})
 	}
@@ -59,8 +59,8 @@ type script struct {
 	nodes []string
 }
 
-func (s *script) do(pl *pool) error {
-	s.nodes = append(s.nodes, pl.node.name+"/"+pl.kind.String())
+func (s *script) do(pl *Pool) error {
+	s.nodes = append(s.nodes, pl.Node.Name+"/"+pl.Kind.String())
 	if len(s.errs) == 0 {
 		return nil
 	}
@@ -99,13 +99,13 @@ func TestRoutingReadsRotateOverReplicas(t *testing.T) {
 
 func TestRoutingReadFallsBackToThePrimaryOnlyWhenAllowed(t *testing.T) {
 	p, ns := routingPlugin(t, 2, Options{FallbackToPrimary: true})
-	p.report(ns[1], errShutdown)
+	p.Report(ns[1], errShutdown)
 	s := &script{}
 	require.NoError(t, p.routes[Auto][opRead].run(context.Background(), OpQuery, s.do))
 	assert.Equal(t, []string{"n0/write"}, s.nodes)
 
 	p, ns = routingPlugin(t, 2, Options{FailoverTimeout: 30 * time.Millisecond})
-	p.report(ns[1], errShutdown)
+	p.Report(ns[1], errShutdown)
 	err := p.routes[Auto][opRead].run(context.Background(), OpQuery, (&script{}).do)
 	assert.ErrorIs(t, err, ErrNoHealthyNode)
 	assert.Contains(t, err.Error(), "within 30ms")
@@ -121,7 +121,7 @@ func TestRoutingFailedReadIsRetriedOnAnotherNode(t *testing.T) {
 	if s.nodes[0] == "n2/read" {
 		failed = ns[2]
 	}
-	assert.NotContains(t, p.topo.Load().replicas, failed, "the failed node left rotation at once")
+	assert.NotContains(t, p.topo.Load().Replicas, failed, "the failed node left rotation at once")
 }
 
 func TestRoutingWriteOutcomes(t *testing.T) {
@@ -183,7 +183,7 @@ func TestRoutingWriteOutcomes(t *testing.T) {
 		err := p.routes[ReadOnly][opWrite].run(context.Background(), OpExec, s.do)
 		assert.ErrorIs(t, err, ErrReadOnly)
 		assert.Len(t, s.nodes, 1)
-		assert.NotNil(t, p.topo.Load().primary, "a read-only session refusing a write says nothing of the node")
+		assert.NotNil(t, p.topo.Load().Primary, "a read-only session refusing a write says nothing of the node")
 	})
 }
 
@@ -202,8 +202,8 @@ func TestRoutingContextEnds(t *testing.T) {
 func TestRoutingWaitsForAPrimary(t *testing.T) {
 	t.Run("up to failover_timeout", func(t *testing.T) {
 		p, ns := routingPlugin(t, 2, Options{FailoverTimeout: 50 * time.Millisecond})
-		p.report(ns[0], errShutdown)
-		require.Nil(t, p.topo.Load().primary)
+		p.Report(ns[0], errShutdown)
+		require.Nil(t, p.topo.Load().Primary)
 		start := time.Now()
 		s := &script{}
 		err := p.routes[Auto][opWrite].run(context.Background(), OpExec, s.do)
@@ -213,7 +213,7 @@ func TestRoutingWaitsForAPrimary(t *testing.T) {
 	})
 	t.Run("until the context ends", func(t *testing.T) {
 		p, ns := routingPlugin(t, 2, Options{})
-		p.report(ns[0], errShutdown)
+		p.Report(ns[0], errShutdown)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 		defer cancel()
 		err := p.routes[Auto][opWrite].run(ctx, OpExec, (&script{}).do)
@@ -222,7 +222,7 @@ func TestRoutingWaitsForAPrimary(t *testing.T) {
 	})
 	t.Run("runs once a primary is found", func(t *testing.T) {
 		p, ns := routingPlugin(t, 2, Options{})
-		p.report(ns[0], errShutdown)
+		p.Report(ns[0], errShutdown)
 		go func() {
 			time.Sleep(20 * time.Millisecond)
 			p.probeAll(ns[1])
@@ -291,14 +291,14 @@ func TestClassifyReportsOnlyTheNodesFaults(t *testing.T) {
 	p, ns := routingPlugin(t, 2, Options{})
 	r := p.routes[Auto][opWrite]
 	var refusals int
-	v, err := r.classify(context.Background(), OpExec, ns[0].pools[poolWrite], errUnique, false, &refusals)
+	v, err := r.classify(context.Background(), OpExec, ns[0].Pools[PoolWrite], errUnique, false, &refusals)
 	assert.Equal(t, stop, v)
 	assert.Same(t, errUnique, err)
-	assert.NotNil(t, p.topo.Load().primary, "a statement's own error leaves the node in service")
+	assert.NotNil(t, p.topo.Load().Primary, "a statement's own error leaves the node in service")
 
-	v, _ = r.classify(context.Background(), OpExec, ns[0].pools[poolWrite], errors.Join(errNotSent), false, &refusals)
+	v, _ = r.classify(context.Background(), OpExec, ns[0].Pools[PoolWrite], errors.Join(errNotSent), false, &refusals)
 	assert.Equal(t, retry, v)
-	assert.Nil(t, p.topo.Load().primary, "a connection-class error takes the node out at once")
+	assert.Nil(t, p.topo.Load().Primary, "a connection-class error takes the node out at once")
 }
 
 // lsnAnswers makes askLSN answer from a table: the primary's current
@@ -306,11 +306,11 @@ func TestClassifyReportsOnlyTheNodesFaults(t *testing.T) {
 func lsnAnswers(p *Plugin, at map[string]int64) *[]string {
 	var asked []string
 	var mu sync.Mutex
-	p.lsnSeam = func(_ context.Context, pl *pool, _ string) (int64, error) {
+	p.lsnSeam = func(_ context.Context, pl *Pool, _ string) (int64, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		asked = append(asked, pl.node.name)
-		lsn, ok := at[pl.node.name]
+		asked = append(asked, pl.Node.Name)
+		lsn, ok := at[pl.Node.Name]
 		if !ok {
 			return 0, errReset
 		}
@@ -327,23 +327,23 @@ func TestReadYourWritesPicksAFreshReplica(t *testing.T) {
 
 	pl, err := r.first(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, poolRead, pl.kind, "no write yet: any replica")
+	assert.Equal(t, PoolRead, pl.Kind, "no write yet: any replica")
 
 	MarkWritten(ctx)
 	asked := lsnAnswers(p, map[string]int64{"n0": 500})
-	ns[1].lsn.Store(400)
-	ns[2].lsn.Store(500)
+	ns[1].LSN.Store(400)
+	ns[2].LSN.Store(500)
 	pl, err = r.first(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, ns[2], pl.node, "the replica whose probe saw it past the write")
+	assert.Equal(t, ns[2], pl.Node, "the replica whose probe saw it past the write")
 	assert.Equal(t, []string{"n0"}, *asked, "replicas already known fresh are not asked")
 	r.served(ctx, pl)
 	assert.Equal(t, ns[2], st.last.Load())
 
 	// Monotonic: the next read stays on the node it last read.
-	ns[1].lsn.Store(900)
+	ns[1].LSN.Store(900)
 	pl, _ = r.first(ctx)
-	assert.Equal(t, ns[2], pl.node)
+	assert.Equal(t, ns[2], pl.Node)
 }
 
 func TestReadYourWritesAsksReplicasThenFallsBackToThePrimary(t *testing.T) {
@@ -351,14 +351,14 @@ func TestReadYourWritesAsksReplicasThenFallsBackToThePrimary(t *testing.T) {
 	r := p.routes[Auto][opRead]
 	ctx := WithReadYourWrites(context.Background())
 	MarkWritten(ctx)
-	ns[1].lsn.Store(100)
-	ns[2].lsn.Store(100)
+	ns[1].LSN.Store(100)
+	ns[2].LSN.Store(100)
 
 	asked := lsnAnswers(p, map[string]int64{"n0": 500, "n1": 450, "n2": 500})
 	pl, err := r.first(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, ns[2], pl.node, "asked: n2 has replayed the write")
-	assert.EqualValues(t, 500, ns[2].lsn.Load(), "what it said is kept")
+	assert.Equal(t, ns[2], pl.Node, "asked: n2 has replayed the write")
+	assert.EqualValues(t, 500, ns[2].LSN.Load(), "what it said is kept")
 	assert.Contains(t, *asked, "n1")
 
 	// Nobody catches up within read_your_writes_timeout: the primary.
@@ -366,12 +366,12 @@ func TestReadYourWritesAsksReplicasThenFallsBackToThePrimary(t *testing.T) {
 	r = p.routes[Auto][opRead]
 	ctx = WithReadYourWrites(context.Background())
 	MarkWritten(ctx)
-	ns[2].rtt.Store(int64(time.Second)) // slower than the wait: never asked
+	ns[2].RTT.Store(int64(time.Second)) // slower than the wait: never asked
 	asked = lsnAnswers(p, map[string]int64{"n0": 500, "n1": 450, "n2": 450})
 	start := time.Now()
 	pl, err = r.first(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, ns[0], pl.node)
+	assert.Equal(t, ns[0], pl.Node)
 	assert.GreaterOrEqual(t, time.Since(start), 30*time.Millisecond)
 	assert.NotContains(t, *asked, "n2")
 }
@@ -381,7 +381,7 @@ func TestReadYourWritesWithoutAPrimaryWaits(t *testing.T) {
 	r := p.routes[Auto][opRead]
 	ctx := WithReadYourWrites(context.Background())
 	MarkWritten(ctx)
-	p.report(ns[0], errShutdown)
+	p.Report(ns[0], errShutdown)
 	_, err := r.first(ctx)
 	assert.ErrorIs(t, err, ErrNoPrimary, "its writes cannot be located: no replica read")
 }
@@ -392,15 +392,15 @@ func TestReadYourWritesMovesOnlyToANodePastTheLastRead(t *testing.T) {
 	ctx := WithReadYourWrites(context.Background())
 	st := rywFrom(ctx)
 	st.last.Store(ns[1])
-	p.report(ns[1], errShutdown) // the node last read left rotation
-	ns[2].lsn.Store(300)
+	p.Report(ns[1], errShutdown) // the node last read left rotation
+	ns[2].LSN.Store(300)
 	lsnAnswers(p, map[string]int64{"n1": 700, "n2": 650})
 	pl, err := r.first(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, ns[0], pl.node, "n2 never reached what n1 may have shown (700)")
+	assert.Equal(t, ns[0], pl.Node, "n2 never reached what n1 may have shown (700)")
 	assert.EqualValues(t, 700, st.lsn.Load())
 
 	st.last.Store(ns[0])
 	pl, _ = r.first(ctx)
-	assert.Equal(t, ns[0], pl.node, "after a read on the primary, reads stay there")
+	assert.Equal(t, ns[0], pl.Node, "after a read on the primary, reads stay there")
 }

@@ -22,7 +22,7 @@ type rywState struct {
 	// last is the node of the context's last read. Reads stay on it while
 	// it is fresh enough (its replay only moves forward), and move only to a
 	// node that has replayed what it may have shown: monotonic reads.
-	last atomic.Pointer[node]
+	last atomic.Pointer[Node]
 	// instance: the plugin's own state (read_your_writes_scope: instance),
 	// shared by every Auto read. It keeps no last node: reads of unrelated
 	// goroutines are not bound to one replica (see Plugin.inst).
@@ -126,17 +126,17 @@ func raise[T int64 | uint64](a interface {
 
 // pickFresh picks a replica that has replayed the context's last write, or
 // the primary. It runs only for reads made with WithReadYourWrites.
-func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
+func (r *route) pickFresh(ctx context.Context, st *rywState) (*Pool, error) {
 	t := r.p.topo.Load()
 	var also *rywState // the instance's writes too, for a context's read
 	if inst := r.p.inst; inst != nil && inst != st {
 		also = inst
 	}
 	target, err := targetOf(ctx, func(ctx context.Context) (lsn int64, err error) {
-		if t.primary == nil {
+		if t.Primary == nil {
 			return 0, ErrNoPrimary
 		}
-		return r.p.askLSNNow(ctx, t.primary.pools[poolWrite], currentLSNSQL, time.Now().Add(r.p.opts.ProbeTimeout))
+		return r.p.askLSNNow(ctx, t.Primary.Pools[PoolWrite], currentLSNSQL, time.Now().Add(r.p.opts.ProbeTimeout))
 	}, st, also)
 	if err != nil {
 		// Without a primary the context's last writes cannot be located:
@@ -146,11 +146,11 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 		return r.primaryPool()
 	}
 	if last := st.last.Load(); last != nil && !st.instance {
-		if last == t.primary {
+		if last == t.Primary {
 			return r.primaryPool()
 		}
-		if inRotation(t, last) && last.lsn.Load() >= target && !last.pools[poolRead].full() {
-			return last.pools[poolRead], nil
+		if inRotation(t, last) && last.LSN.Load() >= target && !last.Pools[PoolRead].Full() {
+			return last.Pools[PoolRead], nil
 		}
 		// Moving to another node: it must have replayed what last may have
 		// shown, which is at most last's position now.
@@ -171,10 +171,10 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 	for {
 		t := r.p.topo.Load()
 		if n := r.p.freshReplica(t, target); n != nil {
-			return n.pools[poolRead], nil
+			return n.Pools[PoolRead], nil
 		}
-		for _, n := range t.replicas {
-			if wait := r.p.opts.ReadYourWritesTimeout; wait > 0 && time.Duration(n.rtt.Load()) > wait {
+		for _, n := range t.Replicas {
+			if wait := r.p.opts.ReadYourWritesTimeout; wait > 0 && time.Duration(n.RTT.Load()) > wait {
 				// Its answer would come after the wait: asking would only
 				// make the read slower (a new connection costs several
 				// round trips). Its probe still reports its position.
@@ -184,9 +184,9 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 			if floor := time.Now().Add(minAsk); until.Before(floor) {
 				until = floor
 			}
-			if replayed, err := r.p.askLSNNow(ctx, n.pools[poolRead], replayLSNSQL, until); err == nil && replayed >= target {
-				n.lsn.Store(replayed)
-				return n.pools[poolRead], nil
+			if replayed, err := r.p.askLSNNow(ctx, n.Pools[PoolRead], replayLSNSQL, until); err == nil && replayed >= target {
+				n.LSN.Store(replayed)
+				return n.Pools[PoolRead], nil
 			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -202,33 +202,33 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*pool, error) {
 
 // positionOf returns an upper bound of what a read on n may have shown: its
 // replay position now, or the primary's position when n does not answer.
-func (r *route) positionOf(ctx context.Context, t *topology, n *node) (lsn int64, err error) {
+func (r *route) positionOf(ctx context.Context, t *Topology, n *Node) (lsn int64, err error) {
 	// n may be down or hung (it left rotation): ask it no longer than a probe.
 	until := time.Now().Add(r.p.opts.ProbeTimeout)
-	lsn, err = r.p.askLSNNow(ctx, n.pools[poolRead], replayLSNSQL, until)
+	lsn, err = r.p.askLSNNow(ctx, n.Pools[PoolRead], replayLSNSQL, until)
 	if err == nil && lsn > 0 {
-		n.lsn.Store(lsn)
+		n.LSN.Store(lsn)
 		return lsn, nil
 	}
-	if t.primary == nil {
+	if t.Primary == nil {
 		return 0, ErrNoPrimary
 	}
-	return r.p.askLSNNow(ctx, t.primary.pools[poolWrite], currentLSNSQL, until)
+	return r.p.askLSNNow(ctx, t.Primary.Pools[PoolWrite], currentLSNSQL, until)
 }
 
 // askLSN asks pl's node for a WAL position (currentLSNSQL or replayLSNSQL):
 // the read-your-writes logic's only contact with a server, which its fast
 // tests replace (Plugin.lsnSeam).
-func (p *Plugin) askLSN(ctx context.Context, pl *pool, query string) (lsn int64, err error) {
+func (p *Plugin) askLSN(ctx context.Context, pl *Pool, query string) (lsn int64, err error) {
 	if p.lsnSeam != nil {
 		return p.lsnSeam(ctx, pl, query)
 	}
-	err = pl.queryRow(ctx, false, query).Scan(&lsn)
+	err = pl.poolQueryRow(ctx, false, query).Scan(&lsn)
 	return lsn, err
 }
 
-func inRotation(t *topology, n *node) bool {
-	for _, r := range t.replicas {
+func inRotation(t *Topology, n *Node) bool {
+	for _, r := range t.Replicas {
 		if r == n {
 			return true
 		}
@@ -238,17 +238,17 @@ func inRotation(t *topology, n *node) bool {
 
 // served records the node of a successful read made with a read-your-writes
 // context.
-func (r *route) served(ctx context.Context, pl *pool) {
+func (r *route) served(ctx context.Context, pl *Pool) {
 	if st := r.fresh(ctx); st != nil && !st.instance {
-		st.last.Store(pl.node)
+		st.last.Store(pl.Node)
 	}
 }
 
 // primaryPool is where a read goes when no replica is fresh enough.
-func (r *route) primaryPool() (*pool, error) {
+func (r *route) primaryPool() (*Pool, error) {
 	t := r.p.topo.Load()
-	if t.primary == nil {
+	if t.Primary == nil {
 		return nil, ErrNoPrimary
 	}
-	return t.primary.pools[r.kind], nil
+	return t.Primary.Pools[r.kind], nil
 }

@@ -30,7 +30,7 @@ func (p *Plugin) watchStalls() {
 		case <-t.C:
 		}
 		now := time.Now().UnixNano()
-		for _, n := range p.nodeList() {
+		for _, n := range p.Nodes() {
 			if at := n.conns.stalledSince(); at != 0 && now-at > int64(stallAfter) && at > n.answeredAt.Load() {
 				p.cutSlowProbe(n, now)
 				n.stallProbe()
@@ -53,24 +53,24 @@ type probeRun struct {
 // reports the cancelled probe as a timeout, so the node is taken for hung
 // and its sockets are closed. The primary's probe is left alone, as in
 // probeTimeout.
-func (p *Plugin) cutSlowProbe(n *node, now int64) {
+func (p *Plugin) cutSlowProbe(n *Node, now int64) {
 	run := n.probing.Load()
-	if run == nil || p.topo.Load().primary == n || now-run.start.UnixNano() < int64(stallProbeTimeout) {
+	if run == nil || p.topo.Load().Primary == n || now-run.start.UnixNano() < int64(stallProbeTimeout) {
 		return
 	}
 	run.cancel()
 }
 
 // stallProbe asks for a quick probe of a node whose sockets wait.
-func (n *node) stallProbe() {
+func (n *Node) stallProbe() {
 	n.quickProbe.Store(true)
 	n.kickProbe()
 }
 
 // probeTimeout bounds the next probe of n: short after a stall on a node
 // that is not the primary.
-func (p *Plugin) probeTimeout(n *node) time.Duration {
-	if !n.quickProbe.Swap(false) || p.topo.Load().primary == n {
+func (p *Plugin) probeTimeout(n *Node) time.Duration {
+	if !n.quickProbe.Swap(false) || p.topo.Load().Primary == n {
 		return p.opts.ProbeTimeout
 	}
 	return min(p.opts.ProbeTimeout, stallProbeTimeout)
@@ -85,8 +85,8 @@ const hedgeConnectTimeout = 250 * time.Millisecond
 
 // probeConnectTimeout is the connect timeout of n's next probe session.
 // Called only from n's probe loop.
-func (p *Plugin) probeConnectTimeout(n *node) time.Duration {
-	if p.topo.Load().primary != nil {
+func (p *Plugin) probeConnectTimeout(n *Node) time.Duration {
+	if p.topo.Load().Primary != nil {
 		return p.opts.ProbeTimeout
 	}
 	n.hedge = !n.hedge

@@ -10,12 +10,12 @@ import (
 // is left to run.
 func TestCutSlowProbe(t *testing.T) {
 	p, _ := testPlugin(t, 2)
-	primary, replica := p.nodeList()[0], p.nodeList()[1]
-	p.topo.Store(&topology{primary: primary})
+	primary, replica := p.Nodes()[0], p.Nodes()[1]
+	p.topo.Store(&Topology{Primary: primary})
 	now := time.Now()
 	cases := []struct {
 		name string
-		n    *node
+		n    *Node
 		age  time.Duration
 		cut  bool
 	}{

@@ -15,23 +15,23 @@ import (
 
 func TestMachineReplicaBehindAtStartIsNotFresh(t *testing.T) {
 	m, ns, clock := testMachine(t, 2, Options{EnableHA: true, MaxReplicationLag: 2 * time.Second})
-	assert.Empty(t, m.topo.replicas, "before any probe a replica's lag is unknown")
+	assert.Empty(t, m.topo.Replicas, "before any probe a replica's lag is unknown")
 
 	probe(m, clock, ns[1], replicaAt(50, 1))
-	assert.Empty(t, m.topo.replicas, "no primary answered yet: nothing to measure against")
+	assert.Empty(t, m.topo.Replicas, "no primary answered yet: nothing to measure against")
 	probe(m, clock, ns[0], primaryAt(1000, 1))
-	assert.NotContains(t, m.topo.replicas, ns[1], "behind the primary's first sample: behind since an unknown time")
+	assert.NotContains(t, m.topo.Replicas, ns[1], "behind the primary's first sample: behind since an unknown time")
 	assert.True(t, ns[1].st.lagPending, "maybe within max: probed fast until known")
 
 	clock.advance(time.Second)
 	probe(m, clock, ns[0], primaryAt(1000, 1))
 	probe(m, clock, ns[1], replicaAt(500, 1))
-	assert.NotContains(t, m.topo.replicas, ns[1], "still short of the first sample")
+	assert.NotContains(t, m.topo.Replicas, ns[1], "still short of the first sample")
 	assert.Equal(t, time.Second, ns[1].st.lag, "the lag shown is a lower bound")
 
 	clock.advance(1500 * time.Millisecond)
 	probe(m, clock, ns[1], replicaAt(500, 1))
-	assert.NotContains(t, m.topo.replicas, ns[1])
+	assert.NotContains(t, m.topo.Replicas, ns[1])
 	assert.False(t, ns[1].st.lagPending, "at least 2.5 s behind: known to be too far, probed at the usual pace")
 
 	// The primary writes on; the replica passes the first sample: its lag
@@ -40,31 +40,31 @@ func TestMachineReplicaBehindAtStartIsNotFresh(t *testing.T) {
 	clock.advance(time.Second)
 	probe(m, clock, ns[1], replicaAt(1500, 1))
 	assert.Equal(t, time.Second, ns[1].st.lag, "the first WAL it lacks was the primary's 1 s ago")
-	assert.Contains(t, m.topo.replicas, ns[1], "known and within max")
+	assert.Contains(t, m.topo.Replicas, ns[1], "known and within max")
 }
 
 func TestMachineIdleReplicaIsFreshAtOnce(t *testing.T) {
 	m, ns, clock := testMachine(t, 3, Options{EnableHA: true, MaxReplicationLag: 2 * time.Second})
 	probe(m, clock, ns[1], replicaAt(1000, 1))
 	probe(m, clock, ns[0], primaryAt(1000, 1))
-	assert.Equal(t, []*node{ns[1]}, m.topo.replicas, "at the primary's position: fresh at its first probe")
+	assert.Equal(t, []*Node{ns[1]}, m.topo.Replicas, "at the primary's position: fresh at its first probe")
 
 	// A busy replica a little behind is known at its next probe, which
 	// comes at once and then fast.
 	probe(m, clock, ns[2], replicaAt(990, 1))
-	assert.NotContains(t, m.topo.replicas, ns[2])
+	assert.NotContains(t, m.topo.Replicas, ns[2])
 	assert.True(t, ns[2].st.lagPending, "probed again fast")
 	probe(m, clock, ns[2], replicaAt(1010, 1))
-	assert.Contains(t, m.topo.replicas, ns[2])
+	assert.Contains(t, m.topo.Replicas, ns[2])
 	assert.False(t, ns[2].st.lagPending)
 }
 
 func TestMachineNoLimitKeepsReplicasInRotationFromTheStart(t *testing.T) {
 	m, ns, clock := testMachine(t, 2, Options{EnableHA: true})
-	assert.Equal(t, []*node{ns[1]}, m.topo.replicas, "max_replication_lag 0: lag never matters")
+	assert.Equal(t, []*Node{ns[1]}, m.topo.Replicas, "max_replication_lag 0: lag never matters")
 	probe(m, clock, ns[0], primaryAt(1000, 1))
 	probe(m, clock, ns[1], replicaAt(50, 1))
-	assert.Equal(t, []*node{ns[1]}, m.topo.replicas)
+	assert.Equal(t, []*Node{ns[1]}, m.topo.Replicas)
 }
 
 func TestMachineNewPrimaryProbesReplicasBehindItAtOnce(t *testing.T) {
@@ -72,12 +72,12 @@ func TestMachineNewPrimaryProbesReplicasBehindItAtOnce(t *testing.T) {
 	probe(m, clock, ns[0], probeResult{err: errRefused})
 	probe(m, clock, ns[2], replicaAt(150, 1))
 	_, fx := probe(m, clock, ns[1], primaryAt(200, 1))
-	assert.Equal(t, ns[1], m.topo.primary)
-	assert.NotContains(t, m.topo.replicas, ns[2], "behind a primary without history: lag unknown")
+	assert.Equal(t, ns[1], m.topo.Primary)
+	assert.NotContains(t, m.topo.Replicas, ns[2], "behind a primary without history: lag unknown")
 	assert.True(t, has(fx, effKick), "%v", kinds(fx))
 	assert.Equal(t, ns[2], find(fx, effKick).node, "probed at once, not at the next interval")
 	probe(m, clock, ns[2], replicaAt(200, 1))
-	assert.Contains(t, m.topo.replicas, ns[2])
+	assert.Contains(t, m.topo.Replicas, ns[2])
 }
 
 func TestWaitReadyWaitsBrieflyForLagsBeingLearnt(t *testing.T) {
@@ -97,7 +97,7 @@ func TestWaitReadyWaitsBrieflyForLagsBeingLearnt(t *testing.T) {
 	start := time.Now()
 	require.NoError(t, p.WaitReady(context.Background()))
 	assert.GreaterOrEqual(t, time.Since(start), 40*time.Millisecond, "waited for the replica's next probe")
-	assert.Equal(t, []string{"n1"}, names(p.topo.Load().replicas))
+	assert.Equal(t, []string{"n1"}, names(p.topo.Load().Replicas))
 
 	// A replica that stays unknown delays start-up by readyLagWait at most.
 	p.step(event{kind: evProbe, node: ns[0], probe: probeResult{lsn: 300, timeline: 1, at: time.Now()}})

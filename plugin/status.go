@@ -60,17 +60,17 @@ type ClusterStatus struct {
 // Status returns the latest health snapshot; it does not probe.
 func (p *Plugin) Status() ClusterStatus {
 	t := p.topo.Load()
-	cs := ClusterStatus{Primary: nameOf(t.primary), SplitBrain: t.splitBrain}
+	cs := ClusterStatus{Primary: nameOf(t.Primary), SplitBrain: t.SplitBrain}
 	p.stateMu.Lock()
 	defer p.stateMu.Unlock()
 	cs.Failovers = p.m.failovers
-	if t.primary == nil {
+	if t.Primary == nil {
 		cs.NoPrimarySince = p.m.lostAt
 	}
 	cs.Discovery = p.disc
-	for _, n := range p.nodeList() {
+	for _, n := range p.Nodes() {
 		ns := NodeStatus{
-			Name: n.name, Host: n.addr.Host, Port: n.addr.Port,
+			Name: n.Name, Host: n.Addr.Host, Port: n.Addr.Port,
 			Role: n.st.role, Answered: n.st.answered, Healthy: n.st.up, InRotation: n.st.inRotation,
 			OutOfRotation: n.st.outReason, Timeline: n.st.timeline, Upstream: n.st.upstream,
 			Latency: n.st.latency, LagBytes: n.st.lagBytes, Lag: n.st.lag,
@@ -82,8 +82,8 @@ func (p *Plugin) Status() ClusterStatus {
 		if !n.st.answered {
 			ns.Role = RoleUnknown // the role was only assumed at start
 		}
-		for k, pl := range n.pools {
-			ns.Pools[poolKind(k).String()] = pl.db.Stats()
+		for k, pl := range n.Pools {
+			ns.Pools[PoolKind(k).String()] = pl.DB.Stats()
 		}
 		cs.Nodes = append(cs.Nodes, ns)
 	}
@@ -97,7 +97,7 @@ func (p *Plugin) Probe(ctx context.Context) error {
 	for {
 		p.stateMu.Lock()
 		done := true
-		for _, n := range p.nodeList() {
+		for _, n := range p.Nodes() {
 			if n.st.checkedAt.Before(start) {
 				done = false
 			}
@@ -106,7 +106,7 @@ func (p *Plugin) Probe(ctx context.Context) error {
 		if done {
 			return nil
 		}
-		if err := p.waitChange(ctx, 10*time.Millisecond); err != nil {
+		if err := p.WaitChange(ctx, 10*time.Millisecond); err != nil {
 			return err
 		}
 	}

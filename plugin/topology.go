@@ -6,20 +6,20 @@ import (
 	"time"
 )
 
-// topology is an immutable snapshot of the roles of the nodes. It is swapped
+// Topology is an immutable snapshot of the roles of the nodes. It is swapped
 // as a whole (atomic.Pointer), so the query path reads it without locks.
-type topology struct {
-	primary    *node   // the writable node, nil when none is known
-	replicas   []*node // nodes in read rotation (by latency for least_latency)
-	splitBrain bool    // more than one writable node
+type Topology struct {
+	Primary    *Node   // the writable node, nil when none is known
+	Replicas   []*Node // nodes in read rotation (by latency for least_latency)
+	SplitBrain bool    // more than one writable node
 }
 
-// nodeMask is a set of node indexes, for "already tried" during retries.
-type nodeMask uint64
+// NodeMask is a set of node indexes, for "already tried" during retries.
+type NodeMask uint64
 
-func (m nodeMask) has(n *node) bool { return n.idx < 64 && m&(1<<uint(n.idx)) != 0 }
+func (m NodeMask) Has(n *Node) bool { return n.idx < 64 && m&(1<<uint(n.idx)) != 0 }
 
-func (m *nodeMask) add(n *node) {
+func (m *NodeMask) Add(n *Node) {
 	if n.idx < 64 {
 		*m |= 1 << uint(n.idx)
 	}
@@ -32,26 +32,26 @@ const (
 	PolicyLeastLatency = "least_latency"
 )
 
-// pickReplica returns a replica in rotation that is not in tried, by the
+// PickReplica returns a replica in rotation that is not in tried, by the
 // plugin's policy, or nil. The round-robin counter is atomic: race-free.
-func (p *Plugin) pickReplica(t *topology, tried nodeMask) *node {
-	n := len(t.replicas)
+func (p *Plugin) PickReplica(t *Topology, tried NodeMask) *Node {
+	n := len(t.Replicas)
 	if n == 0 {
 		return nil
 	}
-	start := p.policyStart(n)
+	start := p.PolicyStart(n)
 	for i := 0; i < n; i++ {
-		r := t.replicas[(start+i)%n]
-		if !tried.has(r) {
+		r := t.Replicas[(start+i)%n]
+		if !tried.Has(r) {
 			return r
 		}
 	}
 	return nil
 }
 
-// policyStart is where a walk over n replicas in rotation starts, by the
+// PolicyStart is where a walk over n replicas in rotation starts, by the
 // plugin's policy.
-func (p *Plugin) policyStart(n int) int {
+func (p *Plugin) PolicyStart(n int) int {
 	switch p.opts.ReplicaPolicy {
 	case PolicyLeastLatency:
 		return 0
@@ -64,7 +64,7 @@ func (p *Plugin) policyStart(n int) int {
 // betterPrimary: a node a probe found writable beats one only assumed to be
 // (Nodes[0] before its first probe); between two found writable (split
 // brain), the newer timeline is the one that was promoted last.
-func betterPrimary(n, than *node) bool {
+func betterPrimary(n, than *Node) bool {
 	if n.st.answered != than.st.answered {
 		return n.st.answered
 	}
@@ -77,7 +77,7 @@ func betterPrimary(n, than *node) bool {
 // the new primary in position and still miss its writes, or show writes
 // the new history does not have. It takes no reads until it follows the
 // primary. 0 is an unknown timeline.
-func otherTimeline(n, primary *node) bool {
+func otherTimeline(n, primary *Node) bool {
 	return primary != nil && n.st.role == RoleReplica && n.st.timeline != 0 && primary.st.timeline != 0 &&
 		n.st.timeline != primary.st.timeline
 }
@@ -86,7 +86,7 @@ func otherTimeline(n, primary *node) bool {
 // makes it the snapshot.
 func (m *machine) rebuild(fx []effect, now time.Time) []effect {
 	old := m.topo
-	var primary *node
+	var primary *Node
 	writable := 0
 	for _, n := range m.nodes {
 		if !n.st.up || !n.st.writable() {
@@ -104,7 +104,7 @@ func (m *machine) rebuild(fx []effect, now time.Time) []effect {
 			primary = n
 		}
 	}
-	var replicas []*node
+	var replicas []*Node
 	for _, n := range m.nodes {
 		n.st.inRotation = n == primary
 		pending := n.st.lagPending
@@ -140,23 +140,23 @@ func (m *machine) rebuild(fx []effect, now time.Time) []effect {
 		replicas = append(replicas, n)
 	}
 	if m.leastLatency {
-		slices.SortStableFunc(replicas, func(a, b *node) int { return int(a.st.latency - b.st.latency) })
+		slices.SortStableFunc(replicas, func(a, b *Node) int { return int(a.st.latency - b.st.latency) })
 	}
-	t := &topology{primary: primary, replicas: replicas, splitBrain: writable > 1}
-	if old.primary == t.primary && old.splitBrain == t.splitBrain && slices.Equal(old.replicas, t.replicas) {
+	t := &Topology{Primary: primary, Replicas: replicas, SplitBrain: writable > 1}
+	if old.Primary == t.Primary && old.SplitBrain == t.SplitBrain && slices.Equal(old.Replicas, t.Replicas) {
 		return fx
 	}
 	m.topo = t
-	if t.splitBrain && !old.splitBrain {
+	if t.SplitBrain && !old.SplitBrain {
 		fx = append(fx, effect{kind: effSplitBrain, to: primary})
 	}
-	if old.primary != primary {
-		fx = m.primaryChanged(fx, old.primary, primary, now)
+	if old.Primary != primary {
+		fx = m.primaryChanged(fx, old.Primary, primary, now)
 	}
 	return append(fx, effect{kind: effTopology, to: primary})
 }
 
-func (m *machine) primaryChanged(fx []effect, old, primary *node, now time.Time) []effect {
+func (m *machine) primaryChanged(fx []effect, old, primary *Node, now time.Time) []effect {
 	m.minReplay = 0 // WAL positions of another primary's history
 	if primary == nil {
 		m.lostPrimary, m.lostAt = old, now
@@ -180,9 +180,9 @@ func (m *machine) primaryChanged(fx []effect, old, primary *node, now time.Time)
 	return append(fx, effect{kind: effFailover, from: from, to: primary, took: now.Sub(since), at: now})
 }
 
-func nameOf(n *node) string {
+func nameOf(n *Node) string {
 	if n == nil {
 		return ""
 	}
-	return n.name
+	return n.Name
 }

@@ -10,11 +10,11 @@ import (
 func TestLagOfWithoutAKnownPrimary(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	p := &machine{}
-	old := &node{name: "old"}
+	old := &Node{Name: "old"}
 	old.st.role, old.st.lsn = RolePrimary, 300
-	behind := &node{name: "behind"}
+	behind := &Node{Name: "behind"}
 	behind.st.role, behind.st.lsn = RoleReplica, 100
-	caughtUp := &node{name: "caught-up"}
+	caughtUp := &Node{Name: "caught-up"}
 	caughtUp.st.role, caughtUp.st.lsn = RoleReplica, 300
 
 	if _, _, known := p.lagOf(behind, nil, t0); known {
@@ -34,7 +34,7 @@ func TestLagOfWithoutAKnownPrimary(t *testing.T) {
 	}
 
 	// A new primary without history yet: a replica behind it has no known lag.
-	promoted := &node{name: "new"}
+	promoted := &Node{Name: "new"}
 	promoted.st.role, promoted.st.lsn = RolePrimary, 400
 	if _, _, known := p.lagOf(caughtUp, promoted, now); known {
 		t.Fatal("a replica behind a primary without history: the lag must be unknown")

@@ -59,7 +59,7 @@ func (t *tracer) Statement(ctx context.Context, s Statement) {
 	}
 	attrs := make([]attribute.KeyValue, 0, 10)
 	attrs = append(attrs, postgresql,
-		semconv.ServerAddress(s.node.addr.Host), semconv.ServerPort(s.node.addr.Port),
+		semconv.ServerAddress(s.node.Addr.Host), semconv.ServerPort(s.node.Addr.Port),
 		AttrMode.String(s.Mode.String()), AttrPool.String(s.Pool),
 		AttrAttempts.Int(s.Attempt), AttrOutcome.String(outcome))
 	if op != "" {
@@ -78,14 +78,14 @@ func (t *tracer) Statement(ctx context.Context, s Statement) {
 
 // setError marks span failed with err's SQLSTATE (db.response.status_code
 // and error.type) and its message, the node's password redacted.
-func setError(span trace.Span, n *node, err error) {
+func setError(span trace.Span, n *Node, err error) {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		span.SetAttributes(semconv.DBResponseStatusCode(pgErr.Code), semconv.ErrorTypeKey.String(pgErr.Code))
 	} else {
 		span.SetAttributes(semconv.ErrorTypeOther)
 	}
-	span.SetStatus(codes.Error, n.redact(err.Error()))
+	span.SetStatus(codes.Error, n.Redact(err.Error()))
 }
 
 // Failover implements FailoverHook: one span from the moment the old

@@ -21,7 +21,7 @@ import (
 
 // txState is one open transaction.
 type txState struct {
-	pl       *pool
+	pl       *Pool
 	mode     Mode
 	readOnly bool
 	ctx      context.Context // of BeginTx, for read-your-writes
@@ -63,10 +63,10 @@ func (st *txState) end() {
 	if st.conn != nil {
 		// database/sql still holds the connection until the COMMIT or
 		// ROLLBACK that called end returns: Close waits for it.
-		go st.pl.end(st.conn)
+		go st.pl.End(st.conn)
 		return
 	}
-	st.pl.end(nil)
+	st.pl.End(nil)
 }
 
 // txOf finds the state of a transaction a route began: cp is its *sql.Tx,
@@ -91,18 +91,18 @@ func (st *txState) translate(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if isReadOnlyRefusal(err) {
+	if ReadOnlyRefusal(err) {
 		if st.readOnly {
 			return newNodeError(st.pl, st.mode, op, fmt.Errorf("%w: %w", ErrReadOnly, err))
 		}
 		// A read-write transaction's node no longer takes writes (demoted,
 		// or read-only for maintenance): nothing of it can commit, and the
 		// next transaction must begin elsewhere.
-		st.pl.node.p.report(st.pl.node, err)
+		st.pl.Node.p.Report(st.pl.Node, err)
 		return newNodeError(st.pl, st.mode, op, &demotedError{err: err})
 	}
-	if connectionClass(err) {
-		st.pl.node.p.report(st.pl.node, err)
+	if ConnectionClass(err) {
+		st.pl.Node.p.Report(st.pl.Node, err)
 	}
 	return err
 }
@@ -118,8 +118,8 @@ func (st *txState) committed(err error) error {
 		wrote(st.ctx)
 	}
 	if err != nil && !st.readOnly && outcomeUnknown(err) {
-		if connectionClass(err) {
-			st.pl.node.p.report(st.pl.node, err)
+		if ConnectionClass(err) {
+			st.pl.Node.p.Report(st.pl.Node, err)
 		}
 		if st.ctx.Err() != nil {
 			return newNodeError(st.pl, st.mode, OpCommit, fmt.Errorf("%w: the context ended during COMMIT: %w", ErrOutcomeUnknown, err))

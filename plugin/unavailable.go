@@ -86,7 +86,7 @@ func (e *UnavailableError) Error() string {
 func (e *UnavailableError) Unwrap() []error {
 	errs := []error{e.Err}
 	for _, f := range e.Nodes {
-		if f.Err != nil && !hung(f.Err) {
+		if f.Err != nil && !Hung(f.Err) {
 			errs = append(errs, f.Err)
 		}
 	}
@@ -106,7 +106,7 @@ func (m *machine) unavailable(sentinel error) *UnavailableError {
 	u := &UnavailableError{Err: sentinel, Permanent: m.hopeless()}
 	for _, n := range m.nodes {
 		s := &n.st
-		f := NodeFault{Node: n.name, Healthy: s.up, Err: s.cause, Permanent: s.permanent}
+		f := NodeFault{Node: n.Name, Healthy: s.up, Err: s.cause, Permanent: s.permanent}
 		if s.answered {
 			f.Role = s.role
 		}
@@ -129,9 +129,9 @@ func (m *machine) hopeless() bool {
 	return len(m.nodes) > 0
 }
 
-// unavailable is the machine's verdict for a call that found no node
+// Unavailable is the machine's verdict for a call that found no node
 // (perr: ErrNoPrimary or ErrNoHealthyNode).
-func (p *Plugin) unavailable(perr error) *UnavailableError {
+func (p *Plugin) Unavailable(perr error) *UnavailableError {
 	sentinel := ErrNoHealthyNode
 	if errors.Is(perr, ErrNoPrimary) {
 		sentinel = ErrNoPrimary
@@ -155,19 +155,19 @@ func (p *Plugin) WaitPrimary(ctx context.Context) error {
 		}
 		p.stateMu.Lock()
 		t := p.topo.Load()
-		found := t.primary != nil && t.primary.st.answered
+		found := t.Primary != nil && t.Primary.st.answered
 		p.stateMu.Unlock()
 		if found {
 			return nil
 		}
 		if p.hopeless.Load() {
-			return p.unavailable(ErrNoPrimary)
+			return p.Unavailable(ErrNoPrimary)
 		}
-		if err := p.waitChange(ctx, 100*time.Millisecond); err != nil {
+		if err := p.WaitChange(ctx, 100*time.Millisecond); err != nil {
 			if errors.Is(err, ErrClosed) {
 				return err
 			}
-			return fmt.Errorf("%w: %w", err, p.unavailable(ErrNoPrimary))
+			return fmt.Errorf("%w: %w", err, p.Unavailable(ErrNoPrimary))
 		}
 	}
 }

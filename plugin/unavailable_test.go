@@ -84,7 +84,7 @@ func TestUnavailableErrorNamesEachNode(t *testing.T) {
 
 // unprobedPlugin: k nodes, nothing probed yet (Nodes[0] assumed primary),
 // attempts are functions.
-func unprobedPlugin(t *testing.T, k int, timeout time.Duration) (*Plugin, []*node) {
+func unprobedPlugin(t *testing.T, k int, timeout time.Duration) (*Plugin, []*Node) {
 	t.Helper()
 	names := make([]string, k)
 	for i := range names {
@@ -98,7 +98,7 @@ func unprobedPlugin(t *testing.T, k int, timeout time.Duration) (*Plugin, []*nod
 }
 
 func (p *Plugin) probeFails(err error) {
-	for _, n := range p.nodeList() {
+	for _, n := range p.Nodes() {
 		p.step(event{kind: evProbe, node: n, probe: probeResult{err: err, at: time.Now()}})
 	}
 }
@@ -238,7 +238,7 @@ func TestPermanentFaultWakesWaiters(t *testing.T) {
 		t.Fatal("woken again for the same fault")
 	default:
 	}
-	assert.True(t, errors.Is(p.unavailable(ErrNoPrimary), errAuth))
+	assert.True(t, errors.Is(p.Unavailable(ErrNoPrimary), errAuth))
 }
 
 // The moment every node's fault becomes permanent is one WARN line with

@@ -18,10 +18,10 @@ func TestWriteFailingBeforeItIsSentIsNotUnknown(t *testing.T) {
 	p, ns := routingPlugin(t, 2, Options{})
 	broken := sql.OpenDB(failConnector{errReset}) // PREPARE's connection breaks
 	t.Cleanup(func() { broken.Close() })
-	pl := ns[0].pools[poolWrite]
-	pl.db = broken
+	pl := ns[0].Pools[PoolWrite]
+	pl.DB = broken
 
-	_, err := pl.exec(context.Background(), true, "INSERT INTO t VALUES (1)")
+	_, err := pl.poolExec(context.Background(), true, "INSERT INTO t VALUES (1)")
 	require.Error(t, err)
 	assert.False(t, sent(err), "prepare failed: %v", err)
 	assert.ErrorIs(t, err, errReset)

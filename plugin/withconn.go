@@ -44,12 +44,12 @@ func WithConn(ctx context.Context, db *gorm.DB, fn func(c *sql.Conn) error) erro
 		defer p.inst.writes.Add(1)
 	}
 	r := p.routes[mode][opWrite]
-	do := func(pl *pool) error {
-		c, err := pl.conn(ctx)
+	do := func(pl *Pool) error {
+		c, err := pl.poolConn(ctx)
 		if err != nil {
 			return err
 		}
-		defer pl.put(c)
+		defer pl.Put(c)
 		return fn(c)
 	}
 	pl, err := r.pick(0)
