@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 )
 
 // Inside a transaction and on a pinned connection (db.Connection) GORM hands
@@ -22,7 +23,8 @@ import (
 // connector opens the driver connections of one pool.
 type connector struct {
 	driver.Connector
-	pl *Pool
+	pl *cluster.Pool
+	p  *Plugin
 }
 
 func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -35,14 +37,15 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 		dc.Close()
 		return nil, errors.New("unifieddb: the pgx driver returned an unexpected connection type")
 	}
-	return &drvConn{roConn: roConn{Conn: sc, ro: c.pl.Node.p.opts.TransactionPooling}, pl: c.pl}, nil
+	return &drvConn{roConn: roConn{Conn: sc, ro: c.p.opts.TransactionPooling}, pl: c.pl, p: c.p}, nil
 }
 
 // drvConn is one pgx connection of a pool. database/sql uses a driver
 // connection from one goroutine at a time, so its fields need no lock.
 type drvConn struct {
 	roConn
-	pl *Pool
+	pl *cluster.Pool
+	p  *Plugin
 	// tx is the transaction open on the connection (see txState), nil
 	// outside one.
 	tx *txState
@@ -90,7 +93,7 @@ func (c *drvConn) watch(ctx context.Context) (watched, bool) {
 // run runs one watched statement: reported to the statement hooks, its
 // error translated, a pinned write recorded for read-your-writes.
 func (c *drvConn) run(ctx context.Context, w watched, op, query string, do func() (rows int64, err error)) error {
-	a := attempts{p: c.pl.Node.p, mode: w.mode, query: query}
+	a := attempts{p: c.p, mode: w.mode, query: query}
 	a.begin(ctx)
 	ended := ctx.Err() != nil // then the driver sends nothing (outcome.go)
 	rows, err := do()
@@ -103,7 +106,7 @@ func (c *drvConn) run(ctx context.Context, w watched, op, query string, do func(
 		}
 		err = pinnedError(ctx, c.pl, w, op, err)
 	}
-	if err == nil && w.write && c.pl.Kind != PoolRead {
+	if err == nil && w.write && c.pl.Kind != cluster.PoolRead {
 		wrote(ctx)
 	}
 	a.end(ctx, err)
@@ -119,7 +122,7 @@ func (c *drvConn) ExecContext(ctx context.Context, query string, args []driver.N
 	err := c.run(ctx, w, OpExec, query, func() (int64, error) {
 		var err error
 		res, err = c.roConn.Conn.ExecContext(ctx, query, args)
-		return c.pl.Node.p.rowsOf(res), err
+		return c.p.rowsOf(res), err
 	})
 	return res, err
 }
@@ -164,7 +167,7 @@ func (c *drvConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx
 		}
 	}
 	st.pl = c.pl
-	st.readOnly = st.readOnly || opts.ReadOnly || c.pl.Kind == PoolRead
+	st.readOnly = st.readOnly || opts.ReadOnly || c.pl.Kind == cluster.PoolRead
 	c.tx = st
 	return &drvTx{Tx: tx, c: c}, nil
 }
@@ -177,13 +180,13 @@ func (c *drvConn) ResetSession(ctx context.Context) error {
 
 // kindMode is the mode a pool serves, for a transaction the plugin did not
 // begin itself.
-func kindMode(k PoolKind) Mode {
+func kindMode(k cluster.PoolKind) Mode {
 	switch k {
-	case PoolRead:
+	case cluster.PoolRead:
 		return ReadOnly
-	case PoolBatch:
+	case cluster.PoolBatch:
 		return Batch
-	case PoolTx:
+	case cluster.PoolTx:
 		return Transactional
 	}
 	return Auto
@@ -235,7 +238,7 @@ func (s *drvStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (dr
 	err := s.c.run(ctx, w, OpExec, s.query, func() (int64, error) {
 		var err error
 		res, err = sc.ExecContext(ctx, args)
-		return s.c.pl.Node.p.rowsOf(res), err
+		return s.c.p.rowsOf(res), err
 	})
 	return res, err
 }
@@ -260,30 +263,29 @@ func (s *drvStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (d
 
 // pinnedError translates the error of a statement on a pinned connection as
 // a route would, without its retries: the caller chose the connection.
-func pinnedError(ctx context.Context, pl *Pool, w watched, op string, err error) error {
+func pinnedError(ctx context.Context, pl *cluster.Pool, w watched, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	p := pl.Node.p
-	if ReadOnlyRefusal(err) {
-		if pl.Kind == PoolRead || w.mode == ReadOnly {
+	if cluster.ReadOnlyRefusal(err) {
+		if pl.Kind == cluster.PoolRead || w.mode == ReadOnly {
 			return newNodeError(pl, w.mode, op, fmt.Errorf("%w: %w", ErrReadOnly, err))
 		}
 		// The primary the connection was pinned on no longer takes writes.
-		p.Report(pl.Node, err)
+		pl.Node.Report(err)
 		return newNodeError(pl, w.mode, op, fmt.Errorf("%w: %w: %w", ErrNoPrimary, ErrReadOnly, err))
 	}
 	if w.write && outcomeUnknown(err) { // the rule of outcome.go
-		if ConnectionClass(err) {
-			p.Report(pl.Node, err)
+		if cluster.ConnectionClass(err) {
+			pl.Node.Report(err)
 		}
 		if ctx.Err() != nil {
 			return newNodeError(pl, w.mode, op, fmt.Errorf("%w: the context ended while it ran: %w", ErrOutcomeUnknown, err))
 		}
 		return newNodeError(pl, w.mode, op, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err))
 	}
-	if ctx.Err() == nil && ConnectionClass(err) {
-		p.Report(pl.Node, err)
+	if ctx.Err() == nil && cluster.ConnectionClass(err) {
+		pl.Node.Report(err)
 	}
 	return bare(err)
 }

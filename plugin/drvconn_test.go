@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 )
 
 // A statement on a pinned connection gets a route's error translation,
@@ -15,8 +16,8 @@ func TestPinnedErrorIsTranslatedLikeARoute(t *testing.T) {
 	syntax := &pgconn.PgError{Code: "42601"}
 	ctx := context.Background()
 	p, _ := testPlugin(t, 1)
-	n := p.Nodes()[0]
-	read, write := &Pool{Node: n, Kind: PoolRead}, &Pool{Node: n, Kind: PoolWrite}
+	n := p.c.Nodes()[0]
+	read, write := &cluster.Pool{Node: n, Kind: cluster.PoolRead}, &cluster.Pool{Node: n, Kind: cluster.PoolWrite}
 
 	t.Run("a read-only session refuses a write", func(t *testing.T) {
 		err := pinnedError(ctx, read, watched{mode: ReadOnly}, OpQuery, readOnly)
@@ -57,7 +58,7 @@ func TestPinnedErrorIsTranslatedLikeARoute(t *testing.T) {
 }
 
 func TestKindMode(t *testing.T) {
-	for k, want := range map[PoolKind]Mode{PoolWrite: Auto, PoolRead: ReadOnly, PoolBatch: Batch, PoolTx: Transactional} {
+	for k, want := range map[cluster.PoolKind]Mode{cluster.PoolWrite: Auto, cluster.PoolRead: ReadOnly, cluster.PoolBatch: Batch, cluster.PoolTx: Transactional} {
 		if got := kindMode(k); got != want {
 			t.Errorf("kindMode(%s) = %s; want %s", k, got, want)
 		}

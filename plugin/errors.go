@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
+
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 )
 
 // Sentinel errors of the plugin, re-exported by package datalayer. Test for
@@ -17,12 +18,12 @@ var (
 	ErrReadOnly = errors.New("unifieddb: write refused in read-only mode")
 	// ErrNoPrimary is returned by a write when no writable node was found
 	// within failover_timeout.
-	ErrNoPrimary = errors.New("unifieddb: no writable primary")
+	ErrNoPrimary = cluster.ErrNoPrimary
 	// ErrNoHealthyNode is returned by a read when no node can serve it.
-	ErrNoHealthyNode = errors.New("unifieddb: no healthy node")
+	ErrNoHealthyNode = cluster.ErrNoHealthyNode
 	// ErrPoolTimeout is returned when no connection of a pool became free
 	// within pool_timeout, wrapped in a *PoolTimeoutError.
-	ErrPoolTimeout = errors.New("unifieddb: timed out waiting for a free connection")
+	ErrPoolTimeout = cluster.ErrPoolTimeout
 	// ErrOutcomeUnknown means: sent, outcome not known. A write (or COMMIT)
 	// reached the server and its answer was lost (the connection broke, the
 	// context ended while it ran): it may or may not have been applied, so
@@ -30,7 +31,7 @@ var (
 	// outcome.go).
 	ErrOutcomeUnknown = errors.New("unifieddb: connection lost after the statement was sent; its outcome is unknown")
 	// ErrClosed is returned by every call after Close.
-	ErrClosed = errors.New("unifieddb: manager is closed")
+	ErrClosed = cluster.ErrClosed
 	// ErrInvalidMode is the error of every statement given a Mode that is
 	// none of Auto, ReadOnly, ReadWrite, Batch and Transactional (say
 	// Mode(7)): by m.Conn, db.Clauses, InMode and WithConn.
@@ -67,11 +68,11 @@ type NodeError struct {
 }
 
 // newNodeError wraps err with pl's node; nil stays nil.
-func newNodeError(pl *Pool, mode Mode, op string, err error) error {
+func newNodeError(pl *cluster.Pool, mode Mode, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &NodeError{Node: pl.Node.Name, Mode: mode, Op: op, Err: err, secret: pl.Node.secret}
+	return &NodeError{Node: pl.Node.Name, Mode: mode, Op: op, Err: err, secret: pl.Node.Secret()}
 }
 
 func (e *NodeError) Error() string {
@@ -87,18 +88,7 @@ func (e *NodeError) Error() string {
 func (e *NodeError) Unwrap() error { return e.Err }
 
 // PoolTimeoutError says which pool was exhausted. It wraps ErrPoolTimeout.
-type PoolTimeoutError struct {
-	Node    string
-	Pool    string
-	Wait    time.Duration
-	MaxOpen int
-}
-
-func (e *PoolTimeoutError) Error() string {
-	return fmt.Sprintf("%v: %s pool on %s, all %d connections busy for %s", ErrPoolTimeout, e.Pool, e.Node, e.MaxOpen, e.Wait)
-}
-
-func (e *PoolTimeoutError) Unwrap() error { return ErrPoolTimeout }
+type PoolTimeoutError = cluster.PoolTimeoutError
 
 // demotedError: a read-write transaction's statement was refused with 25006
 // because its node is no longer writable. It wraps ErrNoPrimary and the

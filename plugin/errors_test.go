@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 )
 
 // nodeErrorOf returns err's *NodeError, failing the test when there is none.
@@ -46,7 +47,7 @@ func TestClassifyGivesNodeErrors(t *testing.T) {
 	t.Run("a read-only session's refusal", func(t *testing.T) {
 		p, _ := testPlugin(t, 1)
 		r := &route{p: p, mode: ReadOnly, read: true}
-		v, err := r.classify(context.Background(), OpExec, &Pool{Node: p.Nodes()[0], Kind: PoolRead}, readOnly, true, new(int))
+		v, err := r.classify(context.Background(), OpExec, &cluster.Pool{Node: p.c.Nodes()[0], Kind: cluster.PoolRead}, readOnly, true, new(int))
 		if v != stop {
 			t.Fatal("want stop")
 		}
@@ -60,7 +61,7 @@ func TestClassifyGivesNodeErrors(t *testing.T) {
 		p, _ := testPlugin(t, 1)
 		r := &route{p: p, mode: ReadWrite}
 		refusals := 1
-		v, err := r.classify(context.Background(), OpExec, &Pool{Node: p.Nodes()[0], Kind: PoolWrite}, readOnly, false, &refusals)
+		v, err := r.classify(context.Background(), OpExec, &cluster.Pool{Node: p.c.Nodes()[0], Kind: cluster.PoolWrite}, readOnly, false, &refusals)
 		if v != stop {
 			t.Fatal("want stop")
 		}
@@ -69,7 +70,7 @@ func TestClassifyGivesNodeErrors(t *testing.T) {
 	t.Run("a write whose connection broke after it was sent", func(t *testing.T) {
 		p, _ := testPlugin(t, 1)
 		r := &route{p: p, mode: Auto}
-		v, err := r.classify(context.Background(), OpExec, &Pool{Node: p.Nodes()[0], Kind: PoolWrite}, io.ErrUnexpectedEOF, false, new(int))
+		v, err := r.classify(context.Background(), OpExec, &cluster.Pool{Node: p.c.Nodes()[0], Kind: cluster.PoolWrite}, io.ErrUnexpectedEOF, false, new(int))
 		if v != stop {
 			t.Fatal("want stop")
 		}
@@ -82,7 +83,7 @@ func TestClassifyGivesNodeErrors(t *testing.T) {
 		defer cancel()
 		inFlight := &pgconn.PgError{Code: "57014", Message: "canceling statement due to user request"}
 		sent := errors.Join(inFlight, context.DeadlineExceeded)
-		v, err := r.classify(ctx, OpQuery, &Pool{Node: p.Nodes()[0], Kind: PoolBatch}, sent, false, new(int))
+		v, err := r.classify(ctx, OpQuery, &cluster.Pool{Node: p.c.Nodes()[0], Kind: cluster.PoolBatch}, sent, false, new(int))
 		if v != stop {
 			t.Fatal("want stop")
 		}
@@ -92,7 +93,7 @@ func TestClassifyGivesNodeErrors(t *testing.T) {
 		p, _ := testPlugin(t, 1)
 		r := &route{p: p, mode: Auto}
 		dup := &pgconn.PgError{Code: "23505"}
-		_, err := r.classify(context.Background(), OpExec, &Pool{Node: p.Nodes()[0], Kind: PoolWrite}, dup, false, new(int))
+		_, err := r.classify(context.Background(), OpExec, &cluster.Pool{Node: p.c.Nodes()[0], Kind: cluster.PoolWrite}, dup, false, new(int))
 		if err != dup {
 			t.Fatalf("got %v; want the server's error itself", err)
 		}
@@ -104,8 +105,8 @@ func TestRetryLoopNamesTheLastNode(t *testing.T) {
 		p, _ := testPlugin(t, 1) // no primary in the topology
 		p.opts.FailoverTimeout = 30 * time.Millisecond
 		r := &route{p: p, mode: ReadWrite}
-		err := r.retryLoop(context.Background(), OpExec, &Pool{Node: p.Nodes()[0], Kind: PoolWrite}, driver.ErrBadConn, false,
-			func(*Pool) error { t.Fatal("no node to retry on"); return nil })
+		err := r.retryLoop(context.Background(), OpExec, &cluster.Pool{Node: p.c.Nodes()[0], Kind: cluster.PoolWrite}, driver.ErrBadConn, false,
+			func(*cluster.Pool) error { t.Fatal("no node to retry on"); return nil })
 		checkNodeError(t, err, "a", ReadWrite, OpExec, ErrNoPrimary, driver.ErrBadConn)
 	})
 	t.Run("the context ended while waiting for a node", func(t *testing.T) {
@@ -114,8 +115,8 @@ func TestRetryLoopNamesTheLastNode(t *testing.T) {
 		r := &route{p: p, mode: Auto, read: true}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 		defer cancel()
-		err := r.retryLoop(ctx, OpQuery, &Pool{Node: p.Nodes()[0], Kind: PoolRead}, driver.ErrBadConn, true,
-			func(*Pool) error { t.Fatal("no node to retry on"); return nil })
+		err := r.retryLoop(ctx, OpQuery, &cluster.Pool{Node: p.c.Nodes()[0], Kind: cluster.PoolRead}, driver.ErrBadConn, true,
+			func(*cluster.Pool) error { t.Fatal("no node to retry on"); return nil })
 		checkNodeError(t, err, "a", Auto, OpQuery, context.DeadlineExceeded, driver.ErrBadConn)
 	})
 }
@@ -124,7 +125,7 @@ func TestTxTranslateGivesNodeErrors(t *testing.T) {
 	readOnly := &pgconn.PgError{Code: codeReadOnlyTransaction}
 	t.Run("a read-only transaction", func(t *testing.T) {
 		p, _ := testPlugin(t, 1)
-		tx := &txState{mode: ReadOnly, pl: &Pool{Node: p.Nodes()[0], Kind: PoolRead}, readOnly: true}
+		tx := &txState{mode: ReadOnly, pl: &cluster.Pool{Node: p.c.Nodes()[0], Kind: cluster.PoolRead}, readOnly: true}
 		err := tx.translate(OpExec, readOnly)
 		checkNodeError(t, err, "a", ReadOnly, OpExec, ErrReadOnly, readOnly)
 		if IsRetryableTxError(err) {
@@ -133,7 +134,7 @@ func TestTxTranslateGivesNodeErrors(t *testing.T) {
 	})
 	t.Run("a read-write transaction on a demoted node", func(t *testing.T) {
 		p, _ := testPlugin(t, 1)
-		tx := &txState{mode: Transactional, pl: &Pool{Node: p.Nodes()[0], Kind: PoolTx}}
+		tx := &txState{mode: Transactional, pl: &cluster.Pool{Node: p.c.Nodes()[0], Kind: cluster.PoolTx}}
 		err := tx.translate(OpQuery, readOnly)
 		checkNodeError(t, err, "a", Transactional, OpQuery, ErrNoPrimary, readOnly)
 		if !IsRetryableTxError(err) {
@@ -150,15 +151,15 @@ func TestCommitLostGivesANodeError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx := &txState{ctx: context.Background(), mode: Auto, pl: &Pool{Node: p.Nodes()[0], Kind: PoolWrite}}
+	tx := &txState{ctx: context.Background(), mode: Auto, pl: &cluster.Pool{Node: p.c.Nodes()[0], Kind: cluster.PoolWrite}}
 	err = tx.committed(stx.Commit())
 	checkNodeError(t, err, "a", Auto, OpCommit, ErrOutcomeUnknown, io.ErrUnexpectedEOF)
 }
 
 func TestNodeErrorHidesThePassword(t *testing.T) {
 	p, _ := testPlugin(t, 1)
-	p.Nodes()[0].secret = "s3cret"
-	err := newNodeError(&Pool{Node: p.Nodes()[0]}, ReadWrite, OpExec, errors.New("password s3cret rejected"))
+	p.c.Nodes()[0].SetSecretForTest("s3cret")
+	err := newNodeError(&cluster.Pool{Node: p.c.Nodes()[0]}, ReadWrite, OpExec, errors.New("password s3cret rejected"))
 	if strings.Contains(err.Error(), "s3cret") {
 		t.Fatalf("%q shows the password", err)
 	}
@@ -166,7 +167,7 @@ func TestNodeErrorHidesThePassword(t *testing.T) {
 	if err.Error() != want {
 		t.Fatalf("got %q; want %q", err, want)
 	}
-	if newNodeError(&Pool{Node: p.Nodes()[0]}, Auto, OpExec, nil) != nil {
+	if newNodeError(&cluster.Pool{Node: p.c.Nodes()[0]}, Auto, OpExec, nil) != nil {
 		t.Fatal("no error must stay nil")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 )
 
 // errPoolBusy: a WAL position question found its pool without a free
@@ -15,7 +17,7 @@ var errPoolBusy = errors.New("unifieddb: no free connection to ask for a WAL pos
 // worth pool_timeout: its answer only chooses between a replica and the
 // primary, and the primary is always fresh, so a full pool answers
 // errPoolBusy at once and the read goes where it needs no answer.
-func (p *Plugin) askLSNNow(ctx context.Context, pl *Pool, query string, until time.Time) (int64, error) {
+func (p *Plugin) askLSNNow(ctx context.Context, pl *cluster.Pool, query string, until time.Time) (int64, error) {
 	if pl.Full() {
 		return 0, errPoolBusy
 	}
@@ -32,15 +34,15 @@ const minAsk = 10 * time.Millisecond
 // and with a free connection (a read-your-writes read does not queue on a
 // replica when the primary would do), starting where the replica policy
 // says, or nil.
-func (p *Plugin) freshReplica(t *Topology, target int64) *Node {
+func (p *Plugin) freshReplica(t *cluster.Topology, target int64) *cluster.Node {
 	k := len(t.Replicas)
 	if k == 0 {
 		return nil
 	}
-	start := p.PolicyStart(k)
+	start := p.c.PolicyStart(k)
 	for i := range k {
 		n := t.Replicas[(start+i)%k]
-		if n.LSN.Load() >= target && !n.Pools[PoolRead].Full() {
+		if n.LSN.Load() >= target && !n.Pools[cluster.PoolRead].Full() {
 			return n
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -13,7 +14,7 @@ import (
 // asked, and the read goes where it is sure to be fresh.
 
 // fill makes pl look exhausted: every connection it may open is held.
-func fill(pl *Pool) {
+func fill(pl *cluster.Pool) {
 	pl.Max = 1
 	pl.Held.Store(1)
 }
@@ -23,8 +24,8 @@ func TestReadYourWritesDoesNotAskAFullReplicaPool(t *testing.T) {
 	r := p.routes[Auto][opRead]
 	ctx := WithReadYourWrites(context.Background())
 	MarkWritten(ctx)
-	fill(ns[1].Pools[PoolRead])
-	fill(ns[2].Pools[PoolRead])
+	fill(ns[1].Pools[cluster.PoolRead])
+	fill(ns[2].Pools[cluster.PoolRead])
 	asked := lsnAnswers(p, map[string]int64{"n0": 500, "n1": 500, "n2": 500})
 	pl, err := r.first(ctx)
 	require.NoError(t, err)
@@ -44,11 +45,11 @@ func TestReadYourWritesWithAFullPrimaryPoolReadsThePrimaryWithoutAsking(t *testi
 	r := p.routes[Auto][opRead]
 	ctx := WithReadYourWrites(context.Background())
 	MarkWritten(ctx)
-	fill(ns[0].Pools[PoolWrite])
+	fill(ns[0].Pools[cluster.PoolWrite])
 	asked := lsnAnswers(p, map[string]int64{"n0": 500, "n1": 500})
 	pl, err := r.first(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, ns[0].Pools[PoolWrite], pl, "the read itself waits for the primary's pool, once")
+	assert.Equal(t, ns[0].Pools[cluster.PoolWrite], pl, "the read itself waits for the primary's pool, once")
 	assert.Empty(t, *asked, "the primary's position is not asked of a full pool")
 }
 
@@ -57,8 +58,8 @@ func TestReadYourWritesMovingFromAFullNodeAsksNeitherFullPool(t *testing.T) {
 	r := p.routes[Auto][opRead]
 	ctx := WithReadYourWrites(context.Background())
 	rywFrom(ctx).last.Store(ns[1])
-	fill(ns[1].Pools[PoolRead])
-	fill(ns[0].Pools[PoolWrite])
+	fill(ns[1].Pools[cluster.PoolRead])
+	fill(ns[0].Pools[cluster.PoolWrite])
 	asked := lsnAnswers(p, map[string]int64{"n0": 500, "n1": 500, "n2": 500})
 	pl, err := r.first(ctx)
 	require.NoError(t, err)
@@ -68,15 +69,15 @@ func TestReadYourWritesMovingFromAFullNodeAsksNeitherFullPool(t *testing.T) {
 
 func TestAskLSNNowEndsByItsBound(t *testing.T) {
 	p, ns := routingPlugin(t, 2, Options{})
-	p.lsnSeam = func(ctx context.Context, _ *Pool, _ string) (int64, error) {
+	p.lsnSeam = func(ctx context.Context, _ *cluster.Pool, _ string) (int64, error) {
 		<-ctx.Done()
 		return 0, ctx.Err()
 	}
 	start := time.Now()
-	_, err := p.askLSNNow(context.Background(), ns[1].Pools[PoolRead], replayLSNSQL, time.Now().Add(20*time.Millisecond))
+	_, err := p.askLSNNow(context.Background(), ns[1].Pools[cluster.PoolRead], replayLSNSQL, time.Now().Add(20*time.Millisecond))
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 2*time.Second)
-	fill(ns[1].Pools[PoolRead])
-	_, err = p.askLSNNow(context.Background(), ns[1].Pools[PoolRead], replayLSNSQL, time.Now().Add(time.Hour))
+	fill(ns[1].Pools[cluster.PoolRead])
+	_, err = p.askLSNNow(context.Background(), ns[1].Pools[cluster.PoolRead], replayLSNSQL, time.Now().Add(time.Hour))
 	assert.ErrorIs(t, err, errPoolBusy)
 }

@@ -6,36 +6,38 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 )
 
 // heldPool is a pool of at most max connections to okConnector (no server).
-func heldPool(t *testing.T, max int) *Pool {
+func heldPool(t *testing.T, max int) *cluster.Pool {
 	t.Helper()
 	p, _ := testPlugin(t, 1)
 	db := sql.OpenDB(okConnector{})
 	t.Cleanup(func() { db.Close() })
 	db.SetMaxOpenConns(max)
-	return &Pool{DB: db, Node: p.Nodes()[0], Kind: PoolWrite, Wait: 50 * time.Millisecond, Max: int32(max)}
+	return &cluster.Pool{DB: db, Node: p.c.Nodes()[0], Kind: cluster.PoolWrite, Wait: 50 * time.Millisecond, Max: int32(max)}
 }
 
 func TestHeldCountsWhatThePluginHolds(t *testing.T) {
 	ctx := context.Background()
 	pl := heldPool(t, 2)
-	if _, err := pl.poolExec(ctx, false, "UPDATE t SET a = 1"); err != nil {
+	if _, err := poolExec(ctx, pl, false, "UPDATE t SET a = 1"); err != nil {
 		t.Fatal(err)
 	}
 	if n := pl.Held.Load(); n != 0 {
 		t.Fatalf("held %d after a statement; want 0", n)
 	}
 	st1, st2 := &txState{}, &txState{}
-	tx1, err := pl.poolBegin(ctx, nil, st1)
+	tx1, err := poolBegin(ctx, pl, nil, st1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if pl.Full() {
 		t.Fatal("full with one of two connections held")
 	}
-	tx2, err := pl.poolBegin(ctx, nil, st2)
+	tx2, err := poolBegin(ctx, pl, nil, st2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +45,7 @@ func TestHeldCountsWhatThePluginHolds(t *testing.T) {
 		t.Fatalf("not full with both connections held (held %d)", pl.Held.Load())
 	}
 	// Exhausted: a statement waits pool_timeout, not until its context ends.
-	_, err = pl.poolExec(ctx, false, "UPDATE t SET a = 1")
+	_, err = poolExec(ctx, pl, false, "UPDATE t SET a = 1")
 	var pte *PoolTimeoutError
 	if !errors.As(err, &pte) || !errors.Is(err, ErrPoolTimeout) || pte.MaxOpen != 2 {
 		t.Fatalf("got %v; want a PoolTimeoutError of 2 connections", err)
@@ -63,7 +65,7 @@ func TestHeldCountsWhatThePluginHolds(t *testing.T) {
 	if n := pl.Held.Load(); n != 0 {
 		t.Fatalf("held %d after both transactions ended; want 0", n)
 	}
-	if _, err := pl.poolExec(ctx, false, "UPDATE t SET a = 1"); err != nil {
+	if _, err := poolExec(ctx, pl, false, "UPDATE t SET a = 1"); err != nil {
 		t.Fatalf("a freed pool: %v", err)
 	}
 }
@@ -76,7 +78,7 @@ func TestHeldTooHighIsCorrectedByStats(t *testing.T) {
 	if pl.Full() {
 		t.Fatal("full, while database/sql holds no connection")
 	}
-	if _, err := pl.poolExec(context.Background(), false, "UPDATE t SET a = 1"); err != nil {
+	if _, err := poolExec(context.Background(), pl, false, "UPDATE t SET a = 1"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -85,7 +87,7 @@ func TestTxStateGivesItsConnectionBackOnce(t *testing.T) {
 	ctx := context.Background()
 	pl := heldPool(t, 1)
 	st := &txState{ctx: ctx}
-	tx, err := pl.poolBegin(ctx, nil, st)
+	tx, err := poolBegin(ctx, pl, nil, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +112,7 @@ func TestTxStateEndedBeforeOpenedLeavesNothing(t *testing.T) {
 	// BeginTx returned it to the route.
 	pl := heldPool(t, 1)
 	st := &txState{ctx: context.Background()}
-	tx, err := pl.poolBegin(context.Background(), nil, st)
+	tx, err := poolBegin(context.Background(), pl, nil, st)
 	if err != nil {
 		t.Fatal(err)
 	}

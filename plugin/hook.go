@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 )
 
 // Statement is one attempt of a statement, as StatementHooks see it. A call
@@ -37,7 +39,7 @@ type Statement struct {
 	// and the connection broke, so it may or may not have been applied.
 	OutcomeKnown bool
 
-	node *Node // for the built-in hooks
+	node *cluster.Node // for the built-in hooks
 }
 
 // Operation is the statement's first SQL keyword in upper case (SELECT,
@@ -84,7 +86,7 @@ type attempts struct {
 	p       *Plugin
 	mode    Mode
 	query   string
-	pl      *Pool // of the pending attempt; nil when none is pending
+	pl      *cluster.Pool // of the pending attempt; nil when none is pending
 	start   time.Time
 	d       time.Duration
 	rows    int64
@@ -103,7 +105,7 @@ func (a *attempts) begin(ctx context.Context) {
 
 // ran records the attempt that began last: it ran on pl, affected rows (-1:
 // unknown) and failed with err.
-func (a *attempts) ran(pl *Pool, rows int64, err error) {
+func (a *attempts) ran(pl *cluster.Pool, rows int64, err error) {
 	a.attempt++
 	a.pl, a.rows, a.err = pl, rows, err
 	if !a.start.IsZero() {
@@ -127,7 +129,7 @@ func (a *attempts) report(ctx context.Context, last bool, err error) {
 // statement reports one attempt to every hook: the built-in ones (metrics,
 // echo) and the user's, in that order. The Statement is passed by value so
 // that reporting allocates nothing.
-func (p *Plugin) statement(ctx context.Context, mode Mode, pl *Pool, query string, start time.Time, d time.Duration, rows int64, err error, attempt int, last bool) {
+func (p *Plugin) statement(ctx context.Context, mode Mode, pl *cluster.Pool, query string, start time.Time, d time.Duration, rows int64, err error, attempt int, last bool) {
 	if start.IsZero() {
 		return // no hook: clock() did not even read the time
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -32,21 +34,21 @@ func TestStatementOperation(t *testing.T) {
 
 // hookedPlugin is a Plugin with metrics on and the given user hooks, and
 // two pools on two nodes, no server.
-func hookedPlugin(hooks ...StatementHook) (*Plugin, *Pool, *Pool) {
-	p := &Plugin{opts: Options{Metrics: true, StatementHooks: hooks}, m: &machine{}}
+func hookedPlugin(t *testing.T, hooks ...StatementHook) (*Plugin, *cluster.Pool, *cluster.Pool) {
+	p, nodes := bareTestPlugin(t, []string{"127.0.0.1:5001", "127.0.0.1:5002"}, Options{Metrics: true, StatementHooks: hooks}, slog.New(slog.DiscardHandler))
 	p.hooks = p.statementHooks()
-	a := &Node{p: p, Name: "127.0.0.1:5001", Addr: Addr{"127.0.0.1", 5001}, secret: "hunter2"}
-	b := &Node{p: p, Name: "127.0.0.1:5002", Addr: Addr{"127.0.0.1", 5002}}
-	nodes := []*Node{a, b}
-	p.members.Store(&nodes)
-	return p, &Pool{Node: a, Kind: PoolRead}, &Pool{Node: b, Kind: PoolWrite}
+	p.c.StartForTest()
+	a, b := nodes[0], nodes[1]
+	a.Addr, b.Addr = Addr{Host: "127.0.0.1", Port: 5001}, Addr{Host: "127.0.0.1", Port: 5002}
+	a.SetSecretForTest("hunter2")
+	return p, &cluster.Pool{Node: a, Kind: cluster.PoolRead}, &cluster.Pool{Node: b, Kind: cluster.PoolWrite}
 }
 
 // A retried attempt is reported before the next one, the last one with the
 // call's error; the metrics count both, and the retry on the node that re-ran it.
 func TestAttemptsReportEachAttemptOnce(t *testing.T) {
 	var seen []Statement
-	p, first, second := hookedPlugin(StatementFunc(func(_ context.Context, s Statement) { seen = append(seen, s) }))
+	p, first, second := hookedPlugin(t, StatementFunc(func(_ context.Context, s Statement) { seen = append(seen, s) }))
 	ctx := context.Background()
 	broke := errors.New("connection reset")
 	a := attempts{p: p, mode: ReadOnly, query: "SELECT 1"}
@@ -100,7 +102,7 @@ func TestAttemptsReportEachAttemptOnce(t *testing.T) {
 // Reporting an attempt to the metrics and a user hook allocates nothing.
 func TestAttemptsAllocateNothing(t *testing.T) {
 	var attempt int
-	p, pl, _ := hookedPlugin(StatementFunc(func(_ context.Context, s Statement) { attempt = s.Attempt }))
+	p, pl, _ := hookedPlugin(t, StatementFunc(func(_ context.Context, s Statement) { attempt = s.Attempt }))
 	ctx := context.Background()
 	allocs := testing.AllocsPerRun(100, func() {
 		a := attempts{p: p, mode: Auto, query: "SELECT 1"}
@@ -116,7 +118,7 @@ func TestAttemptsAllocateNothing(t *testing.T) {
 func TestTracingSpanOfAFailedAttempt(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	p, pl, _ := hookedPlugin(Tracing(tp))
+	p, pl, _ := hookedPlugin(t, Tracing(tp))
 	ctx := context.Background()
 	a := attempts{p: p, mode: Batch, query: "DELETE FROM t"}
 	a.begin(ctx)

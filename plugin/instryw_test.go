@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -12,7 +13,7 @@ import (
 // read_your_writes_scope: instance: every Auto read sees every write made
 // through the plugin, whatever its context.
 
-func instancePlugin(t *testing.T, k int) (*Plugin, []*Node) {
+func instancePlugin(t *testing.T, k int) (*Plugin, []*cluster.Node) {
 	t.Helper()
 	p, ns := routingPlugin(t, k, Options{ReadYourWritesTimeout: 30 * time.Millisecond, InstanceReadYourWrites: true})
 	p.inst = &rywState{instance: true}
@@ -26,7 +27,7 @@ func TestInstanceReadYourWritesPlainReadSeesAnotherContextsWrite(t *testing.T) {
 
 	pl, err := read.first(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, PoolRead, pl.Kind, "no write yet: any replica")
+	assert.Equal(t, cluster.PoolRead, pl.Kind, "no write yet: any replica")
 	assert.Empty(t, *asked, "nothing to wait for: nobody asked")
 
 	require.NoError(t, write.run(context.Background(), OpExec, (&script{}).do))

@@ -5,20 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-)
 
-// PoolConfig sizes one kind of pool.
-type PoolConfig struct {
-	// MaxOpen is the most connections the pool opens. Must be > 0.
-	MaxOpen int
-	// MaxIdle is how many idle connections it keeps. 0 keeps none.
-	MaxIdle int
-	// MaxLifetime recycles connections older than this. 0: never.
-	MaxLifetime time.Duration
-	// StatementTimeout is the server's statement_timeout for the pool's
-	// sessions. 0: the server's setting.
-	StatementTimeout time.Duration
-}
+	"github.com/prompt-improver/unifieddb/internal/cluster"
+)
 
 // Registrar is what the plugin needs of a model registry
 // (*registry.Registry implements it).
@@ -119,11 +108,11 @@ type Options struct {
 	Debug bool
 }
 
-func (o *Options) poolConfig(k PoolKind) PoolConfig {
+func (o *Options) poolConfig(k cluster.PoolKind) PoolConfig {
 	switch k {
-	case PoolBatch:
+	case cluster.PoolBatch:
 		return o.Batch
-	case PoolTx:
+	case cluster.PoolTx:
 		return o.Transactional
 	}
 	return o.Pool
@@ -153,7 +142,7 @@ func (o *Options) validate() error {
 	if o.ConnConfig == nil {
 		errs = append(errs, errors.New("no ConnConfig"))
 	}
-	for k := PoolKind(0); k < PoolKinds; k++ {
+	for k := cluster.PoolKind(0); k < cluster.PoolKinds; k++ {
 		if o.poolConfig(k).MaxOpen <= 0 {
 			errs = append(errs, fmt.Errorf("%s pool: MaxOpen must be > 0", k))
 		}
@@ -182,4 +171,19 @@ func (o *Options) validate() error {
 		return fmt.Errorf("unifieddb: plugin options: %w", err)
 	}
 	return nil
+}
+
+// clusterOptions are the cluster's share of the options, with the seams
+// through which it calls up into the query path.
+func (p *Plugin) clusterOptions() cluster.Options {
+	o := &p.opts
+	return cluster.Options{
+		Nodes: o.Nodes, Discovery: o.Discovery, DiscoveryInterval: o.DiscoveryInterval,
+		ConnConfig: o.ConnConfig, Pool: o.Pool, Batch: o.Batch, Transactional: o.Transactional,
+		PoolTimeout: o.PoolTimeout, EnableHA: o.EnableHA, HealthChecks: o.HealthChecks,
+		HealthCheckInterval: o.HealthCheckInterval, ProbeTimeout: o.ProbeTimeout,
+		MaxReplicationLag: o.MaxReplicationLag, ReplicaPolicy: o.ReplicaPolicy,
+		TransactionPooling: o.TransactionPooling, Hooks: o.Hooks, Logger: p.log,
+		Connector: p.connector, Failover: p.failover,
+	}
 }

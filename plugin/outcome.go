@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 	"gorm.io/gorm"
 )
 
@@ -44,7 +45,7 @@ func outcomeUnknown(err error) bool {
 //     cancelled on the wire too, so it counts as sent.
 func sent(err error) bool {
 	var u *unsentError
-	if err == nil || errors.As(err, &u) || NotSent(err) || err == context.DeadlineExceeded {
+	if err == nil || errors.As(err, &u) || cluster.NotSent(err) || err == context.DeadlineExceeded {
 		return false
 	}
 	return !errors.Is(err, ErrNoPrimary) && !errors.Is(err, ErrNoHealthyNode) &&
@@ -55,7 +56,7 @@ func sent(err error) bool {
 // came (the connection broke, the context ended or a timeout hit while it
 // ran), rather than the server answering with an error.
 func answerLost(err error) bool {
-	return ConnectionClass(err) || errors.Is(err, context.Canceled) ||
+	return cluster.ConnectionClass(err) || errors.Is(err, context.Canceled) ||
 		errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)
 }
 
@@ -68,7 +69,7 @@ type unsentError struct{ err error }
 // server's answer to a step before it (a syntax error in PREPARE) stays as
 // it is: it is the statement's error, not a lost connection.
 func beforeSend(err error) error {
-	if err == nil || SQLState(err) != "" && !ConnectionClass(err) {
+	if err == nil || SQLState(err) != "" && !cluster.ConnectionClass(err) {
 		return err
 	}
 	return &unsentError{err}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 	"github.com/stretchr/testify/assert"
 	"gorm.io/gorm"
 )
@@ -106,11 +107,11 @@ func TestBeforeSend(t *testing.T) {
 // connectionClass: the caller's context ending says nothing of the node,
 // a failed connect does whatever its cause.
 func TestConnectionClassLeavesTheContextOut(t *testing.T) {
-	assert.False(t, ConnectionClass(context.DeadlineExceeded), "DeadlineExceeded satisfies net.Error")
-	assert.False(t, ConnectionClass(context.Canceled))
-	assert.False(t, ConnectionClass(fmt.Errorf("timeout: %w", context.DeadlineExceeded)))
-	assert.True(t, ConnectionClass(&pgconn.ConnectError{}), "a failed connect")
-	assert.True(t, ConnectionClass(errReset))
+	assert.False(t, cluster.ConnectionClass(context.DeadlineExceeded), "DeadlineExceeded satisfies net.Error")
+	assert.False(t, cluster.ConnectionClass(context.Canceled))
+	assert.False(t, cluster.ConnectionClass(fmt.Errorf("timeout: %w", context.DeadlineExceeded)))
+	assert.True(t, cluster.ConnectionClass(&pgconn.ConnectError{}), "a failed connect")
+	assert.True(t, cluster.ConnectionClass(errReset))
 }
 
 // opError stands in for the *net.OpError pgx returns.

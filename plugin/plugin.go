@@ -1,10 +1,12 @@
 // Package plugin is the GORM plugin of unifieddb: it resolves each statement
 // to a node by mode, keeps one set of pools per node, and retries where that
-// is safe.
+// is safe. The cluster itself (members, pools, probes, failover) is package
+// internal/cluster; this package is the query path on top of it.
 package plugin
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"log/slog"
 	"sync"
@@ -12,6 +14,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 )
 
 // Name is the plugin's name in gorm.Config.Plugins.
@@ -22,50 +26,31 @@ const Name = "unifieddb"
 type Plugin struct {
 	opts Options
 	log  *slog.Logger
-	// members is the node set: an immutable slice swapped as a whole when
-	// discovery adds or removes a node, so readers take no lock.
-	members atomic.Pointer[[]*Node]
-	topo    atomic.Pointer[Topology]
-	rr      atomic.Uint64
-	routes  [modeCount][opKinds]*route
-	// entries[m] is where db.Clauses(m) points a statement before the
-	// callbacks refine it: the pool Begin uses.
-	entries [modeCount]*route
+	site // the one cluster's query-path state
 
-	mu       sync.Mutex
-	changed  chan struct{} // closed and replaced at every topology change
-	closing  chan struct{}
-	stopCtx  context.Context // cancelled by Close: ends probes in flight
-	stop     context.CancelFunc
 	closed   atomic.Bool
-	hopeless atomic.Bool    // every node has a fault waiting cannot cure (machine.hopeless)
-	wg       sync.WaitGroup // probe loops
-	seen     sync.Map       // *schema.Schema already registered or checked
+	seen     sync.Map // *schema.Schema already registered or checked
 	initOnce atomic.Bool
 
-	modeStats [modeCount]Counters
+	modeStats [modeCount]cluster.Counters
 	hooks     []StatementHook // metrics, echo, then Options.StatementHooks
 	userHooks bool            // Options.StatementHooks has one
 
-	// The failover machine and the node states, guarded by stateMu; changed
-	// only through step. Its effects run on the effects goroutine.
-	stateMu sync.Mutex
-	m       *machine
-	fx      effectQueue
-	fxStop  chan struct{} // closed by Close: the effects goroutine ends
-	hookq   *effectQueue  // the hooks goroutine's, set by runEffects before any effect
-	disc    DiscoveryStatus
+	// lsnSeam, when set (by tests), answers askLSN instead of the node.
+	lsnSeam func(ctx context.Context, pl *cluster.Pool, query string) (int64, error)
+}
 
-	// retiring holds the indexes (nodeMask bits) of nodes discovery removed
-	// whose pools are not closed yet: not given to a new node.
-	retiring atomic.Uint64
-
+// site is the query path's state of one cluster: the cluster, the routes
+// statements take to it and its read-your-writes state.
+type site struct {
+	c      *cluster.Cluster
+	routes [modeCount][opKinds]*route
+	// entries[m] is where db.Clauses(m) points a statement before the
+	// callbacks refine it: the pool Begin uses.
+	entries [modeCount]*route
 	// inst is the read-your-writes state of every Auto read with
 	// Options.InstanceReadYourWrites, nil without it.
 	inst *rywState
-
-	// lsnSeam, when set (by tests), answers askLSN instead of the node.
-	lsnSeam func(ctx context.Context, pl *Pool, query string) (int64, error)
 }
 
 // New prepares the plugin: one set of pools per node, opened lazily, so a
@@ -76,9 +61,7 @@ func New(opts Options) (*Plugin, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	p := &Plugin{opts: opts, log: opts.Logger, changed: make(chan struct{}), closing: make(chan struct{}),
-		fxStop: make(chan struct{}), fx: effectQueue{wake: make(chan struct{}, 1)}}
-	p.stopCtx, p.stop = context.WithCancel(context.Background())
+	p := &Plugin{opts: opts, log: opts.Logger}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -86,54 +69,28 @@ func New(opts Options) (*Plugin, error) {
 	if opts.InstanceReadYourWrites {
 		p.inst = &rywState{instance: true}
 	}
-	members, err := p.firstMembers()
+	c, err := cluster.New(p.clusterOptions())
 	if err != nil {
-		p.stop()
 		return nil, err
 	}
-	var nodes []*Node
-	for i, m := range members {
-		n, err := openNode(p, i, m.Addr)
-		if err != nil {
-			p.stop()
-			closeAll(nodes)
-			return nil, err
-		}
-		n.st.srcRole, n.st.srcState = m.Role, m.State
-		nodes = append(nodes, n)
-	}
-	p.members.Store(&nodes)
+	p.c = c
+	p.setRoutes()
+	return p, nil
+}
+
+// setRoutes builds the routes of the site.
+func (p *Plugin) setRoutes() {
 	p.routes = newRoutes(p)
 	for m := Mode(0); m < modeCount; m++ {
 		p.entries[m] = p.routes[m][opWrite]
 	}
-	p.m = newMachine(&p.opts, nodes, nil)
-	p.topo.Store(p.m.topo)
-	p.wg.Add(1)
-	go p.runEffects()
-	p.startHealth()
-	p.startDiscovery()
-	return p, nil
 }
 
 // WaitReady waits until every node answered (or failed) its first probe, or
 // ctx ends; routing is right from the first statement after it. It also
-// waits, up to readyLagWait, for replicas whose lag is not known yet (see
-// lagPending): one a few milliseconds behind is known at its next probe.
-func (p *Plugin) WaitReady(ctx context.Context) error {
-	start := time.Now()
-	for {
-		p.stateMu.Lock()
-		done := p.m.discovered() && (!p.m.lagPending() || time.Since(start) > readyLagWait)
-		p.stateMu.Unlock()
-		if done {
-			return nil
-		}
-		if err := p.WaitChange(ctx, 10*time.Millisecond); err != nil {
-			return err
-		}
-	}
-}
+// waits, up to a second, for replicas whose lag is not known yet: one a few
+// milliseconds behind is known at its next probe.
+func (p *Plugin) WaitReady(ctx context.Context) error { return p.c.WaitReady(ctx) }
 
 // Name implements gorm.Plugin.
 func (p *Plugin) Name() string { return Name }
@@ -166,49 +123,49 @@ func (p *Plugin) Close() error {
 	if !p.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	close(p.closing)
-	p.stop()
-	p.step(event{kind: evClose}) // a probe Close cancelled changes nothing
-	close(p.fxStop)
-	p.wg.Wait() // removed nodes' pools are closed by then (retire)
-	return closeAll(p.Nodes())
+	return p.c.Close()
 }
 
-func closeAll(nodes []*Node) error {
-	var errs []error
-	for _, n := range nodes {
-		errs = append(errs, n.close())
+// Status returns the latest health snapshot; it does not probe.
+func (p *Plugin) Status() ClusterStatus { return p.c.Status() }
+
+// Probe asks every node for a probe now and waits for the answers (or ctx).
+func (p *Plugin) Probe(ctx context.Context) error { return p.c.Probe(ctx) }
+
+// WaitPrimary waits until a probe found a writable primary (one only
+// assumed at start does not count). It does not wait for replicas: reads
+// go to the primary while none is in rotation (fallback_to_primary), or
+// fail with ErrNoHealthyNode. It returns at once an *UnavailableError with
+// Permanent set when every node failed for a fault waiting cannot cure,
+// and when ctx ends, ctx's error joined to an *UnavailableError naming each
+// node's last error.
+func (p *Plugin) WaitPrimary(ctx context.Context) error { return p.c.WaitPrimary(ctx) }
+
+// connector is the cluster's seam for each pool's driver connector: the
+// plugin's bookkeeping of every statement on it (drvconn.go), and the pool's
+// prepared statements (prepare.go).
+func (p *Plugin) connector(pl *cluster.Pool, c driver.Connector) driver.Connector {
+	pl.Local = &stmtCache{unprepared: p.opts.TransactionPooling}
+	return connector{Connector: c, pl: pl, p: p}
+}
+
+// failover is the cluster's seam for failovers: the FailoverHooks among the
+// statement hooks see them, after Hooks.Failover.
+func (p *Plugin) failover(old, primary Addr, at time.Time, took time.Duration) {
+	for _, h := range p.hooks {
+		if fh, ok := h.(FailoverHook); ok {
+			fh.Failover(old, primary, at, took)
+		}
 	}
-	return errors.Join(errs...)
-}
-
-// Nodes is the current node set. Never modify it: it is shared.
-func (p *Plugin) Nodes() []*Node { return *p.members.Load() }
-
-// setTopology swaps in a new snapshot and wakes statements waiting for one.
-func (p *Plugin) setTopology(t *Topology) {
-	p.topo.Store(t)
-	p.wake()
-}
-
-// WaitChange waits up to d for a topology change.
-func (p *Plugin) WaitChange(ctx context.Context, d time.Duration) error {
-	p.mu.Lock()
-	ch := p.changed
-	p.mu.Unlock()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-p.closing:
-		return ErrClosed
-	case <-ch:
-	case <-t.C:
-	}
-	return nil
 }
 
 // ConnPool returns the plugin's Auto-mode pool, for gorm.Open:
 // postgres.New(postgres.Config{Conn: p.ConnPool()}).
 func (p *Plugin) ConnPool() gorm.ConnPool { return p.entries[Auto] }
+
+// debug logs a routing decision when debug logging is on.
+func (p *Plugin) debug(msg string, args ...any) {
+	if p.log.Enabled(context.Background(), slog.LevelDebug) {
+		p.log.Debug(msg, args...)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"testing"
+
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 )
 
 // okConn is a database/sql driver connection whose every statement succeeds
@@ -35,12 +37,12 @@ func BenchmarkPoolExecParallel(b *testing.B) {
 	defer db.Close()
 	db.SetMaxOpenConns(64)
 	db.SetMaxIdleConns(64)
-	pl := &Pool{DB: db, Node: p.Nodes()[0], Kind: PoolWrite, Max: 64}
+	pl := &cluster.Pool{DB: db, Node: p.c.Nodes()[0], Kind: cluster.PoolWrite, Max: 64}
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := pl.poolExec(ctx, false, "UPDATE t SET a = 1"); err != nil {
+			if _, err := poolExec(ctx, pl, false, "UPDATE t SET a = 1"); err != nil {
 				b.Error(err)
 				return
 			}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"sync"
 
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 	"gorm.io/gorm"
 )
 
@@ -23,6 +24,10 @@ const maxStmts = 1024
 // prepares a *sql.Stmt again on each connection that runs it, so one entry
 // serves the whole pool.
 type stmtCache struct {
+	// unprepared: a transaction pooler is in front (TransactionPooling);
+	// statements run unprepared.
+	unprepared bool
+
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
 
@@ -46,11 +51,21 @@ func onItsPool(cp gorm.ConnPool) {
 	if st == nil {
 		return
 	}
-	c := &st.pl.stmts
+	c := stmtsOf(st.pl)
+	if c == nil {
+		return
+	}
 	c.txOnce.Do(func() { c.tx = gorm.NewPreparedStmtDB(st.pl.DB, maxStmts, 0) })
 	if ptx.PreparedStmtDB != c.tx {
 		ptx.PreparedStmtDB = c.tx
 	}
+}
+
+// stmtsOf is pl's statement cache (the pool's Local, set by the plugin's
+// connector seam), nil for a pool made otherwise (tests).
+func stmtsOf(pl *cluster.Pool) *stmtCache {
+	c, _ := pl.Local.(*stmtCache)
+	return c
 }
 
 // get returns the statement for query, preparing it on first use; nil when

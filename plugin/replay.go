@@ -3,6 +3,8 @@ package plugin
 import (
 	"context"
 	"time"
+
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 )
 
 // SyncReplicas waits until every replica in read rotation has replayed the
@@ -15,35 +17,35 @@ func (p *Plugin) SyncReplicas(ctx context.Context, timeout time.Duration) error 
 	if p.closed.Load() {
 		return ErrClosed
 	}
-	t := p.topo.Load()
+	t := p.c.Topology()
 	if t.Primary == nil {
 		return nil
 	}
-	target, err := p.askLSN(ctx, t.Primary.Pools[PoolWrite], currentLSNSQL)
+	target, err := p.askLSN(ctx, t.Primary.Pools[cluster.PoolWrite], currentLSNSQL)
 	if err != nil {
 		return err
 	}
-	waiting := append([]*Node(nil), t.Replicas...)
+	waiting := append([]*cluster.Node(nil), t.Replicas...)
 	deadline := time.Now().Add(timeout)
 	for {
 		waiting = p.stillBehind(ctx, waiting, target, deadline)
 		if len(waiting) == 0 {
 			// Those in rotation have it; a replica out of rotation now
 			// must not come back without it.
-			p.Fence(target)
+			p.c.Fence(target)
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if !time.Now().Before(deadline) {
-			p.Fence(target)
+			p.c.Fence(target)
 			return nil
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-p.closing:
+		case <-p.c.Closing():
 			return ErrClosed
 		case <-time.After(10 * time.Millisecond):
 		}
@@ -52,22 +54,17 @@ func (p *Plugin) SyncReplicas(ctx context.Context, timeout time.Duration) error 
 
 // stillBehind asks each replica for its replay position (each question
 // bounded by the deadline) and returns those short of target.
-func (p *Plugin) stillBehind(ctx context.Context, nodes []*Node, target int64, deadline time.Time) []*Node {
-	var behind []*Node
+func (p *Plugin) stillBehind(ctx context.Context, nodes []*cluster.Node, target int64, deadline time.Time) []*cluster.Node {
+	var behind []*cluster.Node
 	for _, n := range nodes {
 		qctx, cancel := context.WithDeadline(ctx, deadline)
-		replayed, err := p.askLSN(qctx, n.Pools[PoolRead], replayLSNSQL)
+		replayed, err := p.askLSN(qctx, n.Pools[cluster.PoolRead], replayLSNSQL)
 		cancel()
 		if err == nil && replayed >= target {
-			p.step(event{kind: evReplayed, node: n, lsn: replayed})
-			n.LSN.Store(max(n.LSN.Load(), replayed))
+			p.c.Replayed(n, replayed)
 			continue
 		}
 		behind = append(behind, n)
 	}
 	return behind
 }
-
-// Fence keeps replicas whose last known replay position is short of lsn out
-// of rotation until a probe shows them past it.
-func (p *Plugin) Fence(lsn int64) { p.step(event{kind: evFence, lsn: lsn}) }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -14,36 +15,34 @@ import (
 // replayed it.
 func TestSyncReplicasFencesReplicasOutOfRotation(t *testing.T) {
 	p, ns := routingPlugin(t, 3, Options{})
-	p.closing = make(chan struct{})
-	p.Report(ns[2], errShutdown) // n2 is down during the migration
-	require.NotContains(t, names(p.topo.Load().Replicas), "n2")
+	ns[2].Report(errShutdown) // n2 is down during the migration
+	require.NotContains(t, names(p.c.Topology().Replicas), "n2")
 	lsnAnswers(p, map[string]int64{"n0": 500, "n1": 500})
 
 	require.NoError(t, p.SyncReplicas(context.Background(), 50*time.Millisecond))
-	assert.Contains(t, names(p.topo.Load().Replicas), "n1", "replayed the migration: stays")
+	assert.Contains(t, names(p.c.Topology().Replicas), "n1", "replayed the migration: stays")
 
 	// n2 comes back, short of the migration.
-	for range readmitAfter {
-		p.step(event{kind: evProbe, node: ns[2], probe: probeResult{inRecovery: true, lsn: 400, timeline: 1, at: time.Now()}})
+	for range cluster.ReadmitAfterForTest {
+		p.c.ProbeForTest(ns[2], true, 400, 1, nil)
 	}
-	assert.NotContains(t, names(p.topo.Load().Replicas), "n2", "back before replaying the migration: no reads")
-	p.step(event{kind: evProbe, node: ns[2], probe: probeResult{inRecovery: true, lsn: 500, timeline: 1, at: time.Now()}})
-	assert.Contains(t, names(p.topo.Load().Replicas), "n2", "replayed it: back in rotation")
+	assert.NotContains(t, names(p.c.Topology().Replicas), "n2", "back before replaying the migration: no reads")
+	p.c.ProbeForTest(ns[2], true, 500, 1, nil)
+	assert.Contains(t, names(p.c.Topology().Replicas), "n2", "replayed it: back in rotation")
 }
 
 func TestSyncReplicasFencesWhenNoReplicaIsInRotation(t *testing.T) {
 	p, ns := routingPlugin(t, 2, Options{})
-	p.closing = make(chan struct{})
-	p.Report(ns[1], errShutdown)
+	ns[1].Report(errShutdown)
 	lsnAnswers(p, map[string]int64{"n0": 500})
 	require.NoError(t, p.SyncReplicas(context.Background(), 50*time.Millisecond))
-	for range readmitAfter {
-		p.step(event{kind: evProbe, node: ns[1], probe: probeResult{inRecovery: true, lsn: 400, timeline: 1, at: time.Now()}})
+	for range cluster.ReadmitAfterForTest {
+		p.c.ProbeForTest(ns[1], true, 400, 1, nil)
 	}
-	assert.Empty(t, p.topo.Load().Replicas)
+	assert.Empty(t, p.c.Topology().Replicas)
 }
 
-func names(ns []*Node) []string {
+func names(ns []*cluster.Node) []string {
 	out := make([]string, len(ns))
 	for i, n := range ns {
 		out[i] = n.Name

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 	"gorm.io/gorm"
 	"gorm.io/gorm/callbacks"
 )
@@ -30,7 +31,7 @@ func (p *Plugin) requery(db *gorm.DB) {
 	)
 	for {
 		ctx := db.Statement.Context
-		if db.Error == nil || !ConnectionClass(db.Error) || routeGaveUp(db.Error) || ctx.Err() != nil {
+		if db.Error == nil || !cluster.ConnectionClass(db.Error) || routeGaveUp(db.Error) || ctx.Err() != nil {
 			return
 		}
 		r, ok := db.Statement.ConnPool.(*route)
@@ -41,13 +42,13 @@ func (p *Plugin) requery(db *gorm.DB) {
 			deadline = time.Now().Add(p.opts.FailoverTimeout)
 		} else {
 			remaining := time.Until(deadline)
-			if remaining <= 0 || p.WaitChange(ctx, min(backoff, remaining)) != nil {
+			if remaining <= 0 || p.c.WaitChange(ctx, min(backoff, remaining)) != nil {
 				return
 			}
 			backoff = min(backoff*2, 500*time.Millisecond)
 		}
 		if p.opts.Metrics {
-			p.modeStats[r.mode].retries.Add(1)
+			p.modeStats[r.mode].Retried()
 		}
 		db.Error, db.RowsAffected = nil, 0
 		callbacks.Query(db)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 )
 
 // verdict is what classify decides about a failed attempt.
@@ -17,30 +19,30 @@ const (
 
 // classify decides whether a failed attempt may be retried elsewhere, and
 // turns driver errors into the plugin's errors when it may not.
-func (r *route) classify(ctx context.Context, op string, pl *Pool, err error, idempotent bool, refusals *int) (verdict, error) {
+func (r *route) classify(ctx context.Context, op string, pl *cluster.Pool, err error, idempotent bool, refusals *int) (verdict, error) {
 	if ctx.Err() != nil {
 		if !idempotent && outcomeUnknown(err) {
 			return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: the context ended while it ran: %w", ErrOutcomeUnknown, err))
 		}
 		return stop, err
 	}
-	if ReadOnlyRefusal(err) {
-		if pl.Kind == PoolRead {
+	if cluster.ReadOnlyRefusal(err) {
+		if pl.Kind == cluster.PoolRead {
 			return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w", ErrReadOnly, err))
 		}
 		// A write pool's node became a standby. 25006 proves the statement
 		// did not run, so it may be retried once on the new primary.
-		r.p.Report(pl.Node, err)
+		pl.Node.Report(err)
 		*refusals++
 		if *refusals > 1 {
 			return stop, newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w: %w", ErrNoPrimary, ErrReadOnly, err))
 		}
 		return retry, nil
 	}
-	if !ConnectionClass(err) {
+	if !cluster.ConnectionClass(err) {
 		return stop, err
 	}
-	r.p.Report(pl.Node, err)
+	pl.Node.Report(err)
 	if idempotent || !sent(err) {
 		return retry, nil
 	}
@@ -50,15 +52,15 @@ func (r *route) classify(ctx context.Context, op string, pl *Pool, err error, id
 // retryLoop re-runs do on other nodes after a retryable failure of first.
 // It waits for the topology to change (new primary, node back) when every
 // candidate has failed, up to failover_timeout.
-func (r *route) retryLoop(ctx context.Context, op string, first *Pool, firstErr error, idempotent bool, do func(*Pool) error) error {
+func (r *route) retryLoop(ctx context.Context, op string, first *cluster.Pool, firstErr error, idempotent bool, do func(*cluster.Pool) error) error {
 	return r.retryUntil(ctx, op, time.Now().Add(r.p.opts.FailoverTimeout), first, firstErr, idempotent, do)
 }
 
 // retryUntil is retryLoop with the caller's deadline, so that a call which
 // already waited for a node does not get a second failover_timeout.
-func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, first *Pool, firstErr error, idempotent bool, do func(*Pool) error) error {
+func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, first *cluster.Pool, firstErr error, idempotent bool, do func(*cluster.Pool) error) error {
 	var (
-		tried    NodeMask
+		tried    cluster.NodeMask
 		refusals int
 		pl, err  = first, firstErr
 		fresh    = r.fresh(ctx)
@@ -71,7 +73,7 @@ func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, f
 		}
 		tried.Add(pl.Node)
 		next, perr := r.pick(tried)
-		if perr == nil && fresh != nil && next.Node != r.p.topo.Load().Primary {
+		if perr == nil && fresh != nil && next.Node != r.p.c.Topology().Primary {
 			// A replica other than the one checked may be behind the
 			// context's writes: retry a read-your-writes read on the primary.
 			next, perr = r.primaryPool()
@@ -83,20 +85,20 @@ func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, f
 			if errors.Is(perr, ErrClosed) {
 				return perr
 			}
-			if r.p.hopeless.Load() {
-				return newNodeError(pl, r.mode, op, r.p.Unavailable(perr))
+			if r.p.c.Hopeless() {
+				return newNodeError(pl, r.mode, op, r.p.c.Unavailable(perr))
 			}
 			remaining := time.Until(deadline)
 			if remaining <= 0 {
-				u := r.p.Unavailable(perr)
+				u := r.p.c.Unavailable(perr)
 				u.Within = r.p.opts.FailoverTimeout
 				return newNodeError(pl, r.mode, op, fmt.Errorf("%w; last error: %w", u, err))
 			}
-			if werr := r.p.WaitChange(ctx, min(backoff, remaining)); werr != nil {
+			if werr := r.p.c.WaitChange(ctx, min(backoff, remaining)); werr != nil {
 				if errors.Is(werr, ErrClosed) {
 					return newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w; last error: %w", perr, werr, err))
 				}
-				return newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w; last error: %w", r.p.Unavailable(perr), werr, err))
+				return newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w; last error: %w", r.p.c.Unavailable(perr), werr, err))
 			}
 			backoff = min(backoff*2, 500*time.Millisecond)
 			tried = 0
@@ -115,27 +117,27 @@ func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, f
 // noNode handles a first pick that found no node: wait for one up to
 // failover_timeout, then run do on it. It fails at once, with each node's
 // fault, when waiting cannot cure them (see machine.unavailable).
-func (r *route) noNode(ctx context.Context, op string, perr error, do func(*Pool) error) error {
+func (r *route) noNode(ctx context.Context, op string, perr error, do func(*cluster.Pool) error) error {
 	if errors.Is(perr, ErrClosed) {
 		return perr
 	}
 	deadline := time.Now().Add(r.p.opts.FailoverTimeout)
 	backoff := 20 * time.Millisecond
 	for {
-		if r.p.hopeless.Load() {
-			return r.p.Unavailable(perr) // waiting cannot cure it: say why now
+		if r.p.c.Hopeless() {
+			return r.p.c.Unavailable(perr) // waiting cannot cure it: say why now
 		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
-			u := r.p.Unavailable(perr)
+			u := r.p.c.Unavailable(perr)
 			u.Within = r.p.opts.FailoverTimeout
 			return u
 		}
-		if err := r.p.WaitChange(ctx, min(backoff, remaining)); err != nil {
+		if err := r.p.c.WaitChange(ctx, min(backoff, remaining)); err != nil {
 			if errors.Is(err, ErrClosed) {
 				return fmt.Errorf("%w: %w", perr, err)
 			}
-			return fmt.Errorf("%w: %w", r.p.Unavailable(perr), err)
+			return fmt.Errorf("%w: %w", r.p.c.Unavailable(perr), err)
 		}
 		backoff = min(backoff*2, 500*time.Millisecond)
 		pl, err := r.first(ctx) // read-your-writes is checked again

@@ -2,6 +2,8 @@ package plugin
 
 import (
 	"context"
+
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 )
 
 // opKind says what a statement may do, which decides where it may go and
@@ -22,12 +24,12 @@ const (
 type route struct {
 	p        *Plugin
 	mode     Mode
-	kind     PoolKind // the pool used on the primary
-	replicas bool     // prefer replicas (their read pool)
-	read     bool     // idempotent: a connection error may be retried on another node
-	prep     bool     // run statements prepared, per pool (Session{PrepareStmt: true})
-	roTx     bool     // run each statement in a read-only transaction (ReadOnly behind a pooler)
-	prepared *route   // this route's twin with prep set
+	kind     cluster.PoolKind // the pool used on the primary
+	replicas bool             // prefer replicas (their read pool)
+	read     bool             // idempotent: a connection error may be retried on another node
+	prep     bool             // run statements prepared, per pool (Session{PrepareStmt: true})
+	roTx     bool             // run each statement in a read-only transaction (ReadOnly behind a pooler)
+	prepared *route           // this route's twin with prep set
 }
 
 func newRoutes(p *Plugin) (routes [modeCount][opKinds]*route) {
@@ -36,18 +38,18 @@ func newRoutes(p *Plugin) (routes [modeCount][opKinds]*route) {
 			r := &route{p: p, mode: m, read: op != opWrite}
 			switch m {
 			case Auto:
-				r.kind, r.replicas = PoolWrite, op == opRead
+				r.kind, r.replicas = cluster.PoolWrite, op == opRead
 			case ReadOnly:
 				// Read-only sessions everywhere: the server refuses writes too,
 				// so every statement is safe to retry.
-				r.kind, r.replicas, r.read = PoolRead, true, true
+				r.kind, r.replicas, r.read = cluster.PoolRead, true, true
 				r.roTx = p.opts.TransactionPooling
 			case ReadWrite:
-				r.kind = PoolWrite
+				r.kind = cluster.PoolWrite
 			case Batch:
-				r.kind = PoolBatch
+				r.kind = cluster.PoolBatch
 			case Transactional:
-				r.kind = PoolTx
+				r.kind = cluster.PoolTx
 			}
 			twin := *r
 			twin.prep = true
@@ -80,7 +82,7 @@ func (r *route) fresh(ctx context.Context) *rywState {
 }
 
 // first picks the pool of a statement's first attempt.
-func (r *route) first(ctx context.Context) (pl *Pool, err error) {
+func (r *route) first(ctx context.Context) (pl *cluster.Pool, err error) {
 	if st := r.fresh(ctx); st != nil {
 		pl, err = r.pickFresh(ctx, st)
 	} else {
@@ -100,14 +102,14 @@ func (r *route) done(ctx context.Context) {
 }
 
 // pick chooses the pool for the next attempt, skipping nodes in tried.
-func (r *route) pick(tried NodeMask) (*Pool, error) {
+func (r *route) pick(tried cluster.NodeMask) (*cluster.Pool, error) {
 	if r.p.closed.Load() {
 		return nil, ErrClosed
 	}
-	t := r.p.topo.Load()
+	t := r.p.c.Topology()
 	if r.replicas {
-		if n := r.p.PickReplica(t, tried); n != nil {
-			return n.Pools[PoolRead], nil
+		if n := r.p.c.PickReplica(t, tried); n != nil {
+			return n.Pools[cluster.PoolRead], nil
 		}
 		if !r.p.opts.FallbackToPrimary {
 			return nil, ErrNoHealthyNode
@@ -124,7 +126,7 @@ func (r *route) pick(tried NodeMask) (*Pool, error) {
 
 // run runs do on the first pool, retried where that is safe, and records a
 // successful write for read-your-writes contexts.
-func (r *route) run(ctx context.Context, op string, do func(*Pool) error) error {
+func (r *route) run(ctx context.Context, op string, do func(*cluster.Pool) error) error {
 	pl, err := r.first(ctx)
 	if err != nil {
 		err = r.noNode(ctx, op, err, do)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 	"gorm.io/gorm"
 )
 
@@ -17,9 +18,9 @@ func (r *route) ExecContext(ctx context.Context, query string, args ...any) (sql
 	ctx = r.mark(ctx)
 	var res sql.Result
 	a := attempts{p: r.p, mode: r.mode, query: query}
-	do := func(pl *Pool) (err error) {
+	do := func(pl *cluster.Pool) (err error) {
 		a.begin(ctx)
-		res, err = pl.poolExec(ctx, r.prep, query, args...)
+		res, err = poolExec(ctx, pl, r.prep, query, args...)
 		a.ran(pl, r.p.rowsOf(res), err)
 		return err
 	}
@@ -34,9 +35,9 @@ func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*s
 	ctx = r.mark(ctx)
 	var rows *sql.Rows
 	a := attempts{p: r.p, mode: r.mode, query: query}
-	do := func(pl *Pool) (err error) {
+	do := func(pl *cluster.Pool) (err error) {
 		a.begin(ctx)
-		rows, err = pl.poolQuery(ctx, r.prep, query, args...)
+		rows, err = poolQuery(ctx, pl, r.prep, query, args...)
 		a.ran(pl, -1, err)
 		if err == nil {
 			r.served(ctx, pl)
@@ -59,9 +60,9 @@ func (r *route) QueryRowContext(ctx context.Context, query string, args ...any) 
 	ctx = r.mark(ctx)
 	var row *sql.Row
 	a := attempts{p: r.p, mode: r.mode, query: query}
-	do := func(pl *Pool) error {
+	do := func(pl *cluster.Pool) error {
 		a.begin(ctx)
-		row = pl.poolQueryRow(ctx, r.prep, query, args...)
+		row = poolQueryRow(ctx, pl, r.prep, query, args...)
 		err := row.Err()
 		a.ran(pl, -1, err)
 		if err == nil {
@@ -103,9 +104,9 @@ func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool
 		opts = &ro
 	}
 	var tx *sql.Tx
-	begin := func(pl *Pool) (err error) {
+	begin := func(pl *cluster.Pool) (err error) {
 		st := &txState{mode: r.mode, readOnly: r.mode == ReadOnly, ctx: ctx}
-		if tx, err = pl.poolBegin(ctx, opts, st); err == nil {
+		if tx, err = poolBegin(ctx, pl, opts, st); err == nil {
 			st.opened(tx)
 		}
 		return err
@@ -138,7 +139,7 @@ func (r *route) GetDBConn() (*sql.DB, error) {
 		}
 		return pl.DB, nil
 	}
-	t := r.p.topo.Load()
+	t := r.p.c.Topology()
 	if t.Primary == nil {
 		return nil, ErrNoPrimary
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -23,7 +24,7 @@ import (
 
 // routingPlugin: k nodes, n0 the primary, the others replicas, all probed.
 // Attempts are functions (script.do): nothing connects.
-func routingPlugin(t *testing.T, k int, opts Options) (*Plugin, []*Node) {
+func routingPlugin(t *testing.T, k int, opts Options) (*Plugin, []*cluster.Node) {
 	t.Helper()
 	opts.EnableHA = true
 	if opts.FailoverTimeout == 0 {
@@ -34,8 +35,7 @@ func routingPlugin(t *testing.T, k int, opts Options) (*Plugin, []*Node) {
 		names[i] = "n" + string(rune('0'+i))
 	}
 	p, nodes := bareTestPlugin(t, names, opts, slog.New(slog.DiscardHandler))
-	p.m = newMachine(&p.opts, nodes, nil)
-	p.topo.Store(p.m.topo)
+	p.c.StartForTest()
 	p.routes = newRoutes(p)
 	for m := Mode(0); m < modeCount; m++ {
 		p.entries[m] = p.routes[m][opWrite]
@@ -45,10 +45,9 @@ func routingPlugin(t *testing.T, k int, opts Options) (*Plugin, []*Node) {
 }
 
 // probeAll: every node answers a probe, primary the primary, at one LSN.
-func (p *Plugin) probeAll(primary *Node) {
-	for _, n := range p.Nodes() {
-		r := probeResult{inRecovery: n != primary, lsn: 100, timeline: 1, at: time.Now()}
-		p.step(event{kind: evProbe, node: n, probe: r})
+func (p *Plugin) probeAll(primary *cluster.Node) {
+	for _, n := range p.c.Nodes() {
+		p.c.ProbeForTest(n, n != primary, 100, 1, nil)
 	}
 }
 
@@ -59,7 +58,7 @@ type script struct {
 	nodes []string
 }
 
-func (s *script) do(pl *Pool) error {
+func (s *script) do(pl *cluster.Pool) error {
 	s.nodes = append(s.nodes, pl.Node.Name+"/"+pl.Kind.String())
 	if len(s.errs) == 0 {
 		return nil
@@ -99,13 +98,13 @@ func TestRoutingReadsRotateOverReplicas(t *testing.T) {
 
 func TestRoutingReadFallsBackToThePrimaryOnlyWhenAllowed(t *testing.T) {
 	p, ns := routingPlugin(t, 2, Options{FallbackToPrimary: true})
-	p.Report(ns[1], errShutdown)
+	ns[1].Report(errShutdown)
 	s := &script{}
 	require.NoError(t, p.routes[Auto][opRead].run(context.Background(), OpQuery, s.do))
 	assert.Equal(t, []string{"n0/write"}, s.nodes)
 
 	p, ns = routingPlugin(t, 2, Options{FailoverTimeout: 30 * time.Millisecond})
-	p.Report(ns[1], errShutdown)
+	ns[1].Report(errShutdown)
 	err := p.routes[Auto][opRead].run(context.Background(), OpQuery, (&script{}).do)
 	assert.ErrorIs(t, err, ErrNoHealthyNode)
 	assert.Contains(t, err.Error(), "within 30ms")
@@ -121,7 +120,7 @@ func TestRoutingFailedReadIsRetriedOnAnotherNode(t *testing.T) {
 	if s.nodes[0] == "n2/read" {
 		failed = ns[2]
 	}
-	assert.NotContains(t, p.topo.Load().Replicas, failed, "the failed node left rotation at once")
+	assert.NotContains(t, p.c.Topology().Replicas, failed, "the failed node left rotation at once")
 }
 
 func TestRoutingWriteOutcomes(t *testing.T) {
@@ -183,7 +182,7 @@ func TestRoutingWriteOutcomes(t *testing.T) {
 		err := p.routes[ReadOnly][opWrite].run(context.Background(), OpExec, s.do)
 		assert.ErrorIs(t, err, ErrReadOnly)
 		assert.Len(t, s.nodes, 1)
-		assert.NotNil(t, p.topo.Load().Primary, "a read-only session refusing a write says nothing of the node")
+		assert.NotNil(t, p.c.Topology().Primary, "a read-only session refusing a write says nothing of the node")
 	})
 }
 
@@ -202,8 +201,8 @@ func TestRoutingContextEnds(t *testing.T) {
 func TestRoutingWaitsForAPrimary(t *testing.T) {
 	t.Run("up to failover_timeout", func(t *testing.T) {
 		p, ns := routingPlugin(t, 2, Options{FailoverTimeout: 50 * time.Millisecond})
-		p.Report(ns[0], errShutdown)
-		require.Nil(t, p.topo.Load().Primary)
+		ns[0].Report(errShutdown)
+		require.Nil(t, p.c.Topology().Primary)
 		start := time.Now()
 		s := &script{}
 		err := p.routes[Auto][opWrite].run(context.Background(), OpExec, s.do)
@@ -213,7 +212,7 @@ func TestRoutingWaitsForAPrimary(t *testing.T) {
 	})
 	t.Run("until the context ends", func(t *testing.T) {
 		p, ns := routingPlugin(t, 2, Options{})
-		p.Report(ns[0], errShutdown)
+		ns[0].Report(errShutdown)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 		defer cancel()
 		err := p.routes[Auto][opWrite].run(ctx, OpExec, (&script{}).do)
@@ -222,7 +221,7 @@ func TestRoutingWaitsForAPrimary(t *testing.T) {
 	})
 	t.Run("runs once a primary is found", func(t *testing.T) {
 		p, ns := routingPlugin(t, 2, Options{})
-		p.Report(ns[0], errShutdown)
+		ns[0].Report(errShutdown)
 		go func() {
 			time.Sleep(20 * time.Millisecond)
 			p.probeAll(ns[1])
@@ -291,14 +290,14 @@ func TestClassifyReportsOnlyTheNodesFaults(t *testing.T) {
 	p, ns := routingPlugin(t, 2, Options{})
 	r := p.routes[Auto][opWrite]
 	var refusals int
-	v, err := r.classify(context.Background(), OpExec, ns[0].Pools[PoolWrite], errUnique, false, &refusals)
+	v, err := r.classify(context.Background(), OpExec, ns[0].Pools[cluster.PoolWrite], errUnique, false, &refusals)
 	assert.Equal(t, stop, v)
 	assert.Same(t, errUnique, err)
-	assert.NotNil(t, p.topo.Load().Primary, "a statement's own error leaves the node in service")
+	assert.NotNil(t, p.c.Topology().Primary, "a statement's own error leaves the node in service")
 
-	v, _ = r.classify(context.Background(), OpExec, ns[0].Pools[PoolWrite], errors.Join(errNotSent), false, &refusals)
+	v, _ = r.classify(context.Background(), OpExec, ns[0].Pools[cluster.PoolWrite], errors.Join(errNotSent), false, &refusals)
 	assert.Equal(t, retry, v)
-	assert.Nil(t, p.topo.Load().Primary, "a connection-class error takes the node out at once")
+	assert.Nil(t, p.c.Topology().Primary, "a connection-class error takes the node out at once")
 }
 
 // lsnAnswers makes askLSN answer from a table: the primary's current
@@ -306,7 +305,7 @@ func TestClassifyReportsOnlyTheNodesFaults(t *testing.T) {
 func lsnAnswers(p *Plugin, at map[string]int64) *[]string {
 	var asked []string
 	var mu sync.Mutex
-	p.lsnSeam = func(_ context.Context, pl *Pool, _ string) (int64, error) {
+	p.lsnSeam = func(_ context.Context, pl *cluster.Pool, _ string) (int64, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		asked = append(asked, pl.Node.Name)
@@ -327,7 +326,7 @@ func TestReadYourWritesPicksAFreshReplica(t *testing.T) {
 
 	pl, err := r.first(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, PoolRead, pl.Kind, "no write yet: any replica")
+	assert.Equal(t, cluster.PoolRead, pl.Kind, "no write yet: any replica")
 
 	MarkWritten(ctx)
 	asked := lsnAnswers(p, map[string]int64{"n0": 500})
@@ -381,7 +380,7 @@ func TestReadYourWritesWithoutAPrimaryWaits(t *testing.T) {
 	r := p.routes[Auto][opRead]
 	ctx := WithReadYourWrites(context.Background())
 	MarkWritten(ctx)
-	p.Report(ns[0], errShutdown)
+	ns[0].Report(errShutdown)
 	_, err := r.first(ctx)
 	assert.ErrorIs(t, err, ErrNoPrimary, "its writes cannot be located: no replica read")
 }
@@ -392,7 +391,7 @@ func TestReadYourWritesMovesOnlyToANodePastTheLastRead(t *testing.T) {
 	ctx := WithReadYourWrites(context.Background())
 	st := rywFrom(ctx)
 	st.last.Store(ns[1])
-	p.Report(ns[1], errShutdown) // the node last read left rotation
+	ns[1].Report(errShutdown) // the node last read left rotation
 	ns[2].LSN.Store(300)
 	lsnAnswers(p, map[string]int64{"n1": 700, "n2": 650})
 	pl, err := r.first(ctx)

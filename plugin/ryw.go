@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync/atomic"
 	"time"
+
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 )
 
 type rywKey struct{}
@@ -22,7 +24,7 @@ type rywState struct {
 	// last is the node of the context's last read. Reads stay on it while
 	// it is fresh enough (its replay only moves forward), and move only to a
 	// node that has replayed what it may have shown: monotonic reads.
-	last atomic.Pointer[Node]
+	last atomic.Pointer[cluster.Node]
 	// instance: the plugin's own state (read_your_writes_scope: instance),
 	// shared by every Auto read. It keeps no last node: reads of unrelated
 	// goroutines are not bound to one replica (see Plugin.inst).
@@ -126,8 +128,8 @@ func raise[T int64 | uint64](a interface {
 
 // pickFresh picks a replica that has replayed the context's last write, or
 // the primary. It runs only for reads made with WithReadYourWrites.
-func (r *route) pickFresh(ctx context.Context, st *rywState) (*Pool, error) {
-	t := r.p.topo.Load()
+func (r *route) pickFresh(ctx context.Context, st *rywState) (*cluster.Pool, error) {
+	t := r.p.c.Topology()
 	var also *rywState // the instance's writes too, for a context's read
 	if inst := r.p.inst; inst != nil && inst != st {
 		also = inst
@@ -136,7 +138,7 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*Pool, error) {
 		if t.Primary == nil {
 			return 0, ErrNoPrimary
 		}
-		return r.p.askLSNNow(ctx, t.Primary.Pools[PoolWrite], currentLSNSQL, time.Now().Add(r.p.opts.ProbeTimeout))
+		return r.p.askLSNNow(ctx, t.Primary.Pools[cluster.PoolWrite], currentLSNSQL, time.Now().Add(r.p.opts.ProbeTimeout))
 	}, st, also)
 	if err != nil {
 		// Without a primary the context's last writes cannot be located:
@@ -149,8 +151,8 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*Pool, error) {
 		if last == t.Primary {
 			return r.primaryPool()
 		}
-		if inRotation(t, last) && last.LSN.Load() >= target && !last.Pools[PoolRead].Full() {
-			return last.Pools[PoolRead], nil
+		if inRotation(t, last) && last.LSN.Load() >= target && !last.Pools[cluster.PoolRead].Full() {
+			return last.Pools[cluster.PoolRead], nil
 		}
 		// Moving to another node: it must have replayed what last may have
 		// shown, which is at most last's position now.
@@ -169,9 +171,9 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*Pool, error) {
 	// poll it soon, then less often.
 	poll := time.Millisecond
 	for {
-		t := r.p.topo.Load()
+		t := r.p.c.Topology()
 		if n := r.p.freshReplica(t, target); n != nil {
-			return n.Pools[PoolRead], nil
+			return n.Pools[cluster.PoolRead], nil
 		}
 		for _, n := range t.Replicas {
 			if wait := r.p.opts.ReadYourWritesTimeout; wait > 0 && time.Duration(n.RTT.Load()) > wait {
@@ -184,9 +186,9 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*Pool, error) {
 			if floor := time.Now().Add(minAsk); until.Before(floor) {
 				until = floor
 			}
-			if replayed, err := r.p.askLSNNow(ctx, n.Pools[PoolRead], replayLSNSQL, until); err == nil && replayed >= target {
+			if replayed, err := r.p.askLSNNow(ctx, n.Pools[cluster.PoolRead], replayLSNSQL, until); err == nil && replayed >= target {
 				n.LSN.Store(replayed)
-				return n.Pools[PoolRead], nil
+				return n.Pools[cluster.PoolRead], nil
 			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -202,10 +204,10 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*Pool, error) {
 
 // positionOf returns an upper bound of what a read on n may have shown: its
 // replay position now, or the primary's position when n does not answer.
-func (r *route) positionOf(ctx context.Context, t *Topology, n *Node) (lsn int64, err error) {
+func (r *route) positionOf(ctx context.Context, t *cluster.Topology, n *cluster.Node) (lsn int64, err error) {
 	// n may be down or hung (it left rotation): ask it no longer than a probe.
 	until := time.Now().Add(r.p.opts.ProbeTimeout)
-	lsn, err = r.p.askLSNNow(ctx, n.Pools[PoolRead], replayLSNSQL, until)
+	lsn, err = r.p.askLSNNow(ctx, n.Pools[cluster.PoolRead], replayLSNSQL, until)
 	if err == nil && lsn > 0 {
 		n.LSN.Store(lsn)
 		return lsn, nil
@@ -213,21 +215,21 @@ func (r *route) positionOf(ctx context.Context, t *Topology, n *Node) (lsn int64
 	if t.Primary == nil {
 		return 0, ErrNoPrimary
 	}
-	return r.p.askLSNNow(ctx, t.Primary.Pools[PoolWrite], currentLSNSQL, until)
+	return r.p.askLSNNow(ctx, t.Primary.Pools[cluster.PoolWrite], currentLSNSQL, until)
 }
 
 // askLSN asks pl's node for a WAL position (currentLSNSQL or replayLSNSQL):
 // the read-your-writes logic's only contact with a server, which its fast
 // tests replace (Plugin.lsnSeam).
-func (p *Plugin) askLSN(ctx context.Context, pl *Pool, query string) (lsn int64, err error) {
+func (p *Plugin) askLSN(ctx context.Context, pl *cluster.Pool, query string) (lsn int64, err error) {
 	if p.lsnSeam != nil {
 		return p.lsnSeam(ctx, pl, query)
 	}
-	err = pl.poolQueryRow(ctx, false, query).Scan(&lsn)
+	err = poolQueryRow(ctx, pl, false, query).Scan(&lsn)
 	return lsn, err
 }
 
-func inRotation(t *Topology, n *Node) bool {
+func inRotation(t *cluster.Topology, n *cluster.Node) bool {
 	for _, r := range t.Replicas {
 		if r == n {
 			return true
@@ -238,15 +240,15 @@ func inRotation(t *Topology, n *Node) bool {
 
 // served records the node of a successful read made with a read-your-writes
 // context.
-func (r *route) served(ctx context.Context, pl *Pool) {
+func (r *route) served(ctx context.Context, pl *cluster.Pool) {
 	if st := r.fresh(ctx); st != nil && !st.instance {
 		st.last.Store(pl.Node)
 	}
 }
 
 // primaryPool is where a read goes when no replica is fresh enough.
-func (r *route) primaryPool() (*Pool, error) {
-	t := r.p.topo.Load()
+func (r *route) primaryPool() (*cluster.Pool, error) {
+	t := r.p.c.Topology()
 	if t.Primary == nil {
 		return nil, ErrNoPrimary
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -78,7 +79,7 @@ func (t *tracer) Statement(ctx context.Context, s Statement) {
 
 // setError marks span failed with err's SQLSTATE (db.response.status_code
 // and error.type) and its message, the node's password redacted.
-func setError(span trace.Span, n *Node, err error) {
+func setError(span trace.Span, n *cluster.Node, err error) {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		span.SetAttributes(semconv.DBResponseStatusCode(pgErr.Code), semconv.ErrorTypeKey.String(pgErr.Code))

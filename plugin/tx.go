@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 	"gorm.io/gorm"
 )
 
@@ -21,7 +22,7 @@ import (
 
 // txState is one open transaction.
 type txState struct {
-	pl       *Pool
+	pl       *cluster.Pool
 	mode     Mode
 	readOnly bool
 	ctx      context.Context // of BeginTx, for read-your-writes
@@ -91,18 +92,18 @@ func (st *txState) translate(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if ReadOnlyRefusal(err) {
+	if cluster.ReadOnlyRefusal(err) {
 		if st.readOnly {
 			return newNodeError(st.pl, st.mode, op, fmt.Errorf("%w: %w", ErrReadOnly, err))
 		}
 		// A read-write transaction's node no longer takes writes (demoted,
 		// or read-only for maintenance): nothing of it can commit, and the
 		// next transaction must begin elsewhere.
-		st.pl.Node.p.Report(st.pl.Node, err)
+		st.pl.Node.Report(err)
 		return newNodeError(st.pl, st.mode, op, &demotedError{err: err})
 	}
-	if ConnectionClass(err) {
-		st.pl.Node.p.Report(st.pl.Node, err)
+	if cluster.ConnectionClass(err) {
+		st.pl.Node.Report(err)
 	}
 	return err
 }
@@ -118,8 +119,8 @@ func (st *txState) committed(err error) error {
 		wrote(st.ctx)
 	}
 	if err != nil && !st.readOnly && outcomeUnknown(err) {
-		if ConnectionClass(err) {
-			st.pl.Node.p.Report(st.pl.Node, err)
+		if cluster.ConnectionClass(err) {
+			st.pl.Node.Report(err)
 		}
 		if st.ctx.Err() != nil {
 			return newNodeError(st.pl, st.mode, OpCommit, fmt.Errorf("%w: the context ended during COMMIT: %w", ErrOutcomeUnknown, err))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -18,10 +19,10 @@ func TestWriteFailingBeforeItIsSentIsNotUnknown(t *testing.T) {
 	p, ns := routingPlugin(t, 2, Options{})
 	broken := sql.OpenDB(failConnector{errReset}) // PREPARE's connection breaks
 	t.Cleanup(func() { broken.Close() })
-	pl := ns[0].Pools[PoolWrite]
+	pl := ns[0].Pools[cluster.PoolWrite]
 	pl.DB = broken
 
-	_, err := pl.poolExec(context.Background(), true, "INSERT INTO t VALUES (1)")
+	_, err := poolExec(context.Background(), pl, true, "INSERT INTO t VALUES (1)")
 	require.Error(t, err)
 	assert.False(t, sent(err), "prepare failed: %v", err)
 	assert.ErrorIs(t, err, errReset)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 
+	"github.com/prompt-improver/unifieddb/internal/cluster"
 	"gorm.io/gorm"
 )
 
@@ -44,8 +45,8 @@ func WithConn(ctx context.Context, db *gorm.DB, fn func(c *sql.Conn) error) erro
 		defer p.inst.writes.Add(1)
 	}
 	r := p.routes[mode][opWrite]
-	do := func(pl *Pool) error {
-		c, err := pl.poolConn(ctx)
+	do := func(pl *cluster.Pool) error {
+		c, err := poolConn(ctx, pl)
 		if err != nil {
 			return err
 		}
