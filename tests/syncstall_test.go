@@ -67,7 +67,7 @@ func syncRepStalledGauge(t *testing.T, m *datalayer.Manager, node string) float6
 // primary, which still answers probes: writes end at their context deadline
 // (never later), and the health report shows the stalled commits. With the
 // default settings: the writes' stalled sockets ask for probes of the
-// primary (plugin/stall.go), so the report does not wait for
+// primary (internal/cluster/stall.go), so the report does not wait for
 // health_check_interval.
 func TestSyncStandbyStallEndsWritesAtTheirDeadline(t *testing.T) {
 	ctx := testCtx(t)
