@@ -23,7 +23,7 @@ ifneq ($(PG_VERSION),)
 export UNIFIEDDB_PG_BINDIR := $(PG_CACHE)/$(PG_VERSION)/bin
 endif
 
-.PHONY: help test test-versions cover-core stress demo bench bench-select bench-bulk bench-failover ensure-postgres fmt-check vet generate ensure-patroni test-patroni test-patroni-scenarios ensure-proxies
+.PHONY: help test test-versions cover-core stress demo bench bench-select bench-concurrent bench-bulk bench-failover ensure-postgres fmt-check vet generate ensure-patroni test-patroni test-patroni-scenarios ensure-proxies
 
 help:
 	@echo "make demo   start a local primary + 2 replicas and show the Manager routing by mode"
@@ -32,7 +32,7 @@ help:
 	@echo "make test-versions  the core suites on PostgreSQL 14, 15, 16, 17 and 18; a version x suite table in .tmp/test-versions.md"
 	@echo "make cover-core  the failover core's fast tests (no server) and their coverage (>= 85%)"
 	@echo "make stress the failover and hang tests STRESS_COUNT times (default 10) with every core kept busy"
-	@echo "make bench  point select and Create against plain GORM (fails on a missed target), bulk load, and the failover comparison with GORM + dbresolver"
+	@echo "make bench  point select and Create against plain GORM, one goroutine and 8 at once (fails on a missed target), bulk load, and the failover comparison with GORM + dbresolver"
 	@echo "make generate  regenerate wire_gen.go (make test fails when it is stale)"
 	@echo "make gorm-suite GORM_SRC=/path/to/gorm  GORM's own tests: plain GORM vs the plugin (primary + replica, single node)"
 	@echo "make test-patroni  the Patroni tests: a 3-node Patroni cluster on Raft (installs patroni as root)"
@@ -90,7 +90,7 @@ test-versions:
 demo: ensure-postgres
 	$(GO) run ./cmd/unifieddb demo
 
-bench: bench-select bench-bulk bench-failover
+bench: bench-select bench-concurrent bench-bulk bench-failover
 
 # Point select and single-row Create against plain GORM on the same node and
 # pool settings. The pairs run interleaved (BENCH_ROUNDS rounds of BENCH_TIME
@@ -103,6 +103,21 @@ bench-select: ensure-postgres
 	@$(GO) test -run '^$$' -bench '^(BenchmarkPointSelect|BenchmarkCreate)$$' -benchmem -benchtime $(BENCH_TIME) -count 1 -timeout 20m ./bench \
 		-args -rounds=$(BENCH_ROUNDS) > $(BENCH_OUT) 2>&1 || { cat $(BENCH_OUT); exit 1; }
 	@$(GO) run ./bench/cmd/ratio -check < $(BENCH_OUT)
+
+# The same pairs, plus a small transaction, with 8 goroutines at once
+# (GOMAXPROCS: the machine's cores): the client's CPU per statement decides
+# the throughput. BENCH_CONC_ROUNDS interleaved rounds of BENCH_CONC_TIME
+# (about 90 s); fails when a point select's ratio is under 1.00 less half
+# the per-round IQR. Raw output in BENCH_CONC_OUT.
+BENCH_CONC_ROUNDS ?= 5
+BENCH_CONC_TIME ?= 1s
+BENCH_CONC_OUT ?= .tmp/bench-concurrent.txt
+bench-concurrent: ensure-postgres
+	@mkdir -p $(dir $(BENCH_CONC_OUT))
+	@echo "bench-concurrent: $(BENCH_CONC_ROUNDS) rounds of $(BENCH_CONC_TIME) per pair, 8 workers; raw output in $(BENCH_CONC_OUT)"
+	@$(GO) test -run '^$$' -bench '^BenchmarkConcurrent$$' -benchmem -benchtime $(BENCH_CONC_TIME) -count 1 -timeout 10m ./bench \
+		-args -rounds=$(BENCH_CONC_ROUNDS) > $(BENCH_CONC_OUT) 2>&1 || { cat $(BENCH_CONC_OUT); exit 1; }
+	@$(GO) run ./bench/cmd/ratio -check < $(BENCH_CONC_OUT)
 
 # 100,000 rows three ways in the same run: GORM CreateInBatches(1000),
 # repos CreateMany, raw pgx CopyFrom.

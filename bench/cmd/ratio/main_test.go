@@ -84,3 +84,40 @@ func TestTolerance(t *testing.T) {
 		}
 	}
 }
+
+// The concurrent pairs: point selects are checked with cpu-ns/op read; the
+// transaction pair is only reported, whatever its ratio and allocations.
+func TestConcurrentPairs(t *testing.T) {
+	const in = `BenchmarkConcurrent/point_select_auto_replica/manager-2   100   20000 ns/op   40000 cpu-ns/op   5700 B/op   88 allocs/op
+BenchmarkConcurrent/point_select_auto_replica/gorm-2      100   18000 ns/op   36000 cpu-ns/op   5700 B/op   88 allocs/op
+BenchmarkConcurrent/transaction_primary/manager-2         100   90000 ns/op   80000 cpu-ns/op   9000 B/op   140 allocs/op
+BenchmarkConcurrent/transaction_primary/gorm-2            100   60000 ns/op   70000 cpu-ns/op   8000 B/op   130 allocs/op
+`
+	res, err := parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := pairs(res)
+	if len(rows) != 2 {
+		t.Fatalf("got %d pairs, want 2: %+v", len(rows), rows)
+	}
+	sel, tx := rows[0], rows[1]
+	if sel.ratioOK || !sel.checked || sel.managerCPU != 40000 || sel.gormCPU != 36000 {
+		t.Errorf("point select at 0.90x: %+v", sel)
+	}
+	if tx.checked || !tx.ratioOK || !tx.allocsOK {
+		t.Errorf("the transaction pair is only reported: %+v", tx)
+	}
+	var out bytes.Buffer
+	if !write(&out, rows) {
+		t.Error("the point select's miss was not reported")
+	}
+	for _, want := range []string{"40000", "36000", "reported", "MISSED (ratio 0.900"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if write(&bytes.Buffer{}, []row{tx}) {
+		t.Error("a reported-only pair failed the check")
+	}
+}
