@@ -52,6 +52,9 @@ func (c *Cluster) PickReplica(t *Topology, tried NodeMask) *Node {
 // PolicyStart is where a walk over n replicas in rotation starts, by the
 // plugin's policy.
 func (c *Cluster) PolicyStart(n int) int {
+	if n == 1 {
+		return 0 // no choice: do not write the shared rotation counter
+	}
 	switch c.opts.ReplicaPolicy {
 	case PolicyLeastLatency:
 		return 0
