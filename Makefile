@@ -159,17 +159,18 @@ test-patroni-scenarios: ensure-postgres ensure-patroni
 
 # The fleet soak (issue 20, internal/soak): SOAK_INSTANCES Manager
 # processes under a light load against one Patroni cluster, a fault every
-# ~SOAK_FAULT_EVERY (jittered) for SOAK_DURATION; the history check over
+# ~SOAK_FAULT_EVERY (jittered) for SOAK_DURATION, SOAK_WRITERS writers each; the history check over
 # the whole run, the servers' connections and probes, each instance's
 # resources. Prints the table and writes it to .tmp/soak/$(SOAK_LABEL).md.
 # SOAK_WORKER_BIN: a worker built elsewhere (another commit) to compare.
 SOAK_INSTANCES ?= 20
 SOAK_DURATION ?= 30m
 SOAK_FAULT_EVERY ?= 90s
+SOAK_WRITERS ?= 4
 SOAK_LABEL ?= soak
 SOAK_WORKER_BIN ?=
 soak: ensure-postgres ensure-patroni
 	@mkdir -p $(CURDIR)/.tmp/soak
-	UNIFIEDDB_PATRONI=1 UNIFIEDDB_SOAK=1 SOAK_INSTANCES=$(SOAK_INSTANCES) SOAK_DURATION=$(SOAK_DURATION) \
+	UNIFIEDDB_PATRONI=1 UNIFIEDDB_SOAK=1 SOAK_INSTANCES=$(SOAK_INSTANCES) SOAK_WRITERS=$(SOAK_WRITERS) SOAK_DURATION=$(SOAK_DURATION) \
 		SOAK_FAULT_EVERY=$(SOAK_FAULT_EVERY) SOAK_LABEL=$(SOAK_LABEL) SOAK_WORKER_BIN=$(SOAK_WORKER_BIN) SOAK_OUT=$(CURDIR)/.tmp/soak \
 		$(GO) test -count=1 -timeout 0 -v -run '^TestSoak$$' ./internal/soak/ 2>&1 | tee $(CURDIR)/.tmp/soak-$(SOAK_LABEL).log | grep -v '^=== RUN'

@@ -34,7 +34,8 @@ type WorkerConfig struct {
 	User      string
 	Password  string
 	Out       string        // directory for the worker's records
-	WriteEach time.Duration // one read-your-writes write+read per WriteEach
+	Writers   int           // concurrent writers, each with its own read-your-writes context
+	WriteEach time.Duration // one write+read per writer per WriteEach
 	ReadEach  time.Duration // one plain (Auto) read per ReadEach
 	Items     int           // soak_items rows 1..Items exist
 	Health    time.Duration // health_check_interval
@@ -47,6 +48,10 @@ const (
 	InsertsFile = "inserts.jsonl" // every acknowledged INSERT attempt: node, start
 	SamplesFile = "samples.jsonl" // resources, every SampleEach, as the run goes
 )
+
+// WorkersPerInstance spaces the instances' worker numbers in soak_writes:
+// writer w of instance i is worker i*WorkersPerInstance + w.
+const WorkersPerInstance = 100
 
 // SampleEach is how often a worker samples its resources.
 const SampleEach = 5 * time.Second

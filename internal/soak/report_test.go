@@ -246,7 +246,8 @@ func (r *runData) report() report {
 	var rep report
 	add := func(format string, args ...any) { rep.lines = append(rep.lines, fmt.Sprintf(format, args...)) }
 	dur := r.loadEnd.Sub(r.loadStart)
-	add("soak %s: %d instances, %s, %d faults (a fault every ~%s), health_check_interval %s", r.st.label, r.st.instances, dur.Round(time.Second), len(r.faults), r.st.faultEvery, r.st.health)
+	add("soak %s: %d instances (each %d writers, a write and a read-your-writes read a second each, and 1 reader, a read a second), %s, %d faults (a fault every ~%s), health_check_interval %s",
+		r.st.label, r.st.instances, r.st.writers, dur.Round(time.Second), len(r.faults), r.st.faultEvery, r.st.health)
 	add("")
 	add("Per fault:")
 	add("")

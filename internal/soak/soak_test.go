@@ -26,6 +26,7 @@ import (
 // settings are the soak's knobs, from the environment (make soak).
 type settings struct {
 	instances  int
+	writers    int // per instance, each one write and one read-your-writes read a second
 	duration   time.Duration
 	faultEvery time.Duration
 	health     time.Duration
@@ -51,6 +52,7 @@ func envDur(k string, def time.Duration) time.Duration {
 func loadSettings() settings {
 	s := settings{
 		instances:  envInt("SOAK_INSTANCES", 20),
+		writers:    envInt("SOAK_WRITERS", 4),
 		duration:   envDur("SOAK_DURATION", 30*time.Minute),
 		faultEvery: envDur("SOAK_FAULT_EVERY", 90*time.Second),
 		health:     envDur("SOAK_HEALTH_INTERVAL", time.Second),
@@ -128,7 +130,7 @@ func TestSoak(t *testing.T) {
 		require.NoError(t, os.MkdirAll(dir, 0o755))
 		wc := WorkerConfig{Instance: i, Host: f.proxies[nodes[0]].Host(), Port: f.proxies[nodes[0]].Port(),
 			Database: c.Database(), User: c.User(), Password: c.Password(), Out: dir,
-			WriteEach: 500 * time.Millisecond, ReadEach: 500 * time.Millisecond, Items: items, Health: st.health}
+			Writers: st.writers, WriteEach: time.Second, ReadEach: time.Second, Items: items, Health: st.health}
 		for _, n := range nodes[1:] {
 			wc.Replicas = append(wc.Replicas, f.proxies[n].Addr())
 		}
@@ -155,7 +157,7 @@ func TestSoak(t *testing.T) {
 		}
 	})
 	loadStart := time.Now()
-	t.Logf("soak: %d instances, %s, a fault every ~%s, health_check_interval %s; records in %s", st.instances, st.duration, st.faultEvery, st.health, runDir)
+	t.Logf("soak: %d instances of %d writers and 1 reader, %s, a fault every ~%s, health_check_interval %s; records in %s", st.instances, st.writers, st.duration, st.faultEvery, st.health, runDir)
 
 	// The faults, one kind after the other, at jittered intervals.
 	var faults []faultRun

@@ -121,8 +121,8 @@ func run(path string) error {
 		}
 	}()
 
-	ryw := newRYW(m, wc.Instance)
-	writes := loadgen.StartWatched(context.Background(), wd, 1, wc.WriteEach, ryw.op)
+	ryw := newRYW(m, wc.Instance, max(1, wc.Writers))
+	writes := loadgen.StartWatched(context.Background(), wd, max(1, wc.Writers), wc.WriteEach, ryw.op)
 	reads := loadgen.StartWatched(context.Background(), wd, 1, wc.ReadEach, func(ctx context.Context, w, seq int) error {
 		var it soakItem
 		return m.DB().WithContext(ctx).First(&it, 1+(wc.Instance*31+seq)%wc.Items).Error
@@ -178,23 +178,29 @@ func sample(ctx context.Context, m *datalayer.Manager, closed bool) soak.Sample 
 	return s
 }
 
-// rywWriter is the write load: each request writes a row of its own with a
-// read-your-writes context kept for the whole run, then reads back the
-// highest seq of its rows, which must show the last acknowledged write
-// and never go backwards (internal/history.CheckReads).
+// rywWriter is the write load: each request of writer w writes a row of
+// its own with w's read-your-writes context, kept for the whole run, then
+// reads back the highest seq of w's rows, which must show w's last
+// acknowledged write and never go backwards (internal/history.CheckReads).
+// Writer w of instance i is worker i*WorkersPerInstance + w in soak_writes.
 type rywWriter struct {
-	m      *datalayer.Manager
-	worker int
-	ctx    context.Context // carries the read-your-writes context
+	m    *datalayer.Manager
+	base int
+	ctxs []context.Context // by writer: carries its read-your-writes context
 
 	mu     sync.Mutex
 	writes []soak.Op
 	reads  []soak.Op
-	acked  int
+	acked  []int // by writer
 }
 
-func newRYW(m *datalayer.Manager, instance int) *rywWriter {
-	return &rywWriter{m: m, worker: instance, ctx: datalayer.WithReadYourWrites(context.Background()), acked: -1}
+func newRYW(m *datalayer.Manager, instance, writers int) *rywWriter {
+	r := &rywWriter{m: m, base: instance * soak.WorkersPerInstance}
+	for range writers {
+		r.ctxs = append(r.ctxs, datalayer.WithReadYourWrites(context.Background()))
+		r.acked = append(r.acked, -1)
+	}
+	return r
 }
 
 // valuesOf is a request's context (deadline, cancellation) with the
@@ -211,17 +217,18 @@ func (c valuesOf) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-func (r *rywWriter) op(ctx context.Context, _, seq int) error {
-	rctx := valuesOf{Context: ctx, vals: r.ctx}
+func (r *rywWriter) op(ctx context.Context, wr, seq int) error {
+	rctx := valuesOf{Context: ctx, vals: r.ctxs[wr]}
+	worker := r.base + wr
 	start := time.Now()
-	werr := r.m.DB().WithContext(rctx).Create(&soakWrite{Worker: r.worker, Seq: seq}).Error
-	w := soak.Op{Worker: r.worker, Seq: seq, Start: start, End: time.Now(), Outcome: soak.Outcome(werr), Err: errText(werr)}
+	werr := r.m.DB().WithContext(rctx).Create(&soakWrite{Worker: worker, Seq: seq}).Error
+	w := soak.Op{Worker: worker, Seq: seq, Start: start, End: time.Now(), Outcome: soak.Outcome(werr), Err: errText(werr)}
 	r.mu.Lock()
 	r.writes = append(r.writes, w)
 	if werr == nil {
-		r.acked = seq
+		r.acked[wr] = seq
 	}
-	want := r.acked
+	want := r.acked[wr]
 	r.mu.Unlock()
 
 	start = time.Now()
@@ -229,9 +236,9 @@ func (r *rywWriter) op(ctx context.Context, _, seq int) error {
 		Saw  *int
 		Port int
 	}
-	rerr := r.m.DB().WithContext(rctx).Model(&soakWrite{}).Where("worker = ?", r.worker).
+	rerr := r.m.DB().WithContext(rctx).Model(&soakWrite{}).Where("worker = ?", worker).
 		Select("max(seq) AS saw, inet_server_port() AS port").Scan(&got).Error
-	rd := soak.Op{Worker: r.worker, Seq: seq, Start: start, End: time.Now(), Outcome: soak.Outcome(rerr), Err: errText(rerr),
+	rd := soak.Op{Worker: worker, Seq: seq, Start: start, End: time.Now(), Outcome: soak.Outcome(rerr), Err: errText(rerr),
 		Want: want, Saw: -1, Port: got.Port}
 	if got.Saw != nil {
 		rd.Saw = *got.Saw
