@@ -100,7 +100,8 @@ func TestSoak(t *testing.T) {
 	var c *patronitest.Cluster
 	require.NoError(t, wd.Do(ctx, "start a Patroni cluster", 5*time.Minute, func(ctx context.Context) (err error) {
 		c, err = patronitest.Start(ctx, patronitest.Options{SynchronousMode: true, Logf: t.Logf, StartTimeout: 4 * time.Minute,
-			Parameters: map[string]any{"shared_preload_libraries": "pg_stat_statements"}})
+			// 20 instances need 220 connections per node (soakworker's pools).
+			Parameters: map[string]any{"shared_preload_libraries": "pg_stat_statements", "max_connections": 260}})
 		return err
 	}))
 	t.Cleanup(func() { _ = c.Close() })

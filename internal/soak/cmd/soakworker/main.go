@@ -64,9 +64,11 @@ func run(path string) error {
 	cfg.Database, cfg.Username, cfg.Password = wc.Database, wc.User, wc.Password
 	cfg.SSLMode = "disable"
 	cfg.ApplicationName = fmt.Sprintf("soak-%d", wc.Instance)
-	// Small pools, so that 20 instances fit the servers' max_connections
-	// (doctor's connections check: (2+1)*2 + 1 + 1 + 1 probe = 9 each).
-	cfg.PoolSize, cfg.MaxOverflow, cfg.BatchPoolSize, cfg.TransactionalPoolSize = 2, 1, 1, 1
+	// Small pools, so that 20 instances fit the soak servers'
+	// max_connections (260, 257 usable; doctor's connections check:
+	// (2+2)*2 + 1 + 1 + 1 probe = 11 each, 220 for 20); as large as the
+	// writers (4), so that a released stampede could open one each.
+	cfg.PoolSize, cfg.MaxOverflow, cfg.BatchPoolSize, cfg.TransactionalPoolSize = 2, 2, 1, 1
 	cfg.PoolTimeout = 5 * time.Second
 	cfg.HealthCheckInterval = wc.Health
 	cfg.ConnectionTimeout = 2 * time.Second
