@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -186,11 +187,22 @@ func TestSoak(t *testing.T) {
 			fr.err = err.Error()
 			t.Logf("soak: fault %d (%s): %v", k, kind, err)
 		}
-		require.NoError(t, wd.Do(ctx, "cluster healthy after "+kind, 3*time.Minute, func(ctx context.Context) (err error) {
+		herr := wd.Do(ctx, "cluster healthy after "+kind, 3*time.Minute, func(ctx context.Context) (err error) {
 			fr.after, err = c.WaitHealthy(ctx)
 			return err
-		}))
+		})
 		fr.healthy = time.Now()
+		if herr != nil {
+			// No more faults; the load goes on to the end and the report
+			// says what it saw.
+			fr.err = strings.TrimPrefix(fr.err+"; not healthy within 3m: "+herr.Error(), "; ")
+			t.Errorf("soak: fault %d (%s): %v", k, kind, herr)
+			if l, err := c.Leader(ctx); err == nil {
+				fr.after = l
+			}
+			faults = append(faults, fr)
+			break
+		}
 		t.Logf("soak: fault %d %s on %s: injected in %s, healthy %s later, leader %s -> %s", k, kind, nodeName(fr.target),
 			fr.injected.Sub(fr.start).Round(time.Millisecond), fr.healthy.Sub(fr.injected).Round(time.Millisecond), nodeName(fr.before), nodeName(fr.after))
 		faults = append(faults, fr)
@@ -202,6 +214,12 @@ func TestSoak(t *testing.T) {
 	}
 	time.Sleep(time.Until(end))
 	loadEnd := time.Now()
+	if err := wd.Do(ctx, "cluster healthy at the end", 3*time.Minute, func(ctx context.Context) error {
+		_, err := c.WaitHealthy(ctx)
+		return err
+	}); err != nil {
+		t.Errorf("soak: the cluster is not healthy at the end: %v", err)
+	}
 
 	for _, p := range procs {
 		_ = p.Process.Signal(syscall.SIGTERM)
@@ -222,7 +240,7 @@ func TestSoak(t *testing.T) {
 	}))
 	stopped = samp.stop()
 	leader, err := c.Leader(ctx)
-	require.NoError(t, err)
+	require.NoError(t, err, "no leader at the end: no history check")
 	var rows map[[2]int]int
 	require.NoError(t, wd.Do(ctx, "read soak_writes", time.Minute, func(ctx context.Context) (err error) {
 		rows, err = writesOn(ctx, c, leader)
