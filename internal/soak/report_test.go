@@ -147,10 +147,12 @@ func (r *runData) figures(from, to time.Time, primary *patronitest.Node, promote
 				f.peakConns = max(f.peakConns, s.Conns)
 			}
 		}
+		// New connections per second: sessions established (counted by
+		// the server, however short they lived) in each second.
 		perSec := map[int64]int{}
-		for _, s := range se.starts {
-			if in(s, from, to) {
-				perSec[s.Unix()]++
+		for _, c := range se.newSessions {
+			if in(c.at, from, to) {
+				perSec[c.at.Unix()] += int(c.n)
 			}
 		}
 		for _, k := range perSec {

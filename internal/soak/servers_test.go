@@ -12,9 +12,7 @@ import (
 	"github.com/prompt-improver/unifieddb/internal/patronitest"
 )
 
-// serverSampleEach: how often the servers are sampled. A connection that
-// lives less than this may be missed by the new-connections count; the
-// pools' connections live for minutes.
+// serverSampleEach: how often the servers are sampled.
 const serverSampleEach = 250 * time.Millisecond
 
 // probeSampleEach: how often each server's probe count is read.
@@ -26,18 +24,29 @@ type serverSample struct {
 	OK       bool
 	Recovery bool
 	Conns    int // client backends on the app database (the sampler's own excluded)
+	// Sessions: pg_stat_database.sessions of the app database, every
+	// session ever established there (PostgreSQL 14+), even those that
+	// lived less than a sample; -1 when not read.
+	Sessions int64
 }
 
 // serverSeries is what the sampler saw of one server over the run.
 type serverSeries struct {
 	samples []serverSample
-	// starts: the start of each client backend seen (new connections).
-	starts []time.Time
-	seen   map[[2]int64]bool // pid, backend_start
 	// probes: probe queries counted by pg_stat_statements (a restart of the
 	// server resets it: the count goes on from 0).
 	probes    int64
 	lastCalls int64
+	// newSessions: sessions established since the previous sample.
+	newSessions  []sessionCount
+	lastSessions int64
+}
+
+// sessionCount is how many sessions were established up to at since the
+// previous sample.
+type sessionCount struct {
+	at time.Time
+	n  int64
 }
 
 // sampler samples every server of c over its own connection.
@@ -53,7 +62,7 @@ func startSampler(c *patronitest.Cluster) *sampler {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &sampler{c: c, cancel: cancel, series: map[*patronitest.Node]*serverSeries{}}
 	for _, n := range c.Nodes() {
-		s.series[n] = &serverSeries{seen: map[[2]int64]bool{}, lastCalls: -1}
+		s.series[n] = &serverSeries{lastCalls: -1, lastSessions: -1}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -70,9 +79,12 @@ func (s *sampler) stop() map[*patronitest.Node]*serverSeries {
 	return s.series
 }
 
+// The role, and the sessions established on the app database.
+const sessionsSQL = `SELECT pg_is_in_recovery(),
+  COALESCE((SELECT sessions FROM pg_stat_database WHERE datname = current_database()), -1)`
+
 // The client backends of the app database but the sampler's own.
-const activitySQL = `SELECT pid, (extract(epoch FROM backend_start) * 1e6)::bigint
-FROM pg_stat_activity
+const activitySQL = `SELECT count(*) FROM pg_stat_activity
 WHERE backend_type = 'client backend' AND datname = current_database() AND pid <> pg_backend_pid()`
 
 // The health probe (plugin/health.go's probeSQL) is the only statement
@@ -101,13 +113,13 @@ func (s *sampler) poll(ctx context.Context, n *patronitest.Node) {
 			c, err := pgx.Connect(cctx, s.c.DSN(n))
 			cancel()
 			if err != nil {
-				s.add(n, serverSample{At: time.Now()}, nil, -1)
+				s.add(n, serverSample{At: time.Now(), Sessions: -1}, -1)
 				continue
 			}
 			conn = c
 		}
 		qctx, cancel := context.WithTimeout(ctx, time.Second)
-		sm, starts, err := s.look(qctx, conn)
+		sm, err := s.look(qctx, conn)
 		calls := int64(-1)
 		if err == nil && time.Since(lastProbe) >= probeSampleEach {
 			if conn.QueryRow(qctx, probeCallsSQL).Scan(&calls) == nil {
@@ -120,47 +132,37 @@ func (s *sampler) poll(ctx context.Context, n *patronitest.Node) {
 		if err != nil {
 			conn.Close(context.Background())
 			conn = nil
-			s.add(n, serverSample{At: time.Now()}, nil, -1)
+			s.add(n, serverSample{At: time.Now(), Sessions: -1}, -1)
 			continue
 		}
-		s.add(n, sm, starts, calls)
+		s.add(n, sm, calls)
 	}
 }
 
-func (s *sampler) look(ctx context.Context, conn *pgx.Conn) (serverSample, [][2]int64, error) {
+func (s *sampler) look(ctx context.Context, conn *pgx.Conn) (serverSample, error) {
 	sm := serverSample{At: time.Now(), OK: true}
-	if err := conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&sm.Recovery); err != nil {
-		return sm, nil, err
+	if err := conn.QueryRow(ctx, sessionsSQL).Scan(&sm.Recovery, &sm.Sessions); err != nil {
+		return sm, err
 	}
-	rows, err := conn.Query(ctx, activitySQL)
-	if err != nil {
-		return sm, nil, err
-	}
-	var starts [][2]int64
-	for rows.Next() {
-		var k [2]int64
-		if err := rows.Scan(&k[0], &k[1]); err != nil {
-			rows.Close()
-			return sm, nil, err
-		}
-		starts = append(starts, k)
-	}
-	rows.Close()
-	sm.Conns = len(starts)
-	return sm, starts, rows.Err()
+	err := conn.QueryRow(ctx, activitySQL).Scan(&sm.Conns)
+	return sm, err
 }
 
-func (s *sampler) add(n *patronitest.Node, sm serverSample, starts [][2]int64, calls int64) {
+func (s *sampler) add(n *patronitest.Node, sm serverSample, calls int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	se := s.series[n]
-	se.samples = append(se.samples, sm)
-	for _, k := range starts {
-		if !se.seen[k] {
-			se.seen[k] = true
-			se.starts = append(se.starts, time.UnixMicro(k[1]))
+	if sm.Sessions >= 0 {
+		switch {
+		case se.lastSessions < 0:
+		case sm.Sessions >= se.lastSessions:
+			se.newSessions = append(se.newSessions, sessionCount{sm.At, sm.Sessions - se.lastSessions})
+		default: // the statistics were reset (crash recovery)
+			se.newSessions = append(se.newSessions, sessionCount{sm.At, sm.Sessions})
 		}
+		se.lastSessions = sm.Sessions
 	}
+	se.samples = append(se.samples, sm)
 	if calls >= 0 {
 		switch {
 		case se.lastCalls < 0:
