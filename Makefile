@@ -166,7 +166,7 @@ test-patroni-scenarios: ensure-postgres ensure-patroni
 SOAK_INSTANCES ?= 20
 SOAK_DURATION ?= 30m
 SOAK_FAULT_EVERY ?= 90s
-SOAK_WRITERS ?= 4
+SOAK_WRITERS ?= 2
 SOAK_LABEL ?= soak
 SOAK_WORKER_BIN ?=
 soak: ensure-postgres ensure-patroni

@@ -53,7 +53,7 @@ func envDur(k string, def time.Duration) time.Duration {
 func loadSettings() settings {
 	s := settings{
 		instances:  envInt("SOAK_INSTANCES", 20),
-		writers:    envInt("SOAK_WRITERS", 4),
+		writers:    envInt("SOAK_WRITERS", 2),
 		duration:   envDur("SOAK_DURATION", 30*time.Minute),
 		faultEvery: envDur("SOAK_FAULT_EVERY", 90*time.Second),
 		health:     envDur("SOAK_HEALTH_INTERVAL", time.Second),
