@@ -193,15 +193,25 @@ func TestSoak(t *testing.T) {
 		})
 		fr.healthy = time.Now()
 		if herr != nil {
-			// No more faults; the load goes on to the end and the report
-			// says what it saw.
+			// The load goes on; the faults resume if the cluster heals
+			// before the end, and the report says what the fleet saw.
 			fr.err = strings.TrimPrefix(fr.err+"; not healthy within 3m: "+herr.Error(), "; ")
 			t.Errorf("soak: fault %d (%s): %v", k, kind, herr)
 			if l, err := c.Leader(ctx); err == nil {
 				fr.after = l
 			}
 			faults = append(faults, fr)
-			break
+			herr = wd.Do(ctx, "cluster healthy again", time.Until(end)+time.Minute, func(context.Context) error {
+				hctx, cancel := context.WithDeadline(ctx, end)
+				defer cancel()
+				_, err := c.WaitHealthy(hctx)
+				return err
+			})
+			if herr != nil {
+				break
+			}
+			t.Logf("soak: healthy again %s after fault %d", time.Since(fr.healthy).Round(time.Second), k)
+			continue
 		}
 		t.Logf("soak: fault %d %s on %s: injected in %s, healthy %s later, leader %s -> %s", k, kind, nodeName(fr.target),
 			fr.injected.Sub(fr.start).Round(time.Millisecond), fr.healthy.Sub(fr.injected).Round(time.Millisecond), nodeName(fr.before), nodeName(fr.after))
