@@ -302,7 +302,7 @@ func (r *runData) report() report {
 		add("- %s: %.1f/s", n.Name, float64(r.servers[n].probes)/dur.Seconds())
 	}
 	add("")
-	add("Resources per instance after the warm-up (%s), sampled every %s: first → last (least-squares slope per hour); after Close: goroutines", warmUp(dur), SampleEach)
+	add("Resources per instance after the warm-up (%s), sampled every %s: first → last (least-squares slope per hour; heap in MiB); after Close: goroutines", warmUp(dur).Round(time.Second), SampleEach)
 	add("")
 	add("| instance | goroutines | open fds | heap MiB | pool connections open | flat | goroutines after Close |")
 	add("|---|---|---|---|---|---|---|")
