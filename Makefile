@@ -23,7 +23,7 @@ ifneq ($(PG_VERSION),)
 export UNIFIEDDB_PG_BINDIR := $(PG_CACHE)/$(PG_VERSION)/bin
 endif
 
-.PHONY: help test test-versions cover-core stress demo bench bench-select bench-concurrent bench-bulk bench-failover ensure-postgres fmt-check vet generate ensure-patroni test-patroni test-patroni-scenarios ensure-proxies
+.PHONY: help soak test test-versions cover-core stress demo bench bench-select bench-concurrent bench-bulk bench-failover ensure-postgres fmt-check vet generate ensure-patroni test-patroni test-patroni-scenarios ensure-proxies
 
 help:
 	@echo "make demo   start a local primary + 2 replicas and show the Manager routing by mode"
@@ -37,6 +37,7 @@ help:
 	@echo "make gorm-suite GORM_SRC=/path/to/gorm  GORM's own tests: plain GORM vs the plugin (primary + replica, single node)"
 	@echo "make test-patroni  the Patroni tests: a 3-node Patroni cluster on Raft (installs patroni as root)"
 	@echo "make test-patroni-scenarios  only the six Patroni failover scenarios (what CI runs)"
+	@echo "make soak   SOAK_INSTANCES Managers (default 20), each in its own process, through a fault every ~SOAK_FAULT_EVERY for SOAK_DURATION (30m); table in .tmp/soak/"
 
 ensure-postgres:
 ifeq ($(PG_VERSION),)
@@ -155,3 +156,21 @@ test-patroni: ensure-postgres ensure-patroni ensure-proxies
 # 2.5 minutes): what .ci/run runs beside the stress run.
 test-patroni-scenarios: ensure-postgres ensure-patroni
 	UNIFIEDDB_PATRONI=1 $(GO) test -race -count=1 -timeout 15m -json -run '^TestPatroniScenarios$$' ./tests/ | $(GO) run ./internal/testprogress
+
+# The fleet soak (issue 20, internal/soak): SOAK_INSTANCES Manager
+# processes under a light load against one Patroni cluster, a fault every
+# ~SOAK_FAULT_EVERY (jittered) for SOAK_DURATION, SOAK_WRITERS writers each; the history check over
+# the whole run, the servers' connections and probes, each instance's
+# resources. Prints the table and writes it to .tmp/soak/$(SOAK_LABEL).md.
+# SOAK_WORKER_BIN: a worker built elsewhere (another commit) to compare.
+SOAK_INSTANCES ?= 20
+SOAK_DURATION ?= 30m
+SOAK_FAULT_EVERY ?= 90s
+SOAK_WRITERS ?= 2
+SOAK_LABEL ?= soak
+SOAK_WORKER_BIN ?=
+soak: ensure-postgres ensure-patroni
+	@mkdir -p $(CURDIR)/.tmp/soak
+	UNIFIEDDB_PATRONI=1 UNIFIEDDB_SOAK=1 SOAK_INSTANCES=$(SOAK_INSTANCES) SOAK_WRITERS=$(SOAK_WRITERS) SOAK_DURATION=$(SOAK_DURATION) \
+		SOAK_FAULT_EVERY=$(SOAK_FAULT_EVERY) SOAK_LABEL=$(SOAK_LABEL) SOAK_WORKER_BIN=$(SOAK_WORKER_BIN) SOAK_OUT=$(CURDIR)/.tmp/soak \
+		$(GO) test -count=1 -timeout 0 -v -run '^TestSoak$$' ./internal/soak/ 2>&1 | tee $(CURDIR)/.tmp/soak-$(SOAK_LABEL).log | grep -v '^=== RUN'

@@ -36,6 +36,9 @@ type HealthReport struct {
 	ConnectionPool PoolFigures `json:"connection_pool"`
 	// ActiveConnections is how many connections are in use, all pools.
 	ActiveConnections int `json:"active_connections"`
+	// ConnectionBudget is how many connections this instance may open on
+	// each node (Config.ConnectionBudget): size max_connections with it.
+	ConnectionBudget ConnectionBudget `json:"connection_budget"`
 	// Nodes are the nodes in use: the configured ones, host first, or with
 	// discovery the discovered ones, the leader first as the source listed it
 	// when the Manager started, then in order of discovery.
@@ -193,9 +196,10 @@ func (m *Manager) isClosed() bool {
 // healthReport builds the report of one status snapshot.
 func (m *Manager) healthReport(cs plugin.ClusterStatus, now time.Time) HealthReport {
 	r := HealthReport{
-		Primary:    cs.Primary,
-		SplitBrain: cs.SplitBrain,
-		Nodes:      make([]NodeHealth, 0, len(cs.Nodes)),
+		Primary:          cs.Primary,
+		SplitBrain:       cs.SplitBrain,
+		Nodes:            make([]NodeHealth, 0, len(cs.Nodes)),
+		ConnectionBudget: m.cfg.ConnectionBudget(),
 	}
 	secrets := m.cfg.Passwords()
 	r.Discovery = discoveryHealth(cs.Discovery, secrets)

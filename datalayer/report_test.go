@@ -140,6 +140,7 @@ func TestHealthReportFiguresAndJSON(t *testing.T) {
 
 	assert.Equal(t, PoolFigures{Open: 12, InUse: 3, Idle: 9, MaxOpen: 120, WaitCount: 12, WaitDurationMs: 6}, r.ConnectionPool)
 	assert.Equal(t, 3, r.ActiveConnections)
+	assert.Equal(t, 51, r.ConnectionBudget.PerNode, "the default pools' budget")
 	assert.Equal(t, time.Unix(1700000000, 0), r.CheckedAt)
 	require.Len(t, r.Nodes, 3)
 	assert.Equal(t, 1.5, r.Nodes[0].LatencyMs)
@@ -153,7 +154,7 @@ func TestHealthReportFiguresAndJSON(t *testing.T) {
 	assert.NotContains(t, string(data), reportSecret)
 	var got map[string]any
 	require.NoError(t, json.Unmarshal(data, &got))
-	for _, k := range []string{"status", "connection_pool", "active_connections", "nodes", "checked_at", "registry_conflicts", "split_brain"} {
+	for _, k := range []string{"status", "connection_pool", "connection_budget", "active_connections", "nodes", "checked_at", "registry_conflicts", "split_brain"} {
 		assert.Contains(t, got, k)
 	}
 	for _, k := range []string{"open", "in_use", "idle", "max_open", "wait_count", "wait_duration_ms"} {

@@ -94,7 +94,7 @@ func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, f
 				u.Within = r.p.opts.FailoverTimeout
 				return newNodeError(pl, r.mode, op, fmt.Errorf("%w; last error: %w", u, err))
 			}
-			if werr := r.p.c.WaitChange(ctx, min(backoff, remaining)); werr != nil {
+			if werr := r.p.c.WaitChange(ctx, min(cluster.Jitter(backoff, 0.5), remaining)); werr != nil {
 				if errors.Is(werr, ErrClosed) {
 					return newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w; last error: %w", perr, werr, err))
 				}
@@ -108,7 +108,7 @@ func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, f
 		if r.p.opts.Debug {
 			r.p.debug("unifieddb: retrying", "mode", r.mode.String(), "node", pl.Node.Name, "after", err)
 		}
-		if err = do(pl); err == nil {
+		if err = admitted(ctx, pl, do); err == nil {
 			return nil
 		}
 	}
@@ -133,7 +133,7 @@ func (r *route) noNode(ctx context.Context, op string, perr error, do func(*clus
 			u.Within = r.p.opts.FailoverTimeout
 			return u
 		}
-		if err := r.p.c.WaitChange(ctx, min(backoff, remaining)); err != nil {
+		if err := r.p.c.WaitChange(ctx, min(cluster.Jitter(backoff, 0.5), remaining)); err != nil {
 			if errors.Is(err, ErrClosed) {
 				return fmt.Errorf("%w: %w", perr, err)
 			}
@@ -145,9 +145,22 @@ func (r *route) noNode(ctx context.Context, op string, perr error, do func(*clus
 			perr = err
 			continue
 		}
-		if err := do(pl); err != nil {
+		if err := admitted(ctx, pl, do); err != nil {
 			return r.retryUntil(ctx, op, deadline, pl, err, r.read, do)
 		}
 		return nil
 	}
+}
+
+// admitted runs do on pl for a caller released by a topology change or
+// retrying after a failure: a few at a time on a pool with no idle
+// connection yet, so that a fleet's waiting writers do not each open a
+// connection to the node that just came up (cluster.Pool.Admit).
+func admitted(ctx context.Context, pl *cluster.Pool, do func(*cluster.Pool) error) error {
+	leave, err := pl.Admit(ctx)
+	if err != nil {
+		return &unsentError{err}
+	}
+	defer leave()
+	return do(pl)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
+	histcheck "github.com/prompt-improver/unifieddb/internal/history"
 	"github.com/prompt-improver/unifieddb/internal/loadgen"
 )
 
@@ -40,40 +41,14 @@ type history struct {
 }
 
 // notSent: the error says the write never reached a server.
-func notSent(err error) bool {
-	return errors.Is(err, datalayer.ErrNoPrimary) || errors.Is(err, datalayer.ErrNoHealthyNode) ||
-		errors.Is(err, datalayer.ErrPoolTimeout) || errors.Is(err, datalayer.ErrClosed)
-}
+func notSent(err error) bool { return histcheck.NotSent(err) }
 
 // checkHistory compares the writes rs of writeOp with rows, the count of
-// each (worker, seq) on the primary (writesOn).
+// each (worker, seq) on the primary (writesOn), with internal/history.
 func checkHistory(rs []loadgen.Result, rows map[[2]int]int) history {
-	var h history
-	for _, r := range rs {
-		h.ops++
-		h.slowest = max(h.slowest, r.End.Sub(r.Start))
-		n := rows[[2]int{r.Worker, r.Seq}]
-		if n > 1 {
-			h.duplicated++
-		}
-		switch {
-		case r.Err == nil:
-			h.acked++
-			if n == 0 {
-				h.lost++
-			}
-		case errors.Is(r.Err, datalayer.ErrOutcomeUnknown):
-			h.unknown++
-		case notSent(r.Err):
-			h.notSent++
-			if n > 0 {
-				h.phantom++
-			}
-		default:
-			h.other = append(h.other, fmt.Errorf("write %d/%d: %w", r.Worker, r.Seq, r.Err))
-		}
-	}
-	return h
+	w := histcheck.CheckWrites(rs, rows)
+	return history{ops: w.Ops, acked: w.Acked, unknown: w.Unknown, notSent: w.NotSent,
+		lost: w.Lost, duplicated: w.Duplicated, phantom: w.Phantom, other: w.Other, slowest: w.Slowest}
 }
 
 // readHistory is the history of a load of plain reads (rs): ops, failures

@@ -3,7 +3,6 @@ package tests
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
+	histcheck "github.com/prompt-improver/unifieddb/internal/history"
 	"github.com/prompt-improver/unifieddb/internal/loadgen"
 )
 
@@ -119,27 +119,20 @@ func (r *rywReaders) history(h history, rows map[[2]int]int) history {
 	return checkReads(h, r.reads)
 }
 
-// checkReads adds reads, in the order each context made them, to h.
+// checkReads adds reads, in the order each context made them, to h
+// (internal/history's check).
 func checkReads(h history, reads []rywRead) history {
 	h.rywChecked = true
-	last := map[int]int{}
-	for _, rd := range reads {
-		h.reads++
-		h.slowest = max(h.slowest, rd.end.Sub(rd.start))
-		if rd.err != nil {
-			h.readsFailed++
-			continue
-		}
-		prev, seen := last[rd.ctx]
-		if rd.saw < rd.want || (seen && rd.saw < prev) {
-			h.stale++
-			h.staleReads = append(h.staleReads, fmt.Sprintf("context %d, read %s-%s on port %d: its last acknowledged write %d, saw %d, an earlier read saw %d",
-				rd.ctx, rd.start.Format("15:04:05.000"), rd.end.Format("15:04:05.000"), rd.port, rd.want, rd.saw, prev))
-		}
-		if !seen || rd.saw > prev {
-			last[rd.ctx] = rd.saw
-		}
+	rs := make([]histcheck.Read, len(reads))
+	for i, rd := range reads {
+		rs[i] = histcheck.Read{Ctx: rd.ctx, Start: rd.start, End: rd.end, Err: rd.err, Want: rd.want, Saw: rd.saw, Port: rd.port}
 	}
+	v := histcheck.CheckReads(rs)
+	h.reads += v.Reads
+	h.readsFailed += v.Failed
+	h.stale += v.Stale
+	h.staleReads = append(h.staleReads, v.StaleReads...)
+	h.slowest = max(h.slowest, v.Slowest)
 	return h
 }
 

@@ -32,12 +32,15 @@ commits       no commit is stalled waiting on a synchronous standby (fail
 lag <addr>    each replica's replication lag is under max_replication_lag
 server        the primary's PostgreSQL version; warn when older than 14,
               the oldest the project is tested on
-connections   the connections of one instance, per node
-              (pool_size+max_overflow)*2 + batch_pool_size +
-              transactional_pool_size + 1 probe, against the primary's
-              max_connections (replicas must allow at least as many) minus
-              the reserved ones: warn when 4 instances would not fit, fail
-              when 1 does not; says how many fit
+connections   the connections of one instance, per node: every pool a
+              node may use at its maximum, (pool_size+max_overflow)*2
+              (write, read) + batch_pool_size + transactional_pool_size
+              + 1 probe, against the primary's max_connections (replicas
+              must allow at least as many) minus
+              superuser_reserved_connections and reserved_connections
+              (16+); says how many instances fit. With --instances N:
+              fail when N instances do not fit. Without: warn when 4
+              would not fit, fail when 1 does not
 tables        every registered model has its table
 migrations    no SQL migration of migrations_dir is pending
 registry      no two models map to one table
@@ -52,10 +55,13 @@ type finding struct {
 }
 
 type doctor struct {
-	s        *session
-	wait     time.Duration // --wait
-	readyErr error         // why no primary answered within --wait (nil: one did, or no wait)
-	findings []finding
+	s    *session
+	wait time.Duration // --wait
+	// instances: --instances, how many instances (Managers with this
+	// configuration) the cluster must hold; 0: not given.
+	instances int
+	readyErr  error // why no primary answered within --wait (nil: one did, or no wait)
+	findings  []finding
 }
 
 func (d *doctor) add(status, check, format string, args ...any) {
@@ -66,12 +72,16 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := newFlagSet("doctor", "", doctorDescription)
 	var lf liveFlags
 	lf.register(fs, true, 60*time.Second)
+	instances := fs.Int("instances", 0, "the `N` instances (services with this configuration) the cluster must hold: the connections check fails when they do not fit")
 	s, code := lf.start(ctx, fs, args, stdout, stderr)
 	if s == nil {
 		return code
 	}
 	defer s.close()
-	d := &doctor{s: s, wait: lf.wait}
+	if *instances < 0 {
+		return usageError(fs, stderr, "--instances must be >= 0")
+	}
+	d := &doctor{s: s, wait: lf.wait, instances: *instances}
 	d.run(lf.config)
 
 	failed := false
@@ -213,12 +223,6 @@ func maxLagText(d time.Duration) string {
 	return d.String()
 }
 
-// perInstance is how many connections one instance may open on one node:
-// every pool of the node at its maximum, plus the probe connection.
-func perInstance(cfg datalayer.Config) int {
-	return (cfg.PoolSize+cfg.MaxOverflow)*2 + cfg.BatchPoolSize + cfg.TransactionalPoolSize + 1
-}
-
 func (d *doctor) connections(ctx context.Context) {
 	cfg := d.s.cfg
 	var limits struct {
@@ -233,19 +237,23 @@ func (d *doctor) connections(ctx context.Context) {
 		d.add("fail", "connections", "reading max_connections: %v", err)
 		return
 	}
-	per := perInstance(cfg)
+	b := cfg.ConnectionBudget()
 	avail := limits.Max - limits.Superuser - limits.Reserved
-	fit := 0
-	if per > 0 && avail > 0 {
-		fit = avail / per
+	fit := b.Fit(avail)
+	detail := fmt.Sprintf("one instance needs up to %d per node ((%d+%d)*2 + %d + %d + 1 probe); max_connections %d, %d usable (%d superuser_reserved, %d reserved), %d in use now; %d instance(s) fit",
+		b.PerNode, cfg.PoolSize, cfg.MaxOverflow, cfg.BatchPoolSize, cfg.TransactionalPoolSize, limits.Max, avail, limits.Superuser, limits.Reserved, limits.InUse, fit)
+	if b.Migration > 0 {
+		detail += fmt.Sprintf(" (migration_host takes %d more while the SQL migrations run)", b.Migration)
 	}
-	detail := fmt.Sprintf("one instance needs up to %d per node ((%d+%d)*2 + %d + %d + 1 probe); max_connections %d, %d usable, %d in use now; %d instance(s) fit",
-		per, cfg.PoolSize, cfg.MaxOverflow, cfg.BatchPoolSize, cfg.TransactionalPoolSize, limits.Max, avail, limits.InUse, fit)
-	switch {
+	switch n := d.instances; {
+	case n > 0 && fit < n:
+		d.add("fail", "connections", "%s: %d instances need %d per node, %d over", detail, n, n*b.PerNode, n*b.PerNode-avail)
+	case n > 0:
+		d.add("ok", "connections", "%s: %d instances need %d per node", detail, n, n*b.PerNode)
 	case fit < 1:
 		d.add("fail", "connections", "%s", detail)
 	case fit < 4:
-		d.add("warn", "connections", "%s: 4 instances would need %d", detail, 4*per)
+		d.add("warn", "connections", "%s: 4 instances would need %d", detail, 4*b.PerNode)
 	default:
 		d.add("ok", "connections", "%s", detail)
 	}

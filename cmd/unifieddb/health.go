@@ -65,6 +65,9 @@ func printHealth(w io.Writer, r datalayer.HealthReport) {
 	p := r.ConnectionPool
 	fmt.Fprintf(w, "connections: %d in use, %d idle, %d open, %d max open; %d waits (%s)\n",
 		p.InUse, p.Idle, p.Open, p.MaxOpen, p.WaitCount, msText(p.WaitDurationMs))
+	b := r.ConnectionBudget
+	fmt.Fprintf(w, "connection budget: up to %d per node for this instance (write %d, read %d, batch %d, transactional %d, probe %d); doctor --instances N checks max_connections\n",
+		b.PerNode, b.Write, b.Read, b.Batch, b.Transactional, b.Probe)
 	fmt.Fprintf(w, "nodes from: %s\n", oneLine(discoveryText(r.Discovery, len(r.Nodes))))
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -56,8 +57,13 @@ type Node struct {
 	retired     atomic.Bool // removed by discovery: its pools close after retireGrace
 
 	probeConn *pgx.Conn // owned by the node's probe loop
-	hedge     bool      // owned by the probe loop: see probeConnectTimeout
-	st        nodeState // guarded by Cluster.stateMu
+	// probeConnAt: when probeConn was opened (see renewStandbySession).
+	probeConnAt time.Time
+	// failedProbes: consecutive failed probes (see downDelay); owned by
+	// the probe loop.
+	failedProbes int
+	hedge        bool      // owned by the probe loop: see probeConnectTimeout
+	st           nodeState // guarded by Cluster.stateMu
 }
 
 // openNode prepares every pool of one node. Nothing connects yet:
@@ -99,8 +105,9 @@ func openNode(c *Cluster, idx int, addr Addr) (*Node, error) {
 			// epoch.go).
 			dbOpts = append(dbOpts, stdlib.OptionShouldPing(shouldPing), stdlib.OptionResetSession(staleConn))
 		}
-		pl := &Pool{Node: n, Kind: k, Wait: o.PoolTimeout, Max: int32(min(pc.MaxOpen, math.MaxInt32))}
-		var conn driver.Connector = stdlib.GetConnector(*cc, dbOpts...)
+		pl := &Pool{Node: n, Kind: k, Wait: o.PoolTimeout, Max: int32(min(pc.MaxOpen, math.MaxInt32)), released: newGate(ConnectBurst)}
+		// At most ConnectBurst dials of the pool at once (see admit.go).
+		var conn driver.Connector = gatedConnector{Connector: stdlib.GetConnector(*cc, dbOpts...), dials: newGate(ConnectBurst)}
 		if o.Connector != nil {
 			conn = o.Connector(pl, conn)
 		}

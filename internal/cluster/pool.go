@@ -37,6 +37,8 @@ type Pool struct {
 	Wait time.Duration
 	Max  int32        // the *sql.DB's MaxOpenConns; 0: no limit
 	Held atomic.Int32 // connections the query path holds (see held.go)
+	// released bounds the callers a topology change releases (see admit.go).
+	released gate
 
 	// Local is the query path's own state of the pool (its prepared
 	// statements), set by Options.Connector; the cluster never reads it.

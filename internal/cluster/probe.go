@@ -51,13 +51,19 @@ func (c *Cluster) probeLoop(n *Node) {
 			return
 		}
 		c.step(event{kind: evProbe, node: n, probe: r})
+		if r.err != nil {
+			n.failedProbes++
+		} else {
+			n.failedProbes = 0
+		}
 		if d := c.probeDelay(n); d > 0 {
 			timer.Reset(d)
 		}
 	}
 }
 
-// probeDelay: fast while the node is down, no primary is known (so a
+// probeDelay: fast (backing off while the node's probes keep failing,
+// see downDelay) while the node is down, no primary is known (so a
 // promotion is seen within ~100 ms) or the node's lag is still unknown (see
 // nodeState.lagPending), health_check_interval otherwise, and only on
 // demand when background checks are off and all is well.
@@ -66,14 +72,36 @@ func (c *Cluster) probeDelay(n *Node) time.Duration {
 	c.stateMu.Lock()
 	down, pending := !n.st.up, n.st.lagPending
 	c.stateMu.Unlock()
+	// Jittered: a fleet's instances, started together, would otherwise
+	// probe every server in the same millisecond, forever.
 	if down || pending || c.topo.Load().Primary == nil {
-		return fast
+		return Jitter(downDelay(fast, c.opts.HealthCheckInterval, n.failedProbes), 0.25)
 	}
 	if !c.opts.HealthChecks {
 		return 0
 	}
-	return c.opts.HealthCheckInterval
+	return Jitter(c.opts.HealthCheckInterval, 0.1)
 }
+
+// downDelay is the delay after failed consecutive failed probes of a node:
+// fast, then doubling up to health_check_interval, at most 1 s. A node
+// that does not answer is where a fleet's every instance tries to connect
+// every 100 ms; a slow server gets more attempts than it can accept, each
+// given up (the hedged ones after 250 ms) and each still costing it a
+// fork and a password exchange: the soak saw a restarted standby never
+// catch up under 20 instances. A node that answers is probed fast.
+func downDelay(fast, interval time.Duration, failed int) time.Duration {
+	ceiling := max(fast, min(interval, time.Second))
+	d := fast
+	for i := 1; i < failed && d < ceiling; i++ {
+		d *= 2
+	}
+	return min(d, ceiling)
+}
+
+// renewStandbySession: while no primary is known, a standby's probe
+// session is renewed at most this often.
+const renewStandbySession = time.Second
 
 // probe asks one node for its role and WAL position under the round
 // timeout (connection_timeout). The probe connection is the node's own, so
@@ -101,7 +129,7 @@ func (c *Cluster) probe(n *Node) probeResult {
 		if err != nil {
 			return probeResult{err: err, at: time.Now()}
 		}
-		n.probeConn = conn
+		n.probeConn, n.probeConnAt = conn, time.Now()
 	}
 	var r probeResult
 	start := time.Now()
@@ -120,10 +148,13 @@ func (c *Cluster) probe(n *Node) probeResult {
 	if r.err == nil {
 		n.answeredAt.Store(start.UnixNano())
 	}
-	if r.err == nil && r.inRecovery && c.topo.Load().Primary == nil {
-		// No primary known: the next probe starts a new session. Behind a
+	if r.err == nil && r.inRecovery && c.topo.Load().Primary == nil && time.Since(n.probeConnAt) >= Jitter(renewStandbySession, 0.2) {
+		// No primary known: a later probe starts a new session. Behind a
 		// proxy this one may still reach a demoted server while the proxy
-		// already sends new sessions to the promoted one.
+		// already sends new sessions to the promoted one. Not every fast
+		// probe: a fleet of N instances would open N new sessions per node
+		// every 100 ms for the whole failover (each a fork and a password
+		// exchange), which the soak (internal/soak) saw starve the servers.
 		n.closeProbe()
 	}
 	if r.err != nil || (r.readOnly && !r.inRecovery) {

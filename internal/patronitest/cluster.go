@@ -47,6 +47,10 @@ type Options struct {
 	// StartTimeout bounds Start's wait for a leader and two streaming
 	// replicas; 0 is 3 minutes.
 	StartTimeout time.Duration
+	// Parameters are PostgreSQL settings for every node, over the
+	// defaults (max_connections 200...): the soak loads
+	// pg_stat_statements (shared_preload_libraries) to count probes.
+	Parameters map[string]any
 }
 
 // Node is one Patroni + PostgreSQL. Its name and ports never change.

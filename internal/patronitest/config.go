@@ -28,6 +28,20 @@ func (c *Cluster) config(n *Node) ([]byte, error) {
 			partners = append(partners, addr(o.raftPort))
 		}
 	}
+	dcsParams := map[string]any{
+		"max_connections":              200,
+		"max_wal_senders":              10,
+		"max_replication_slots":        10,
+		"wal_keep_size":                "128MB",
+		"hot_standby":                  "on",
+		"wal_log_hints":                "on",
+		"hot_standby_feedback":         "on",
+		"wal_receiver_status_interval": "1s",
+		"wal_retrieve_retry_interval":  "200ms",
+	}
+	for k, v := range c.opts.Parameters {
+		dcsParams[k] = v
+	}
 	auth := map[string]any{
 		"superuser":   map[string]string{"username": superuser, "password": c.password},
 		"replication": map[string]string{"username": replicationUser, "password": c.password},
@@ -57,17 +71,7 @@ func (c *Cluster) config(n *Node) ([]byte, error) {
 				"postgresql": map[string]any{
 					"use_pg_rewind": true,
 					"use_slots":     true,
-					"parameters": map[string]any{
-						"max_connections":              200,
-						"max_wal_senders":              10,
-						"max_replication_slots":        10,
-						"wal_keep_size":                "128MB",
-						"hot_standby":                  "on",
-						"wal_log_hints":                "on",
-						"hot_standby_feedback":         "on",
-						"wal_receiver_status_interval": "1s",
-						"wal_retrieve_retry_interval":  "200ms",
-					},
+					"parameters":    dcsParams,
 				},
 			},
 			"initdb": []any{map[string]string{"encoding": "UTF8"}, map[string]string{"locale": "C"}},
