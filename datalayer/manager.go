@@ -148,6 +148,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 			return cc, err
 		}
 	}
+	if popts.Clusters = cfg.clusterOptions(o.hooks, o.connHook); popts.Clusters != nil {
+		popts.Tables = cfg.PlacementTables()
+		popts.Placer = o.reg
+	}
 	p, err := plugin.New(popts)
 	if err != nil {
 		return nil, err

@@ -112,6 +112,9 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 		return
 	}
 	if keep, err := kept(stmt, mode, write); keep {
+		if err == nil && p.sites != nil {
+			err = p.crossCluster(stmt)
+		}
 		pin(stmt, mode, op)
 		onItsPool(stmt.ConnPool)
 		carryMode(stmt, mode)
@@ -125,7 +128,12 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 		db.AddError(refusal(stmt))
 		return
 	}
-	r := p.routes[mode][op]
+	s, _, err := p.siteFor(stmt)
+	if err != nil {
+		db.AddError(err)
+		return
+	}
+	r := s.routes[mode][op]
 	if wantsPrepared(stmt.ConnPool) {
 		r = r.prepared
 	}

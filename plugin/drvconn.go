@@ -25,6 +25,7 @@ type connector struct {
 	driver.Connector
 	pl *cluster.Pool
 	p  *Plugin
+	ro bool // TransactionPooling of the pool's cluster (see rotx.go)
 }
 
 func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -37,7 +38,7 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 		dc.Close()
 		return nil, errors.New("unifieddb: the pgx driver returned an unexpected connection type")
 	}
-	return &drvConn{roConn: roConn{Conn: sc, ro: c.p.opts.TransactionPooling}, pl: c.pl, p: c.p}, nil
+	return &drvConn{roConn: roConn{Conn: sc, ro: c.ro}, pl: c.pl, p: c.p}, nil
 }
 
 // drvConn is one pgx connection of a pool. database/sql uses a driver

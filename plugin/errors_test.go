@@ -46,7 +46,7 @@ func TestClassifyGivesNodeErrors(t *testing.T) {
 	readOnly := &pgconn.PgError{Code: codeReadOnlyTransaction, Message: "cannot execute INSERT in a read-only transaction"}
 	t.Run("a read-only session's refusal", func(t *testing.T) {
 		p, _ := testPlugin(t, 1)
-		r := &route{p: p, mode: ReadOnly, read: true}
+		r := &route{p: p, s: &p.site, mode: ReadOnly, read: true}
 		v, err := r.classify(context.Background(), OpExec, &cluster.Pool{Node: p.c.Nodes()[0], Kind: cluster.PoolRead}, readOnly, true, new(int))
 		if v != stop {
 			t.Fatal("want stop")
@@ -59,7 +59,7 @@ func TestClassifyGivesNodeErrors(t *testing.T) {
 	})
 	t.Run("a second refusal by a write pool", func(t *testing.T) {
 		p, _ := testPlugin(t, 1)
-		r := &route{p: p, mode: ReadWrite}
+		r := &route{p: p, s: &p.site, mode: ReadWrite}
 		refusals := 1
 		v, err := r.classify(context.Background(), OpExec, &cluster.Pool{Node: p.c.Nodes()[0], Kind: cluster.PoolWrite}, readOnly, false, &refusals)
 		if v != stop {
@@ -69,7 +69,7 @@ func TestClassifyGivesNodeErrors(t *testing.T) {
 	})
 	t.Run("a write whose connection broke after it was sent", func(t *testing.T) {
 		p, _ := testPlugin(t, 1)
-		r := &route{p: p, mode: Auto}
+		r := &route{p: p, s: &p.site, mode: Auto}
 		v, err := r.classify(context.Background(), OpExec, &cluster.Pool{Node: p.c.Nodes()[0], Kind: cluster.PoolWrite}, io.ErrUnexpectedEOF, false, new(int))
 		if v != stop {
 			t.Fatal("want stop")
@@ -78,7 +78,7 @@ func TestClassifyGivesNodeErrors(t *testing.T) {
 	})
 	t.Run("a write whose context ended while it ran", func(t *testing.T) {
 		p, _ := testPlugin(t, 1)
-		r := &route{p: p, mode: Batch}
+		r := &route{p: p, s: &p.site, mode: Batch}
 		ctx, cancel := context.WithDeadline(context.Background(), time.Unix(1, 0))
 		defer cancel()
 		inFlight := &pgconn.PgError{Code: "57014", Message: "canceling statement due to user request"}
@@ -91,7 +91,7 @@ func TestClassifyGivesNodeErrors(t *testing.T) {
 	})
 	t.Run("the statement's own error stays as plain GORM gives it", func(t *testing.T) {
 		p, _ := testPlugin(t, 1)
-		r := &route{p: p, mode: Auto}
+		r := &route{p: p, s: &p.site, mode: Auto}
 		dup := &pgconn.PgError{Code: "23505"}
 		_, err := r.classify(context.Background(), OpExec, &cluster.Pool{Node: p.c.Nodes()[0], Kind: cluster.PoolWrite}, dup, false, new(int))
 		if err != dup {
@@ -104,7 +104,7 @@ func TestRetryLoopNamesTheLastNode(t *testing.T) {
 	t.Run("failover_timeout ran out", func(t *testing.T) {
 		p, _ := testPlugin(t, 1) // no primary in the topology
 		p.opts.FailoverTimeout = 30 * time.Millisecond
-		r := &route{p: p, mode: ReadWrite}
+		r := &route{p: p, s: &p.site, mode: ReadWrite}
 		err := r.retryLoop(context.Background(), OpExec, &cluster.Pool{Node: p.c.Nodes()[0], Kind: cluster.PoolWrite}, driver.ErrBadConn, false,
 			func(*cluster.Pool) error { t.Fatal("no node to retry on"); return nil })
 		checkNodeError(t, err, "a", ReadWrite, OpExec, ErrNoPrimary, driver.ErrBadConn)
@@ -112,7 +112,7 @@ func TestRetryLoopNamesTheLastNode(t *testing.T) {
 	t.Run("the context ended while waiting for a node", func(t *testing.T) {
 		p, _ := testPlugin(t, 1)
 		p.opts.FailoverTimeout = time.Hour
-		r := &route{p: p, mode: Auto, read: true}
+		r := &route{p: p, s: &p.site, mode: Auto, read: true}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 		defer cancel()
 		err := r.retryLoop(ctx, OpQuery, &cluster.Pool{Node: p.c.Nodes()[0], Kind: cluster.PoolRead}, driver.ErrBadConn, true,

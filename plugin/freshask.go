@@ -34,12 +34,12 @@ const minAsk = 10 * time.Millisecond
 // and with a free connection (a read-your-writes read does not queue on a
 // replica when the primary would do), starting where the replica policy
 // says, or nil.
-func (p *Plugin) freshReplica(t *cluster.Topology, target int64) *cluster.Node {
+func (s *site) freshReplica(t *cluster.Topology, target int64) *cluster.Node {
 	k := len(t.Replicas)
 	if k == 0 {
 		return nil
 	}
-	start := p.c.PolicyStart(k)
+	start := s.c.PolicyStart(k)
 	for i := range k {
 		n := t.Replicas[(start+i)%k]
 		if n.LSN.Load() >= target && !n.Pools[cluster.PoolRead].Full() {

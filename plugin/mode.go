@@ -83,7 +83,7 @@ func (m Mode) ModifyStatement(stmt *gorm.Statement) {
 		// A transaction or a pinned connection (db.Connection) keeps its
 		// pool: the mode then only decides what may run on it.
 		if keep, _ := kept(stmt, m, false); !keep {
-			e := p.entries[m]
+			e := p.entrySite(stmt).entries[m]
 			if wantsPrepared(stmt.ConnPool) {
 				e = e.prepared
 			}

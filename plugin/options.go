@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"time"
 
 	"github.com/prompt-improver/unifieddb/internal/cluster"
@@ -106,6 +107,22 @@ type Options struct {
 	StatementHooks []StatementHook
 	// Debug logs routing and health decisions.
 	Debug bool
+
+	// Clusters are the named clusters beside the default one the fields
+	// above describe. Each entry's cluster fields (Nodes, Discovery,
+	// ConnConfig, the pools, timeouts, HA and health checks, lag,
+	// ReplicaPolicy, FallbackToPrimary, ReadYourWritesTimeout,
+	// TransactionPooling, Hooks) configure that cluster; the plugin-wide
+	// ones (Registrar, Placer, Tables, Metrics, Echo, StatementHooks, Logger,
+	// Debug, InstanceReadYourWrites) are taken from the top level. A name is
+	// lowercase letters, digits and _, starting with a letter, never
+	// DefaultCluster. Statements find their cluster as placement.go says.
+	Clusters map[string]Options
+	// Tables places tables on named clusters (table name -> cluster name).
+	Tables map[string]string
+	// Placer, when set, places models on named clusters (the registry's
+	// Place); asked once per model.
+	Placer Placer
 }
 
 func (o *Options) poolConfig(k cluster.PoolKind) PoolConfig {
@@ -167,16 +184,35 @@ func (o *Options) validate() error {
 	if (o.AutoRegister || o.RequireRegistered) && o.Registrar == nil {
 		errs = append(errs, errors.New("AutoRegister and RequireRegistered need a Registrar"))
 	}
+	for name, c := range o.Clusters {
+		switch {
+		case name == DefaultCluster || !clusterName.MatchString(name):
+			errs = append(errs, fmt.Errorf("cluster name %q: lowercase letters, digits and _, starting with a letter; not %q", name, DefaultCluster))
+		case len(c.Clusters) > 0:
+			errs = append(errs, fmt.Errorf("cluster %s: a cluster has no clusters of its own", name))
+		default:
+			if err := c.validate(); err != nil {
+				errs = append(errs, fmt.Errorf("cluster %s: %w", name, err))
+			}
+		}
+	}
+	for table, name := range o.Tables {
+		if _, ok := o.Clusters[name]; !ok && name != DefaultCluster {
+			errs = append(errs, fmt.Errorf("table %s: %w %q", table, ErrUnknownCluster, name))
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("unifieddb: plugin options: %w", err)
 	}
 	return nil
 }
 
+// clusterName is what a cluster's name looks like.
+var clusterName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
 // clusterOptions are the cluster's share of the options, with the seams
 // through which it calls up into the query path.
-func (p *Plugin) clusterOptions() cluster.Options {
-	o := &p.opts
+func (p *Plugin) clusterOptions(o *Options) cluster.Options {
 	return cluster.Options{
 		Nodes: o.Nodes, Discovery: o.Discovery, DiscoveryInterval: o.DiscoveryInterval,
 		ConnConfig: o.ConnConfig, Pool: o.Pool, Batch: o.Batch, Transactional: o.Transactional,
@@ -184,6 +220,6 @@ func (p *Plugin) clusterOptions() cluster.Options {
 		HealthCheckInterval: o.HealthCheckInterval, ProbeTimeout: o.ProbeTimeout,
 		MaxReplicationLag: o.MaxReplicationLag, ReplicaPolicy: o.ReplicaPolicy,
 		TransactionPooling: o.TransactionPooling, Hooks: o.Hooks, Logger: p.log,
-		Connector: p.connector, Failover: p.failover,
+		Connector: p.connector(o), Failover: p.failover,
 	}
 }

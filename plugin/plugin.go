@@ -26,7 +26,12 @@ const Name = "unifieddb"
 type Plugin struct {
 	opts Options
 	log  *slog.Logger
-	site // the one cluster's query-path state
+	site // the default cluster's query-path state
+	// sites are the clusters by name, the default one too; nil with one
+	// cluster, so that its statements look nothing up (see placement.go).
+	sites map[string]*site
+	// placed caches each model's cluster: *schema.Schema -> *site.
+	placed sync.Map
 
 	closed   atomic.Bool
 	seen     sync.Map // *schema.Schema already registered or checked
@@ -43,6 +48,8 @@ type Plugin struct {
 // site is the query path's state of one cluster: the cluster, the routes
 // statements take to it and its read-your-writes state.
 type site struct {
+	name   string   // DefaultCluster, or the key of Options.Clusters
+	opts   *Options // the cluster's options (failover_timeout, ...)
 	c      *cluster.Cluster
 	routes [modeCount][opKinds]*route
 	// entries[m] is where db.Clauses(m) points a statement before the
@@ -66,23 +73,31 @@ func New(opts Options) (*Plugin, error) {
 		p.log = slog.Default()
 	}
 	p.hooks = p.statementHooks()
-	if opts.InstanceReadYourWrites {
-		p.inst = &rywState{instance: true}
-	}
-	c, err := cluster.New(p.clusterOptions())
+	c, err := cluster.New(p.clusterOptions(&p.opts))
 	if err != nil {
 		return nil, err
 	}
 	p.c = c
-	p.setRoutes()
+	p.setRoutes(&p.site, DefaultCluster, &p.opts)
+	if len(opts.Clusters) > 0 {
+		if err := p.openSites(); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
-// setRoutes builds the routes of the site.
-func (p *Plugin) setRoutes() {
-	p.routes = newRoutes(p)
+// setRoutes makes s the query path of the cluster name with options o
+// (s.c already opened): its routes and read-your-writes state.
+func (p *Plugin) setRoutes(s *site, name string, o *Options) {
+	s.name, s.opts = name, o
+	if p.opts.InstanceReadYourWrites {
+		s.inst = &rywState{instance: true}
+	}
+	s.routes = newRoutes(p, s)
 	for m := Mode(0); m < modeCount; m++ {
-		p.entries[m] = p.routes[m][opWrite]
+		s.entries[m] = s.routes[m][opWrite]
 	}
 }
 
@@ -90,7 +105,14 @@ func (p *Plugin) setRoutes() {
 // ctx ends; routing is right from the first statement after it. It also
 // waits, up to a second, for replicas whose lag is not known yet: one a few
 // milliseconds behind is known at its next probe.
-func (p *Plugin) WaitReady(ctx context.Context) error { return p.c.WaitReady(ctx) }
+func (p *Plugin) WaitReady(ctx context.Context) error {
+	for _, s := range p.allSites() {
+		if err := s.c.WaitReady(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Name implements gorm.Plugin.
 func (p *Plugin) Name() string { return Name }
@@ -123,7 +145,13 @@ func (p *Plugin) Close() error {
 	if !p.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	return p.c.Close()
+	errs := []error{p.c.Close()}
+	for _, s := range p.sites {
+		if s != &p.site && s.c != nil {
+			errs = append(errs, s.c.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Status returns the latest health snapshot; it does not probe.
@@ -144,9 +172,11 @@ func (p *Plugin) WaitPrimary(ctx context.Context) error { return p.c.WaitPrimary
 // connector is the cluster's seam for each pool's driver connector: the
 // plugin's bookkeeping of every statement on it (drvconn.go), and the pool's
 // prepared statements (prepare.go).
-func (p *Plugin) connector(pl *cluster.Pool, c driver.Connector) driver.Connector {
-	pl.Local = &stmtCache{unprepared: p.opts.TransactionPooling}
-	return connector{Connector: c, pl: pl, p: p}
+func (p *Plugin) connector(o *Options) func(pl *cluster.Pool, c driver.Connector) driver.Connector {
+	return func(pl *cluster.Pool, c driver.Connector) driver.Connector {
+		pl.Local = &stmtCache{unprepared: o.TransactionPooling}
+		return connector{Connector: c, pl: pl, p: p, ro: o.TransactionPooling}
+	}
 }
 
 // failover is the cluster's seam for failovers: the FailoverHooks among the

@@ -39,10 +39,10 @@ func (p *Plugin) requery(db *gorm.DB) {
 			return
 		}
 		if deadline.IsZero() {
-			deadline = time.Now().Add(p.opts.FailoverTimeout)
+			deadline = time.Now().Add(r.s.opts.FailoverTimeout)
 		} else {
 			remaining := time.Until(deadline)
-			if remaining <= 0 || p.c.WaitChange(ctx, min(backoff, remaining)) != nil {
+			if remaining <= 0 || r.s.c.WaitChange(ctx, min(backoff, remaining)) != nil {
 				return
 			}
 			backoff = min(backoff*2, 500*time.Millisecond)

@@ -53,7 +53,7 @@ func (r *route) classify(ctx context.Context, op string, pl *cluster.Pool, err e
 // It waits for the topology to change (new primary, node back) when every
 // candidate has failed, up to failover_timeout.
 func (r *route) retryLoop(ctx context.Context, op string, first *cluster.Pool, firstErr error, idempotent bool, do func(*cluster.Pool) error) error {
-	return r.retryUntil(ctx, op, time.Now().Add(r.p.opts.FailoverTimeout), first, firstErr, idempotent, do)
+	return r.retryUntil(ctx, op, time.Now().Add(r.s.opts.FailoverTimeout), first, firstErr, idempotent, do)
 }
 
 // retryUntil is retryLoop with the caller's deadline, so that a call which
@@ -73,7 +73,7 @@ func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, f
 		}
 		tried.Add(pl.Node)
 		next, perr := r.pick(tried)
-		if perr == nil && fresh != nil && next.Node != r.p.c.Topology().Primary {
+		if perr == nil && fresh != nil && next.Node != r.s.c.Topology().Primary {
 			// A replica other than the one checked may be behind the
 			// context's writes: retry a read-your-writes read on the primary.
 			next, perr = r.primaryPool()
@@ -85,20 +85,20 @@ func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, f
 			if errors.Is(perr, ErrClosed) {
 				return perr
 			}
-			if r.p.c.Hopeless() {
-				return newNodeError(pl, r.mode, op, r.p.c.Unavailable(perr))
+			if r.s.c.Hopeless() {
+				return newNodeError(pl, r.mode, op, r.s.c.Unavailable(perr))
 			}
 			remaining := time.Until(deadline)
 			if remaining <= 0 {
-				u := r.p.c.Unavailable(perr)
-				u.Within = r.p.opts.FailoverTimeout
+				u := r.s.c.Unavailable(perr)
+				u.Within = r.s.opts.FailoverTimeout
 				return newNodeError(pl, r.mode, op, fmt.Errorf("%w; last error: %w", u, err))
 			}
-			if werr := r.p.c.WaitChange(ctx, min(cluster.Jitter(backoff, 0.5), remaining)); werr != nil {
+			if werr := r.s.c.WaitChange(ctx, min(cluster.Jitter(backoff, 0.5), remaining)); werr != nil {
 				if errors.Is(werr, ErrClosed) {
 					return newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w; last error: %w", perr, werr, err))
 				}
-				return newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w; last error: %w", r.p.c.Unavailable(perr), werr, err))
+				return newNodeError(pl, r.mode, op, fmt.Errorf("%w: %w; last error: %w", r.s.c.Unavailable(perr), werr, err))
 			}
 			backoff = min(backoff*2, 500*time.Millisecond)
 			tried = 0
@@ -121,23 +121,23 @@ func (r *route) noNode(ctx context.Context, op string, perr error, do func(*clus
 	if errors.Is(perr, ErrClosed) {
 		return perr
 	}
-	deadline := time.Now().Add(r.p.opts.FailoverTimeout)
+	deadline := time.Now().Add(r.s.opts.FailoverTimeout)
 	backoff := 20 * time.Millisecond
 	for {
-		if r.p.c.Hopeless() {
-			return r.p.c.Unavailable(perr) // waiting cannot cure it: say why now
+		if r.s.c.Hopeless() {
+			return r.s.c.Unavailable(perr) // waiting cannot cure it: say why now
 		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
-			u := r.p.c.Unavailable(perr)
-			u.Within = r.p.opts.FailoverTimeout
+			u := r.s.c.Unavailable(perr)
+			u.Within = r.s.opts.FailoverTimeout
 			return u
 		}
-		if err := r.p.c.WaitChange(ctx, min(cluster.Jitter(backoff, 0.5), remaining)); err != nil {
+		if err := r.s.c.WaitChange(ctx, min(cluster.Jitter(backoff, 0.5), remaining)); err != nil {
 			if errors.Is(err, ErrClosed) {
 				return fmt.Errorf("%w: %w", perr, err)
 			}
-			return fmt.Errorf("%w: %w", r.p.c.Unavailable(perr), err)
+			return fmt.Errorf("%w: %w", r.s.c.Unavailable(perr), err)
 		}
 		backoff = min(backoff*2, 500*time.Millisecond)
 		pl, err := r.first(ctx) // read-your-writes is checked again

@@ -23,6 +23,7 @@ const (
 // routing allocates nothing.
 type route struct {
 	p        *Plugin
+	s        *site // the cluster it routes to
 	mode     Mode
 	kind     cluster.PoolKind // the pool used on the primary
 	replicas bool             // prefer replicas (their read pool)
@@ -32,10 +33,10 @@ type route struct {
 	prepared *route           // this route's twin with prep set
 }
 
-func newRoutes(p *Plugin) (routes [modeCount][opKinds]*route) {
+func newRoutes(p *Plugin, s *site) (routes [modeCount][opKinds]*route) {
 	for m := Mode(0); m < modeCount; m++ {
 		for op := opKind(0); op < opKinds; op++ {
-			r := &route{p: p, mode: m, read: op != opWrite}
+			r := &route{p: p, s: s, mode: m, read: op != opWrite}
 			switch m {
 			case Auto:
 				r.kind, r.replicas = cluster.PoolWrite, op == opRead
@@ -43,7 +44,7 @@ func newRoutes(p *Plugin) (routes [modeCount][opKinds]*route) {
 				// Read-only sessions everywhere: the server refuses writes too,
 				// so every statement is safe to retry.
 				r.kind, r.replicas, r.read = cluster.PoolRead, true, true
-				r.roTx = p.opts.TransactionPooling
+				r.roTx = s.opts.TransactionPooling
 			case ReadWrite:
 				r.kind = cluster.PoolWrite
 			case Batch:
@@ -78,7 +79,7 @@ func (r *route) fresh(ctx context.Context) *rywState {
 	if st := rywFrom(ctx); st != nil {
 		return st
 	}
-	return r.p.inst
+	return r.s.inst
 }
 
 // first picks the pool of a statement's first attempt.
@@ -97,7 +98,7 @@ func (r *route) first(ctx context.Context) (pl *cluster.Pool, err error) {
 // done records a successful write for read-your-writes contexts.
 func (r *route) done(ctx context.Context) {
 	if !r.read {
-		r.p.wrote(ctx)
+		r.s.wrote(ctx)
 	}
 }
 
@@ -106,12 +107,12 @@ func (r *route) pick(tried cluster.NodeMask) (*cluster.Pool, error) {
 	if r.p.closed.Load() {
 		return nil, ErrClosed
 	}
-	t := r.p.c.Topology()
+	t := r.s.c.Topology()
 	if r.replicas {
-		if n := r.p.c.PickReplica(t, tried); n != nil {
+		if n := r.s.c.PickReplica(t, tried); n != nil {
 			return n.Pools[cluster.PoolRead], nil
 		}
-		if !r.p.opts.FallbackToPrimary {
+		if !r.s.opts.FallbackToPrimary {
 			return nil, ErrNoHealthyNode
 		}
 	}

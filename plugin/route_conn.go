@@ -94,7 +94,7 @@ func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool
 	if r.replicas && r.mode != ReadOnly {
 		// A handle whose last statement was a read still holds the read
 		// route: a transaction of that mode begins where its writes go.
-		r = r.p.entries[r.mode]
+		r = r.s.entries[r.mode]
 	}
 	if r.mode == ReadOnly {
 		ro := sql.TxOptions{ReadOnly: true}
@@ -105,7 +105,7 @@ func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool
 	}
 	var tx *sql.Tx
 	begin := func(pl *cluster.Pool) (err error) {
-		st := &txState{mode: r.mode, readOnly: r.mode == ReadOnly, ctx: ctx}
+		st := &txState{s: r.s, mode: r.mode, readOnly: r.mode == ReadOnly, ctx: ctx}
 		if tx, err = poolBegin(ctx, pl, opts, st); err == nil {
 			st.opened(tx)
 		}
@@ -139,7 +139,7 @@ func (r *route) GetDBConn() (*sql.DB, error) {
 		}
 		return pl.DB, nil
 	}
-	t := r.p.c.Topology()
+	t := r.s.c.Topology()
 	if t.Primary == nil {
 		return nil, ErrNoPrimary
 	}

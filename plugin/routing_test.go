@@ -36,10 +36,7 @@ func routingPlugin(t *testing.T, k int, opts Options) (*Plugin, []*cluster.Node)
 	}
 	p, nodes := bareTestPlugin(t, names, opts, slog.New(slog.DiscardHandler))
 	p.c.StartForTest()
-	p.routes = newRoutes(p)
-	for m := Mode(0); m < modeCount; m++ {
-		p.entries[m] = p.routes[m][opWrite]
-	}
+	p.setRoutes(&p.site, DefaultCluster, &p.opts)
 	p.probeAll(nodes[0])
 	return p, nodes
 }

@@ -60,12 +60,12 @@ func wrote(ctx context.Context) {
 	}
 }
 
-// wrote marks a successful write made with ctx through p: for ctx, and for
+// wrote marks a successful write made with ctx on s: for ctx, and for
 // the instance with read_your_writes_scope: instance.
-func (p *Plugin) wrote(ctx context.Context) {
+func (s *site) wrote(ctx context.Context) {
 	wrote(ctx)
-	if p.inst != nil {
-		p.inst.writes.Add(1)
+	if s.inst != nil {
+		s.inst.writes.Add(1)
 	}
 }
 
@@ -129,16 +129,16 @@ func raise[T int64 | uint64](a interface {
 // pickFresh picks a replica that has replayed the context's last write, or
 // the primary. It runs only for reads made with WithReadYourWrites.
 func (r *route) pickFresh(ctx context.Context, st *rywState) (*cluster.Pool, error) {
-	t := r.p.c.Topology()
+	t := r.s.c.Topology()
 	var also *rywState // the instance's writes too, for a context's read
-	if inst := r.p.inst; inst != nil && inst != st {
+	if inst := r.s.inst; inst != nil && inst != st {
 		also = inst
 	}
 	target, err := targetOf(ctx, func(ctx context.Context) (lsn int64, err error) {
 		if t.Primary == nil {
 			return 0, ErrNoPrimary
 		}
-		return r.p.askLSNNow(ctx, t.Primary.Pools[cluster.PoolWrite], currentLSNSQL, time.Now().Add(r.p.opts.ProbeTimeout))
+		return r.p.askLSNNow(ctx, t.Primary.Pools[cluster.PoolWrite], currentLSNSQL, time.Now().Add(r.s.opts.ProbeTimeout))
 	}, st, also)
 	if err != nil {
 		// Without a primary the context's last writes cannot be located:
@@ -166,17 +166,17 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*cluster.Pool, err
 	if target == 0 {
 		return r.pick(0)
 	}
-	deadline := time.Now().Add(r.p.opts.ReadYourWritesTimeout)
+	deadline := time.Now().Add(r.s.opts.ReadYourWritesTimeout)
 	// A replica streaming well replays a write within a millisecond or so:
 	// poll it soon, then less often.
 	poll := time.Millisecond
 	for {
-		t := r.p.c.Topology()
-		if n := r.p.freshReplica(t, target); n != nil {
+		t := r.s.c.Topology()
+		if n := r.s.freshReplica(t, target); n != nil {
 			return n.Pools[cluster.PoolRead], nil
 		}
 		for _, n := range t.Replicas {
-			if wait := r.p.opts.ReadYourWritesTimeout; wait > 0 && time.Duration(n.RTT.Load()) > wait {
+			if wait := r.s.opts.ReadYourWritesTimeout; wait > 0 && time.Duration(n.RTT.Load()) > wait {
 				// Its answer would come after the wait: asking would only
 				// make the read slower (a new connection costs several
 				// round trips). Its probe still reports its position.
@@ -206,7 +206,7 @@ func (r *route) pickFresh(ctx context.Context, st *rywState) (*cluster.Pool, err
 // replay position now, or the primary's position when n does not answer.
 func (r *route) positionOf(ctx context.Context, t *cluster.Topology, n *cluster.Node) (lsn int64, err error) {
 	// n may be down or hung (it left rotation): ask it no longer than a probe.
-	until := time.Now().Add(r.p.opts.ProbeTimeout)
+	until := time.Now().Add(r.s.opts.ProbeTimeout)
 	lsn, err = r.p.askLSNNow(ctx, n.Pools[cluster.PoolRead], replayLSNSQL, until)
 	if err == nil && lsn > 0 {
 		n.LSN.Store(lsn)
@@ -248,7 +248,7 @@ func (r *route) served(ctx context.Context, pl *cluster.Pool) {
 
 // primaryPool is where a read goes when no replica is fresh enough.
 func (r *route) primaryPool() (*cluster.Pool, error) {
-	t := r.p.c.Topology()
+	t := r.s.c.Topology()
 	if t.Primary == nil {
 		return nil, ErrNoPrimary
 	}

@@ -22,6 +22,7 @@ import (
 
 // txState is one open transaction.
 type txState struct {
+	s        *site // the cluster a route began it on; nil otherwise
 	pl       *cluster.Pool
 	mode     Mode
 	readOnly bool

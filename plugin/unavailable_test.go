@@ -59,7 +59,7 @@ func unprobedPlugin(t *testing.T, k int, timeout time.Duration) (*Plugin, []*clu
 	}
 	p, nodes := bareTestPlugin(t, names, Options{EnableHA: true, FailoverTimeout: timeout, FallbackToPrimary: true}, slog.New(slog.DiscardHandler))
 	p.c.StartForTest()
-	p.routes = newRoutes(p)
+	p.setRoutes(&p.site, DefaultCluster, &p.opts)
 	return p, nodes
 }
 

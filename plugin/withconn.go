@@ -40,11 +40,18 @@ func WithConn(ctx context.Context, db *gorm.DB, fn func(c *sql.Conn) error) erro
 	if mode == ReadOnly {
 		return ErrReadOnly
 	}
-	if p.inst != nil {
-		// fn may have written (COPY): the instance's reads must see it.
-		defer p.inst.writes.Add(1)
+	s := &p.site
+	if db.Statement != nil {
+		var err error
+		if s, _, err = p.siteFor(db.Statement); err != nil {
+			return err
+		}
 	}
-	r := p.routes[mode][opWrite]
+	if s.inst != nil {
+		// fn may have written (COPY): the instance's reads must see it.
+		defer s.inst.writes.Add(1)
+	}
+	r := s.routes[mode][opWrite]
 	do := func(pl *cluster.Pool) error {
 		c, err := poolConn(ctx, pl)
 		if err != nil {

@@ -29,6 +29,7 @@ type Registry struct {
 	byType    map[reflect.Type]*entry
 	byTable   map[string]*entry
 	conflicts []Conflict
+	placed    map[reflect.Type]string // model -> cluster (Place)
 }
 
 type entry struct {
@@ -83,6 +84,12 @@ func (r *Registry) Clone(opts ...Option) *Registry {
 	r.mu.RLock()
 	entries := append([]*entry(nil), r.entries...)
 	conflicts := append([]Conflict(nil), r.conflicts...)
+	if len(r.placed) > 0 {
+		c.placed = make(map[reflect.Type]string, len(r.placed))
+		for t, name := range r.placed {
+			c.placed[t] = name
+		}
+	}
 	r.mu.RUnlock()
 
 	if !c.namerSet {

@@ -1,0 +1,255 @@
+package plugin
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
+
+	"github.com/prompt-improver/unifieddb/internal/cluster"
+)
+
+// Several clusters behind one handle (Options.Clusters). Each cluster is a
+// site: its cluster.Cluster, its routes and its read-your-writes state. A
+// statement goes to the site its explicit clause names (OnCluster,
+// dbresolver.Use), else its model's (Placer, cached per *schema.Schema),
+// else its table's (Options.Tables), else the default cluster's. With one
+// cluster (p.sites nil) nothing is looked up.
+
+// DefaultCluster is the name of the cluster the top-level options describe.
+const DefaultCluster = "default"
+
+var (
+	// ErrCrossCluster is the error of a statement that would need two
+	// clusters (one in a transaction of another cluster, a join of tables
+	// placed on two): it is refused before it reaches a server. It comes
+	// wrapped in a *CrossClusterError.
+	ErrCrossCluster = errors.New("unifieddb: statement needs two clusters")
+	// ErrUnknownCluster is returned for a cluster name no cluster has.
+	ErrUnknownCluster = errors.New("unifieddb: unknown cluster")
+)
+
+// CrossClusterError names the clusters and tables a refused statement
+// needed. It wraps ErrCrossCluster.
+type CrossClusterError struct {
+	Clusters []string
+	Tables   []string
+	Op       string // "transaction", ...
+}
+
+func (e *CrossClusterError) Error() string {
+	return fmt.Sprintf("%v: %s on cluster %s, tables %s", ErrCrossCluster, e.Op, strings.Join(e.Clusters, " and "), strings.Join(e.Tables, ", "))
+}
+
+func (e *CrossClusterError) Unwrap() error { return ErrCrossCluster }
+
+// Placer says which cluster a model is placed on (*registry.Registry
+// implements it). ok false: no placement, the model's table decides.
+type Placer interface {
+	ClusterOf(model any) (cluster string, ok bool)
+}
+
+// OnCluster returns a clause that sends the statement to the named cluster,
+// whatever its model's or table's placement: for raw SQL and unusual cases.
+// db.Clauses(plugin.OnCluster("events")).Transaction(...) begins there.
+func OnCluster(name string) ClusterClause { return ClusterClause{Name: name} }
+
+// ClusterClause is OnCluster's clause: it emits no SQL.
+type ClusterClause struct{ Name string }
+
+// clusterClause is the key under which a ClusterClause is kept in
+// Statement.Clauses; dbresolverUsing is dbresolver.Use's.
+const (
+	clusterClause   = "unifieddb:cluster"
+	dbresolverUsing = "gorm:db_resolver:using"
+)
+
+// ModifyStatement marks the statement with the cluster and, outside a
+// transaction or a pinned connection, points it at that cluster's entry
+// pool, so that a transaction begun from it begins there.
+func (c ClusterClause) ModifyStatement(stmt *gorm.Statement) {
+	stmt.Clauses[clusterClause] = clause.Clause{Expression: c}
+	p := fromDB(stmt.DB)
+	if p == nil || p.sites == nil {
+		return
+	}
+	s := p.sites[c.Name]
+	m := modeOf(stmt)
+	if s == nil || !m.valid() {
+		return // the routing callback says why
+	}
+	if keep, _ := kept(stmt, m, false); !keep {
+		e := s.entries[m]
+		if wantsPrepared(stmt.ConnPool) {
+			e = e.prepared
+		}
+		stmt.ConnPool = e
+	}
+}
+
+// Build implements clause.Expression; it writes nothing.
+func (ClusterClause) Build(clause.Builder) {}
+
+// openSites opens the named clusters of p.opts.Clusters.
+func (p *Plugin) openSites() error {
+	p.sites = map[string]*site{DefaultCluster: &p.site}
+	names := make([]string, 0, len(p.opts.Clusters))
+	for name := range p.opts.Clusters {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		o := p.opts.Clusters[name]
+		c, err := cluster.New(p.clusterOptions(&o))
+		if err != nil {
+			return fmt.Errorf("unifieddb: cluster %s: %w", name, err)
+		}
+		s := &site{c: c}
+		p.setRoutes(s, name, &o)
+		p.sites[name] = s
+	}
+	return nil
+}
+
+// allSites lists the sites, the default one first.
+func (p *Plugin) allSites() []*site {
+	out := []*site{&p.site}
+	names := make([]string, 0, len(p.sites))
+	for name := range p.sites {
+		if name != DefaultCluster {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		out = append(out, p.sites[name])
+	}
+	return out
+}
+
+// siteFor is the site a statement goes to, and whether a clause or a
+// placement asked for it (not the default cluster by default).
+func (p *Plugin) siteFor(stmt *gorm.Statement) (s *site, asked bool, err error) {
+	if p.sites == nil {
+		return &p.site, false, nil // one cluster: nothing to look up
+	}
+	return p.placement(stmt)
+}
+
+func (p *Plugin) placement(stmt *gorm.Statement) (*site, bool, error) {
+	if name, ok := namedCluster(stmt); ok {
+		s := p.sites[name]
+		if s == nil {
+			return nil, true, fmt.Errorf("%w: %q", ErrUnknownCluster, name)
+		}
+		return s, true, nil
+	}
+	if sc := stmt.Schema; sc != nil {
+		if v, ok := p.placed.Load(sc); ok {
+			if s := v.(*site); s != nil {
+				return s, true, nil
+			}
+		} else {
+			s, err := p.placeModel(sc)
+			if err != nil {
+				return nil, true, err
+			}
+			p.placed.Store(sc, s)
+			if s != nil {
+				return s, true, nil
+			}
+		}
+	}
+	if stmt.Table != "" {
+		if name, ok := p.opts.Tables[stmt.Table]; ok {
+			return p.siteNamed(name)
+		}
+	}
+	// A model without placement is on the default cluster; raw SQL names
+	// none.
+	return &p.site, stmt.Schema != nil, nil
+}
+
+// entrySite is the site whose entry pools a mode clause points a statement
+// at: the one its OnCluster or dbresolver.Use clause names, else the
+// default one.
+func (p *Plugin) entrySite(stmt *gorm.Statement) *site {
+	if p.sites != nil {
+		if name, ok := namedCluster(stmt); ok {
+			if s := p.sites[name]; s != nil {
+				return s
+			}
+		}
+	}
+	return &p.site
+}
+
+// placeModel is the site of a model: its Placer's answer, else its
+// table's; nil when it has none.
+func (p *Plugin) placeModel(sc *schema.Schema) (*site, error) {
+	if p.opts.Placer != nil {
+		if name, ok := p.opts.Placer.ClusterOf(reflect.New(sc.ModelType).Interface()); ok {
+			s, _, err := p.siteNamed(name)
+			return s, err
+		}
+	}
+	if name, ok := p.opts.Tables[sc.Table]; ok {
+		s, _, err := p.siteNamed(name)
+		return s, err
+	}
+	return nil, nil
+}
+
+func (p *Plugin) siteNamed(name string) (*site, bool, error) {
+	s := p.sites[name]
+	if s == nil {
+		return nil, true, fmt.Errorf("%w: %q", ErrUnknownCluster, name)
+	}
+	return s, true, nil
+}
+
+// namedCluster is the cluster an explicit clause names: OnCluster, or
+// dbresolver.Use (its clause type is dbresolver's own: read by its Use
+// field).
+func namedCluster(stmt *gorm.Statement) (string, bool) {
+	if c, ok := stmt.Clauses[clusterClause]; ok {
+		if cc, ok := c.Expression.(ClusterClause); ok {
+			return cc.Name, true
+		}
+	}
+	if c, ok := stmt.Clauses[dbresolverUsing]; ok && c.Expression != nil {
+		v := reflect.ValueOf(c.Expression)
+		if v.Kind() == reflect.Struct {
+			if f := v.FieldByName("Use"); f.IsValid() && f.Kind() == reflect.String && f.String() != "" {
+				return f.String(), true
+			}
+		}
+	}
+	return "", false
+}
+
+// crossCluster refuses a statement of a transaction begun on one cluster
+// whose clause or placement names another.
+func (p *Plugin) crossCluster(stmt *gorm.Statement) error {
+	st := txOf(stmt.ConnPool)
+	if st == nil || st.s == nil {
+		return nil
+	}
+	s, asked, err := p.placement(stmt)
+	if err != nil {
+		return err
+	}
+	if !asked || s == st.s {
+		return nil
+	}
+	table := stmt.Table
+	if table == "" && stmt.Schema != nil {
+		table = stmt.Schema.Table
+	}
+	return &CrossClusterError{Clusters: []string{st.s.name, s.name}, Tables: []string{table}, Op: "transaction"}
+}

@@ -1,0 +1,41 @@
+package registry
+
+import (
+	"errors"
+	"testing"
+)
+
+type placedA struct{ ID uint }
+type placedB struct{ ID uint }
+
+func TestPlace(t *testing.T) {
+	r := New()
+	if err := r.Place("events", &placedA{}); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := r.ClusterOf(placedA{}); !ok || c != "events" {
+		t.Fatalf("ClusterOf = %q, %v; want events", c, ok)
+	}
+	if _, ok := r.Lookup(&placedA{}); !ok {
+		t.Fatal("Place registers the model")
+	}
+	if _, ok := r.ClusterOf(&placedB{}); ok {
+		t.Fatal("a model never placed has no cluster")
+	}
+	if err := r.Place("events", &placedA{}); err != nil {
+		t.Fatalf("placing again on the same cluster: %v", err)
+	}
+	err := r.Place("other", &placedB{}, &placedA{})
+	if !errors.Is(err, ErrPlaced) {
+		t.Fatalf("placing on a second cluster: %v, want ErrPlaced", err)
+	}
+	if _, ok := r.ClusterOf(&placedB{}); ok {
+		t.Fatal("nothing of a refused call is placed")
+	}
+	if c, ok := r.Clone().ClusterOf(&placedA{}); !ok || c != "events" {
+		t.Fatalf("a clone keeps the placements: %q, %v", c, ok)
+	}
+	if err := r.Place("", &placedB{}); err == nil {
+		t.Fatal("an empty cluster name is refused")
+	}
+}

@@ -1,0 +1,135 @@
+package tests
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+	"gorm.io/plugin/dbresolver"
+
+	"github.com/prompt-improver/unifieddb/datalayer"
+	"github.com/prompt-improver/unifieddb/internal/pgcluster"
+	"github.com/prompt-improver/unifieddb/internal/testenv"
+	"github.com/prompt-improver/unifieddb/registry"
+)
+
+// Models of the multi-cluster test: mcUser on the default cluster, mcEvent
+// on "events" by its table (config tables:), mcAudit by registry.Place.
+type mcUser struct {
+	ID   uint
+	Name string
+}
+
+type mcEvent struct {
+	ID   uint
+	Kind string
+}
+
+type mcAudit struct {
+	ID   uint
+	What string
+}
+
+// mcOnPrimary opens plain GORM on database name of c's primary.
+func mcOnPrimary(t *testing.T, c *pgcluster.Cluster, name string) *gorm.DB {
+	t.Helper()
+	db, err := gorm.Open(postgres.Open(c.Nodes()[0].DSN()+" dbname="+name), &gorm.Config{Logger: logger.Discard})
+	require.NoError(t, err)
+	sqlDB, err := db.DB()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sqlDB.Close() })
+	return db
+}
+
+// Two clusters behind one Manager: each statement runs on the cluster of its
+// clause, its model or its table, and a transaction stays on one cluster.
+func TestClustersRouteByPlacement(t *testing.T) {
+	events := startCluster(t, pgcluster.Options{Replicas: 1})
+	defName, evName := freshDatabaseOn(t, shared), freshDatabaseOn(t, events)
+	defDB, evDB := mcOnPrimary(t, shared, defName), mcOnPrimary(t, events, evName)
+	require.NoError(t, defDB.AutoMigrate(&mcUser{}))
+	require.NoError(t, evDB.AutoMigrate(&mcEvent{}, &mcAudit{}))
+	waitReplicated(t, shared, shared.Nodes()[0])
+	waitReplicated(t, events, events.Nodes()[0])
+
+	reg := registry.New()
+	require.NoError(t, reg.Place("events", &mcAudit{}))
+	cfg := testenv.Config(shared)
+	cfg.Database = defName
+	ev := cfg.ClusterBase()
+	evc := testenv.Config(events)
+	ev.Host, ev.Port, ev.ReplicaHosts, ev.Database = evc.Host, evc.Port, evc.ReplicaHosts, evName
+	ev.Username, ev.Password = evc.Username, evc.Password
+	ev.Tables = []string{"mc_events"}
+	cfg.Clusters = map[string]datalayer.Config{"events": ev}
+	var m *datalayer.Manager
+	require.NoError(t, stmt(t, testCtx(t), "datalayer.New", func(ctx context.Context) (err error) {
+		m, err = datalayer.New(ctx, cfg, datalayer.WithRegistry(reg))
+		return err
+	}))
+	t.Cleanup(func() { m.Close() })
+	ctx := testCtx(t)
+	db := m.DB().WithContext(ctx)
+
+	// Writes land on their cluster's primary, and only there.
+	require.NoError(t, db.Create(&mcUser{Name: "ann"}).Error)
+	require.NoError(t, db.Create(&mcEvent{Kind: "login"}).Error)
+	require.NoError(t, db.Create(&mcAudit{What: "placed"}).Error)
+	count := func(db *gorm.DB, model any) (n int64) {
+		require.NoError(t, db.Model(model).Count(&n).Error)
+		return n
+	}
+	assert.EqualValues(t, 1, count(defDB, &mcUser{}))
+	assert.EqualValues(t, 1, count(evDB, &mcEvent{}), "by its table")
+	assert.EqualValues(t, 1, count(evDB, &mcAudit{}), "by registry.Place")
+
+	// Reads too, in every mode.
+	waitReplicated(t, shared, shared.Nodes()[0])
+	waitReplicated(t, events, events.Nodes()[0])
+	rctx := ctx
+	for _, mode := range []datalayer.Mode{datalayer.Auto, datalayer.ReadOnly, datalayer.ReadWrite, datalayer.Batch, datalayer.Transactional} {
+		var evs []mcEvent
+		require.NoError(t, m.Conn(rctx, mode).Find(&evs).Error, mode.String())
+		var users []mcUser
+		require.NoError(t, m.Conn(rctx, mode).Find(&users).Error, mode.String())
+		assert.Len(t, evs, 1, mode.String())
+		assert.Len(t, users, 1, mode.String())
+	}
+
+	// Raw SQL names no model: the default cluster, unless a clause says.
+	var n int64
+	require.NoError(t, db.Raw("SELECT count(*) FROM mc_users").Scan(&n).Error)
+	assert.EqualValues(t, 1, n)
+	require.NoError(t, db.Clauses(datalayer.OnCluster("events")).Raw("SELECT count(*) FROM mc_events").Scan(&n).Error)
+	assert.EqualValues(t, 1, n)
+	require.NoError(t, db.Clauses(dbresolver.Use("events"), dbresolver.Write).Raw("SELECT count(*) FROM mc_audits").Scan(&n).Error)
+	assert.EqualValues(t, 1, n)
+	err := db.Clauses(datalayer.OnCluster("nope")).Raw("SELECT 1").Scan(&n).Error
+	assert.ErrorIs(t, err, datalayer.ErrUnknownCluster)
+
+	// A transaction stays on its cluster: a statement placed on another
+	// fails at once, typed, naming both clusters and the table.
+	err = db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&mcUser{Name: "bob"}).Error; err != nil {
+			return err
+		}
+		return tx.Create(&mcEvent{Kind: "in-tx"}).Error
+	})
+	require.ErrorIs(t, err, datalayer.ErrCrossCluster)
+	var cce *datalayer.CrossClusterError
+	require.ErrorAs(t, err, &cce)
+	assert.Equal(t, []string{"default", "events"}, cce.Clusters)
+	assert.Equal(t, []string{"mc_events"}, cce.Tables)
+	assert.EqualValues(t, 1, count(defDB, &mcUser{}), "the transaction rolled back")
+	assert.EqualValues(t, 1, count(evDB, &mcEvent{}))
+
+	// OnCluster begins a transaction on its cluster.
+	require.NoError(t, db.Clauses(datalayer.OnCluster("events")).Transaction(func(tx *gorm.DB) error {
+		return tx.Create(&mcEvent{Kind: "events-tx"}).Error
+	}))
+	assert.EqualValues(t, 2, count(evDB, &mcEvent{}))
+}
