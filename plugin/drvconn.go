@@ -25,7 +25,8 @@ type connector struct {
 	driver.Connector
 	pl *cluster.Pool
 	p  *Plugin
-	ro bool // TransactionPooling of the pool's cluster (see rotx.go)
+	s  *site // the pool's cluster
+	ro bool  // TransactionPooling of the pool's cluster (see rotx.go)
 }
 
 func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -38,7 +39,7 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 		dc.Close()
 		return nil, errors.New("unifieddb: the pgx driver returned an unexpected connection type")
 	}
-	return &drvConn{roConn: roConn{Conn: sc, ro: c.ro}, pl: c.pl, p: c.p}, nil
+	return &drvConn{roConn: roConn{Conn: sc, ro: c.ro}, pl: c.pl, p: c.p, s: c.s}, nil
 }
 
 // drvConn is one pgx connection of a pool. database/sql uses a driver
@@ -47,6 +48,7 @@ type drvConn struct {
 	roConn
 	pl *cluster.Pool
 	p  *Plugin
+	s  *site // the pool's cluster; nil for a pool made otherwise (tests)
 	// tx is the transaction open on the connection (see txState), nil
 	// outside one.
 	tx *txState
@@ -108,7 +110,7 @@ func (c *drvConn) run(ctx context.Context, w watched, op, query string, do func(
 		err = pinnedError(ctx, c.pl, w, op, err)
 	}
 	if err == nil && w.write && c.pl.Kind != cluster.PoolRead {
-		wrote(ctx)
+		wrote(ctx, c.s)
 	}
 	a.end(ctx, err)
 	return err
@@ -168,6 +170,9 @@ func (c *drvConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx
 		}
 	}
 	st.pl = c.pl
+	if st.s == nil {
+		st.s = c.s
+	}
 	st.readOnly = st.readOnly || opts.ReadOnly || c.pl.Kind == cluster.PoolRead
 	c.tx = st
 	return &drvTx{Tx: tx, c: c}, nil

@@ -14,7 +14,7 @@ import (
 func bareTestPlugin(t testing.TB, names []string, opts Options, log *slog.Logger) (*Plugin, []*cluster.Node) {
 	t.Helper()
 	p := &Plugin{opts: opts, log: log}
-	co := p.clusterOptions(&p.opts)
+	co := p.clusterOptions(&p.opts, &p.site)
 	co.Connector = nil // the driver's own connections: nothing connects
 	c, nodes := cluster.NewForTest(co, names)
 	for _, n := range nodes {

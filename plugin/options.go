@@ -212,7 +212,7 @@ var clusterName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 // clusterOptions are the cluster's share of the options, with the seams
 // through which it calls up into the query path.
-func (p *Plugin) clusterOptions(o *Options) cluster.Options {
+func (p *Plugin) clusterOptions(o *Options, s *site) cluster.Options {
 	return cluster.Options{
 		Nodes: o.Nodes, Discovery: o.Discovery, DiscoveryInterval: o.DiscoveryInterval,
 		ConnConfig: o.ConnConfig, Pool: o.Pool, Batch: o.Batch, Transactional: o.Transactional,
@@ -220,6 +220,6 @@ func (p *Plugin) clusterOptions(o *Options) cluster.Options {
 		HealthCheckInterval: o.HealthCheckInterval, ProbeTimeout: o.ProbeTimeout,
 		MaxReplicationLag: o.MaxReplicationLag, ReplicaPolicy: o.ReplicaPolicy,
 		TransactionPooling: o.TransactionPooling, Hooks: o.Hooks, Logger: p.log,
-		Connector: p.connector(o), Failover: p.failover,
+		Connector: p.connector(o, s), Failover: p.failover,
 	}
 }

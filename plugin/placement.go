@@ -105,11 +105,12 @@ func (p *Plugin) openSites() error {
 	slices.Sort(names)
 	for _, name := range names {
 		o := p.opts.Clusters[name]
-		c, err := cluster.New(p.clusterOptions(&o))
+		s := &site{}
+		c, err := cluster.New(p.clusterOptions(&o, s))
 		if err != nil {
 			return fmt.Errorf("unifieddb: cluster %s: %w", name, err)
 		}
-		s := &site{c: c}
+		s.c = c
 		p.setRoutes(s, name, &o)
 		p.sites[name] = s
 	}

@@ -49,6 +49,7 @@ type Plugin struct {
 // statements take to it and its read-your-writes state.
 type site struct {
 	name   string   // DefaultCluster, or the key of Options.Clusters
+	named  bool     // not the default cluster
 	opts   *Options // the cluster's options (failover_timeout, ...)
 	c      *cluster.Cluster
 	routes [modeCount][opKinds]*route
@@ -73,7 +74,7 @@ func New(opts Options) (*Plugin, error) {
 		p.log = slog.Default()
 	}
 	p.hooks = p.statementHooks()
-	c, err := cluster.New(p.clusterOptions(&p.opts))
+	c, err := cluster.New(p.clusterOptions(&p.opts, &p.site))
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +92,7 @@ func New(opts Options) (*Plugin, error) {
 // setRoutes makes s the query path of the cluster name with options o
 // (s.c already opened): its routes and read-your-writes state.
 func (p *Plugin) setRoutes(s *site, name string, o *Options) {
-	s.name, s.opts = name, o
+	s.name, s.named, s.opts = name, name != DefaultCluster, o
 	if p.opts.InstanceReadYourWrites {
 		s.inst = &rywState{instance: true}
 	}
@@ -172,10 +173,10 @@ func (p *Plugin) WaitPrimary(ctx context.Context) error { return p.c.WaitPrimary
 // connector is the cluster's seam for each pool's driver connector: the
 // plugin's bookkeeping of every statement on it (drvconn.go), and the pool's
 // prepared statements (prepare.go).
-func (p *Plugin) connector(o *Options) func(pl *cluster.Pool, c driver.Connector) driver.Connector {
+func (p *Plugin) connector(o *Options, s *site) func(pl *cluster.Pool, c driver.Connector) driver.Connector {
 	return func(pl *cluster.Pool, c driver.Connector) driver.Connector {
 		pl.Local = &stmtCache{unprepared: o.TransactionPooling}
-		return connector{Connector: c, pl: pl, p: p, ro: o.TransactionPooling}
+		return connector{Connector: c, pl: pl, p: p, s: s, ro: o.TransactionPooling}
 	}
 }
 

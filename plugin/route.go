@@ -77,7 +77,7 @@ func (r *route) fresh(ctx context.Context) *rywState {
 		return nil
 	}
 	if st := rywFrom(ctx); st != nil {
-		return st
+		return st.of(r.s)
 	}
 	return r.s.inst
 }

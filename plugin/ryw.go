@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +30,22 @@ type rywState struct {
 	// shared by every Auto read. It keeps no last node: reads of unrelated
 	// goroutines are not bound to one replica (see Plugin.inst).
 	instance bool
+	// named holds the context's state for each named cluster (*site ->
+	// *rywState): WAL positions of two clusters cannot be compared. The
+	// state itself is the default cluster's.
+	named sync.Map
+}
+
+// of is st's state for the cluster of s: st itself for the default one.
+func (st *rywState) of(s *site) *rywState {
+	if s == nil || !s.named || st.instance {
+		return st
+	}
+	if v, ok := st.named.Load(s); ok {
+		return v.(*rywState)
+	}
+	v, _ := st.named.LoadOrStore(s, &rywState{})
+	return v.(*rywState)
 }
 
 // WithReadYourWrites returns a context with which every Auto read sees every
@@ -49,21 +66,23 @@ func rywFrom(ctx context.Context) *rywState {
 }
 
 // MarkWritten tells read-your-writes that ctx made a write the plugin did not
-// see (COPY on a raw connection, say): the next Auto read made with ctx waits
-// for it like for any other write. It does nothing for other contexts.
-func MarkWritten(ctx context.Context) { wrote(ctx) }
+// see (COPY on a raw connection, say) on the default cluster: the next Auto
+// read made with ctx waits for it like for any other write. It does nothing
+// for other contexts.
+func MarkWritten(ctx context.Context) { wrote(ctx, nil) }
 
-// wrote marks a successful write made with ctx.
-func wrote(ctx context.Context) {
+// wrote marks a successful write made with ctx on the cluster of s (nil:
+// the default one).
+func wrote(ctx context.Context, s *site) {
 	if st := rywFrom(ctx); st != nil {
-		st.writes.Add(1)
+		st.of(s).writes.Add(1)
 	}
 }
 
 // wrote marks a successful write made with ctx on s: for ctx, and for
 // the instance with read_your_writes_scope: instance.
 func (s *site) wrote(ctx context.Context) {
-	wrote(ctx)
+	wrote(ctx, s)
 	if s.inst != nil {
 		s.inst.writes.Add(1)
 	}

@@ -19,12 +19,12 @@ func TestReadYourWritesKeepsAWriteThatFinishesDuringTheLSNQuery(t *testing.T) {
 			// The server answered; a second write commits (at 200) and
 			// marks the context before this read records the answer.
 			primaryLSN = 200
-			wrote(ctx)
+			wrote(ctx, nil)
 		}
 		return lsn, nil
 	}
 
-	wrote(ctx)
+	wrote(ctx, nil)
 	if got, _ := st.target(ctx, current); got != 100 {
 		t.Fatalf("first read: target %d, want 100", got)
 	}

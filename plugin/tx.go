@@ -117,7 +117,7 @@ func (st *txState) translate(op string, err error) error {
 func (st *txState) committed(err error) error {
 	st.end()
 	if err == nil && !st.readOnly {
-		wrote(st.ctx)
+		wrote(st.ctx, st.s)
 	}
 	if err != nil && !st.readOnly && outcomeUnknown(err) {
 		if cluster.ConnectionClass(err) {
