@@ -34,6 +34,7 @@ func (p *Plugin) registerCallbacks(db *gorm.DB) error {
 		cb.Create().Replace("gorm:begin_transaction", beginCreate),
 		cb.Update().Replace("gorm:begin_transaction", beginUpdate),
 		cb.Delete().Replace("gorm:begin_transaction", beginDelete),
+		p.registerDBResolver(db),
 	)
 }
 

@@ -132,4 +132,17 @@ func TestClustersRouteByPlacement(t *testing.T) {
 		return tx.Create(&mcEvent{Kind: "events-tx"}).Error
 	}))
 	assert.EqualValues(t, 2, count(evDB, &mcEvent{}))
+
+	// dbresolver's clauses as they stand: Use with Write begins the
+	// transaction on that cluster's primary; Read reads in a read-only
+	// session.
+	require.NoError(t, db.Clauses(dbresolver.Use("events"), dbresolver.Write).Transaction(func(tx *gorm.DB) error {
+		return tx.Exec("INSERT INTO mc_events (kind) VALUES ('dbresolver')").Error
+	}))
+	assert.EqualValues(t, 3, count(evDB, &mcEvent{}))
+	var ro string
+	require.NoError(t, db.Clauses(dbresolver.Read).Raw("SHOW transaction_read_only").Scan(&ro).Error)
+	assert.Equal(t, "on", ro, "dbresolver.Read is ReadOnly")
+	require.NoError(t, db.Clauses(dbresolver.Write).Raw("SHOW transaction_read_only").Scan(&ro).Error)
+	assert.Equal(t, "off", ro, "dbresolver.Write is ReadWrite")
 }
