@@ -26,7 +26,7 @@ const dbresolverAppDir = "dbresolverapp"
 // managerWayReady turns on the Manager way of TestDBResolverAppModule. It
 // needs the multi-cluster core (placement of the events table, the
 // dbresolver clauses honoured): set it to true when that lands.
-const managerWayReady = false
+const managerWayReady = true
 
 // TestDBResolverAppModule runs the dbresolver application's own tests two
 // ways, on two local clusters (the shared one for users, one started here

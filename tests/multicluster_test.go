@@ -34,6 +34,18 @@ type mcAudit struct {
 	What string
 }
 
+// mcOrder (default cluster) has lines on the events cluster.
+type mcOrder struct {
+	ID    uint
+	Lines []mcLine `gorm:"foreignKey:OrderID"`
+}
+
+type mcLine struct {
+	ID      uint
+	OrderID uint
+	Sku     string
+}
+
 // mcOnPrimary opens plain GORM on database name of c's primary.
 func mcOnPrimary(t *testing.T, c *pgcluster.Cluster, name string) *gorm.DB {
 	t.Helper()
@@ -51,13 +63,13 @@ func TestClustersRouteByPlacement(t *testing.T) {
 	events := startCluster(t, pgcluster.Options{Replicas: 1})
 	defName, evName := freshDatabaseOn(t, shared), freshDatabaseOn(t, events)
 	defDB, evDB := mcOnPrimary(t, shared, defName), mcOnPrimary(t, events, evName)
-	require.NoError(t, defDB.AutoMigrate(&mcUser{}))
-	require.NoError(t, evDB.AutoMigrate(&mcEvent{}, &mcAudit{}))
+	require.NoError(t, defDB.AutoMigrate(&mcUser{}, &mcOrder{}))
+	require.NoError(t, evDB.AutoMigrate(&mcEvent{}, &mcAudit{}, &mcLine{}))
 	waitReplicated(t, shared, shared.Nodes()[0])
 	waitReplicated(t, events, events.Nodes()[0])
 
 	reg := registry.New()
-	require.NoError(t, reg.Place("events", &mcAudit{}))
+	require.NoError(t, reg.Place("events", &mcAudit{}, &mcLine{}))
 	cfg := testenv.Config(shared)
 	cfg.Database = defName
 	ev := cfg.ClusterBase()
@@ -145,4 +157,14 @@ func TestClustersRouteByPlacement(t *testing.T) {
 	assert.Equal(t, "on", ro, "dbresolver.Read is ReadOnly")
 	require.NoError(t, db.Clauses(dbresolver.Write).Raw("SHOW transaction_read_only").Scan(&ro).Error)
 	assert.Equal(t, "off", ro, "dbresolver.Write is ReadWrite")
+
+	// A preload of a model of another cluster runs there (GORM runs it as a
+	// statement of its own).
+	order := mcOrder{}
+	require.NoError(t, db.Create(&order).Error)
+	require.NoError(t, db.Create(&[]mcLine{{OrderID: order.ID, Sku: "a"}, {OrderID: order.ID, Sku: "b"}}).Error)
+	assert.EqualValues(t, 2, count(evDB, &mcLine{}))
+	var got mcOrder
+	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).Preload("Lines").First(&got, order.ID).Error)
+	assert.Len(t, got.Lines, 2, "the lines, read on events")
 }
