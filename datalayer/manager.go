@@ -302,12 +302,17 @@ func (m *Manager) Registry() *registry.Registry { return m.reg }
 // transaction_retries times with jittered backoff; any other error is returned
 // as it is. fn must therefore be safe to run more than once.
 func (m *Manager) Transaction(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return m.transaction(ctx, func() *gorm.DB { return m.Conn(ctx, Transactional) }, fn)
+}
+
+// transaction is Transaction on the handle on gives for each attempt.
+func (m *Manager) transaction(ctx context.Context, on func() *gorm.DB, fn func(tx *gorm.DB) error) error {
 	if fn == nil {
 		return errors.New("unifieddb: Transaction: fn is nil")
 	}
 	backoff := 10 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		err := m.Conn(ctx, Transactional).Transaction(fn)
+		err := on().Transaction(fn)
 		if err == nil || attempt >= m.cfg.TransactionRetries || !plugin.IsRetryableTxError(err) {
 			return err
 		}

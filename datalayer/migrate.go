@@ -26,25 +26,44 @@ var errNotPrimary = errors.New("the node is in recovery, not the primary")
 // PostgreSQL advisory lock: ten instances starting at once neither fail nor
 // race, and a failure leaves the schema as it was. It returns once the
 // replicas in rotation have replayed the migration (see syncReplicas).
+//
+// With several clusters each model is created on its own cluster's primary
+// (its placement: registry.Place, `tables:`, else default), under that
+// cluster's advisory lock, one cluster after the other.
 func (m *Manager) AutoMigrate(ctx context.Context) error {
 	if err := m.waitPrimary(ctx); err != nil {
 		return err
 	}
-	err := m.Transaction(ctx, func(tx *gorm.DB) error {
-		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockID).Error; err != nil {
-			return err
+	names := m.plugin.ClusterNames()
+	for _, name := range names {
+		var keep func(model any) bool
+		on := func() *gorm.DB { return m.Conn(ctx, Transactional) }
+		if len(names) > 1 {
+			on = func() *gorm.DB { return m.Conn(ctx, Transactional).Clauses(OnCluster(name)) }
+			keep = func(model any) bool {
+				c, err := m.plugin.ClusterOf(m.db, model)
+				return err == nil && c == name
+			}
 		}
-		var inRecovery bool
-		if err := tx.Raw("SELECT pg_is_in_recovery()").Scan(&inRecovery).Error; err != nil {
-			return err
+		err := m.transaction(ctx, on, func(tx *gorm.DB) error {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockID).Error; err != nil {
+				return err
+			}
+			var inRecovery bool
+			if err := tx.Raw("SELECT pg_is_in_recovery()").Scan(&inRecovery).Error; err != nil {
+				return err
+			}
+			if inRecovery {
+				return fmt.Errorf("%w: %w", ErrNoPrimary, errNotPrimary)
+			}
+			return m.reg.AutoMigrateWhere(tx, keep)
+		})
+		if err != nil {
+			if len(names) > 1 {
+				return fmt.Errorf("unifieddb: AutoMigrate on cluster %s: %w", name, err)
+			}
+			return fmt.Errorf("unifieddb: AutoMigrate: %w", err)
 		}
-		if inRecovery {
-			return fmt.Errorf("%w: %w", ErrNoPrimary, errNotPrimary)
-		}
-		return m.reg.AutoMigrate(tx)
-	})
-	if err != nil {
-		return fmt.Errorf("unifieddb: AutoMigrate: %w", err)
 	}
 	return m.syncReplicas(ctx)
 }

@@ -254,3 +254,29 @@ func (p *Plugin) crossCluster(stmt *gorm.Statement) error {
 	}
 	return &CrossClusterError{Clusters: []string{st.s.name, s.name}, Tables: []string{table}, Op: "transaction"}
 }
+
+// ClusterNames lists the clusters, DefaultCluster first.
+func (p *Plugin) ClusterNames() []string {
+	var out []string
+	for _, s := range p.allSites() {
+		out = append(out, s.name)
+	}
+	return out
+}
+
+// ClusterOf is the cluster a model's statements go to (its placement),
+// DefaultCluster when it has none.
+func (p *Plugin) ClusterOf(db *gorm.DB, model any) (string, error) {
+	if p.sites == nil {
+		return DefaultCluster, nil
+	}
+	stmt := &gorm.Statement{DB: db, Clauses: map[string]clause.Clause{}}
+	if err := stmt.Parse(model); err != nil {
+		return "", err
+	}
+	s, _, err := p.placement(stmt)
+	if err != nil {
+		return "", err
+	}
+	return s.name, nil
+}

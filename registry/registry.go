@@ -314,6 +314,12 @@ func (r *Registry) Tables() []string {
 // [Registry.Models] order, and stops at the first failure with an error naming the model. db's
 // NamingStrategy should match the registry's namer.
 func (r *Registry) AutoMigrate(db *gorm.DB) error {
+	return r.AutoMigrateWhere(db, nil)
+}
+
+// AutoMigrateWhere is AutoMigrate of the models keep accepts (nil: all), as
+// a pointer to a zero value: the models of one cluster, say.
+func (r *Registry) AutoMigrateWhere(db *gorm.DB, keep func(model any) bool) error {
 	if db == nil {
 		return errors.New("registry: AutoMigrate: nil *gorm.DB")
 	}
@@ -321,6 +327,9 @@ func (r *Registry) AutoMigrate(db *gorm.DB) error {
 	ordered := r.ordered()
 	r.mu.RUnlock()
 	for _, e := range ordered {
+		if keep != nil && !keep(reflect.New(e.typ).Interface()) {
+			continue
+		}
 		if err := db.Migrator().AutoMigrate(reflect.New(e.typ).Interface()); err != nil {
 			return fmt.Errorf("registry: auto-migrate %s (table %q): %w", e.name, e.table, err)
 		}

@@ -168,3 +168,40 @@ func TestClustersRouteByPlacement(t *testing.T) {
 	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).Preload("Lines").First(&got, order.ID).Error)
 	assert.Len(t, got.Lines, 2, "the lines, read on events")
 }
+
+// AutoMigrate creates each model on its own cluster's primary. (A model
+// with an association to another cluster's model is left out: GORM's
+// AutoMigrate creates the tables a model's relations depend on too.)
+func TestClustersAutoMigrateEachModelOnItsCluster(t *testing.T) {
+	events := startCluster(t, pgcluster.Options{Replicas: 1})
+	defName, evName := freshDatabaseOn(t, shared), freshDatabaseOn(t, events)
+	defDB, evDB := mcOnPrimary(t, shared, defName), mcOnPrimary(t, events, evName)
+
+	reg := registry.New()
+	require.NoError(t, reg.Register(&mcUser{}, &mcEvent{}))
+	require.NoError(t, reg.Place("events", &mcAudit{}))
+	cfg := testenv.Config(shared)
+	cfg.Database = defName
+	ev := cfg.ClusterBase()
+	evc := testenv.Config(events)
+	ev.Host, ev.Port, ev.ReplicaHosts, ev.Database = evc.Host, evc.Port, evc.ReplicaHosts, evName
+	ev.Username, ev.Password = evc.Username, evc.Password
+	ev.Tables = []string{"mc_events"}
+	cfg.Clusters = map[string]datalayer.Config{"events": ev}
+	var m *datalayer.Manager
+	require.NoError(t, stmt(t, testCtx(t), "datalayer.New", func(ctx context.Context) (err error) {
+		m, err = datalayer.New(ctx, cfg, datalayer.WithRegistry(reg))
+		return err
+	}))
+	t.Cleanup(func() { m.Close() })
+	require.NoError(t, m.AutoMigrate(testCtx(t)))
+
+	for _, table := range []string{"mc_users"} {
+		assert.True(t, defDB.Migrator().HasTable(table), table)
+		assert.False(t, evDB.Migrator().HasTable(table), table)
+	}
+	for _, table := range []string{"mc_events", "mc_audits"} {
+		assert.True(t, evDB.Migrator().HasTable(table), table)
+		assert.False(t, defDB.Migrator().HasTable(table), table)
+	}
+}
