@@ -107,7 +107,7 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 			return
 		}
 	}
-	mode := modeOf(stmt)
+	mode, clause := clauseMode(stmt)
 	if !mode.valid() { // only a clause set by hand can hold one
 		db.AddError(mode.invalid())
 		return
@@ -139,7 +139,13 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 		r = r.prepared
 	}
 	stmt.ConnPool = r
-	carryMode(stmt, mode)
+	if clause {
+		carryMode(stmt, mode)
+	}
+	// An inherited mode is inherited again from r, a route of that mode,
+	// with the same context: carryMode would find nothing to mark, after a
+	// second context lookup on every Auto statement (issue 21;
+	// TestRoutedInheritedModeNeedsNoMark).
 }
 
 func refusal(stmt *gorm.Statement) error {

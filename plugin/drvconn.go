@@ -39,6 +39,7 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 		dc.Close()
 		return nil, errors.New("unifieddb: the pgx driver returned an unexpected connection type")
 	}
+	c.pl.Open.Add(1)
 	return &drvConn{roConn: roConn{Conn: sc, ro: c.ro}, pl: c.pl, p: c.p, s: c.s}, nil
 }
 
@@ -178,6 +179,13 @@ func (c *drvConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx
 	return &drvTx{Tx: tx, c: c}, nil
 }
 
+// Close: database/sql closes a connection once; the pool counts it gone
+// (see cluster's held.go).
+func (c *drvConn) Close() error {
+	c.pl.Open.Add(-1)
+	return c.roConn.Conn.Close()
+}
+
 // ResetSession: database/sql hands the connection out again.
 func (c *drvConn) ResetSession(ctx context.Context) error {
 	c.pinned, c.tx = false, nil
@@ -303,6 +311,7 @@ var (
 	_ driver.ExecerContext          = (*drvConn)(nil)
 	_ driver.QueryerContext         = (*drvConn)(nil)
 	_ driver.SessionResetter        = (*drvConn)(nil)
+	_ driver.Conn                   = (*drvConn)(nil)
 	_ driver.StmtExecContext        = (*drvStmt)(nil)
 	_ driver.StmtQueryContext       = (*drvStmt)(nil)
 	_ interface{ Conn() *pgx.Conn } = (*drvConn)(nil) // for sql.Conn.Raw users (repos' COPY)

@@ -123,3 +123,44 @@ func TestTxStateEndedBeforeOpenedLeavesNothing(t *testing.T) {
 		t.Fatal("the state of a transaction that already ended was kept")
 	}
 }
+
+// A pool that has opened every connection it may, all of them in use by
+// something the plugin does not hold (rows still being read, the *sql.DB
+// used directly), is full: a statement waits pool_timeout, not until its
+// context ends. Statements themselves add nothing to Held.
+func TestFullWhenEveryOpenConnectionIsInUse(t *testing.T) {
+	ctx := context.Background()
+	pl := heldPool(t, 2)
+	var conns []*sql.Conn
+	for range 2 {
+		c, err := pl.DB.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	pl.Open.Store(1) // as connector and drvConn count: one still being dialled
+	if pl.Full() {
+		t.Fatal("full while the pool has opened fewer connections than it may")
+	}
+	pl.Open.Store(2)
+	if !pl.Full() {
+		t.Fatal("not full with every open connection in use")
+	}
+	_, err := poolExec(ctx, pl, false, "UPDATE t SET a = 1")
+	if !errors.Is(err, ErrPoolTimeout) {
+		t.Fatalf("got %v; want ErrPoolTimeout", err)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	if pl.Full() {
+		t.Fatal("full with every connection back in the pool")
+	}
+	if _, err := poolExec(ctx, pl, false, "UPDATE t SET a = 1"); err != nil {
+		t.Fatalf("a freed pool: %v", err)
+	}
+	if n := pl.Held.Load(); n != 0 {
+		t.Fatalf("held %d after statements; want 0", n)
+	}
+}

@@ -133,12 +133,19 @@ func (Mode) Build(clause.Builder) {}
 // modeOf returns the statement's mode: its mode clause, else the mode it
 // inherits (inherited).
 func modeOf(stmt *gorm.Statement) Mode {
+	m, _ := clauseMode(stmt)
+	return m
+}
+
+// clauseMode is modeOf, and whether the mode came from a clause (else it
+// was inherited).
+func clauseMode(stmt *gorm.Statement) (Mode, bool) {
 	if c, ok := stmt.Clauses[modeClause]; ok {
 		if m, ok := c.Expression.(Mode); ok {
-			return m
+			return m, true
 		}
 	}
-	return inherited(stmt)
+	return inherited(stmt), false
 }
 
 // inherited is the mode of a statement without a mode clause. GORM runs

@@ -37,8 +37,6 @@ func poolExecOnce(ctx context.Context, pl *cluster.Pool, prep bool, query string
 		return nil, &unsentError{err} // database/sql would not send it either
 	}
 	if !pl.Full() {
-		pl.Held.Add(1)
-		defer pl.Held.Add(-1)
 		st, err := poolStmt(ctx, pl, prep, query)
 		if err != nil {
 			return nil, beforeSend(err)
@@ -73,8 +71,6 @@ func poolQueryOnce(ctx context.Context, pl *cluster.Pool, prep bool, query strin
 	if !pl.Full() {
 		// Counted until the rows are returned, not until they are closed:
 		// database/sql gives no word of that (see held.go).
-		pl.Held.Add(1)
-		defer pl.Held.Add(-1)
 		st, err := poolStmt(ctx, pl, prep, query)
 		if err != nil {
 			return nil, beforeSend(err)
@@ -117,8 +113,6 @@ func poolQueryRowOnce(ctx context.Context, pl *cluster.Pool, prep bool, query st
 		return errRow(ctx, &unsentError{err})
 	}
 	if !pl.Full() {
-		pl.Held.Add(1)
-		defer pl.Held.Add(-1)
 		st, err := poolStmt(ctx, pl, prep, query)
 		if err != nil {
 			return errRow(ctx, beforeSend(err))

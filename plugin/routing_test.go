@@ -24,7 +24,7 @@ import (
 
 // routingPlugin: k nodes, n0 the primary, the others replicas, all probed.
 // Attempts are functions (script.do): nothing connects.
-func routingPlugin(t *testing.T, k int, opts Options) (*Plugin, []*cluster.Node) {
+func routingPlugin(t testing.TB, k int, opts Options) (*Plugin, []*cluster.Node) {
 	t.Helper()
 	opts.EnableHA = true
 	if opts.FailoverTimeout == 0 {

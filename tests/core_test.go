@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"errors"
 	"sync/atomic"
 	"testing"
@@ -247,6 +248,31 @@ func TestPoolTimeoutWhenEveryConnectionIsBusy(t *testing.T) {
 	require.NoError(t, held[0].Rollback().Error)
 	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).Raw("SELECT 1").Scan(&one).Error)
 	require.NoError(t, held[1].Rollback().Error)
+}
+
+// A connection held by rows still being read counts too: the pool has
+// opened every connection it may, so the next statement waits pool_timeout
+// instead of queueing in database/sql until its context ends
+// (internal/cluster/held.go: the pool counts its open connections, not its
+// statements).
+func TestPoolTimeoutWhenOpenRowsHoldTheConnection(t *testing.T) {
+	ctx := testCtx(t)
+	const wait = 500 * time.Millisecond
+	m := newManager(t, shared, func(c *datalayer.Config) {
+		c.PoolSize, c.MaxOverflow, c.PoolTimeout = 1, 0, wait
+	})
+	rows, err := m.Conn(ctx, datalayer.ReadWrite).Raw("SELECT generate_series(1, 3)").Rows()
+	require.NoError(t, err)
+	short, cancel := context.WithTimeout(ctx, 10*wait)
+	defer cancel()
+	start := time.Now()
+	var one int
+	err = m.Conn(short, datalayer.ReadWrite).Raw("SELECT 1").Scan(&one).Error
+	elapsed := time.Since(start)
+	require.ErrorIs(t, err, datalayer.ErrPoolTimeout)
+	assert.Less(t, elapsed, 4*wait, "waited %s", elapsed)
+	require.NoError(t, rows.Close())
+	require.NoError(t, m.Conn(ctx, datalayer.ReadWrite).Raw("SELECT 1").Scan(&one).Error)
 }
 
 func TestReplicaDownAtStart(t *testing.T) {

@@ -29,7 +29,7 @@ type trackedConn struct {
 	epoch int64
 
 	// sentAt is when something was written that the server has not answered
-	// yet (unix ns, 0: nothing awaited): a statement sent into a node that
+	// yet (monoNanos, 0: nothing awaited): a statement sent into a node that
 	// went silent shows here without any timer per statement.
 	sentAt atomic.Int64
 }
@@ -37,7 +37,7 @@ type trackedConn struct {
 // Write notes when the server starts to owe an answer.
 func (c *trackedConn) Write(b []byte) (int, error) {
 	if c.sentAt.Load() == 0 {
-		c.sentAt.Store(time.Now().UnixNano())
+		c.sentAt.Store(monoNanos())
 	}
 	return c.Conn.Write(b)
 }
@@ -100,7 +100,7 @@ func (s *connSet) wrap(dial func(ctx context.Context, network, addr string) (net
 	}
 }
 
-// stalledSince returns the oldest time (unix ns) at which a socket sent
+// stalledSince returns the oldest time (monoNanos) at which a socket sent
 // something the server has not answered yet, or 0.
 func (s *connSet) stalledSince() int64 {
 	var oldest int64

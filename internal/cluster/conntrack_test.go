@@ -103,3 +103,27 @@ func BenchmarkDead(b *testing.B) {
 		}
 	}
 }
+
+// A socket's stamp is on the clock the stall watcher and the probes use
+// (monoNanos): taken at the write, compared with a probe's start (monoOf).
+// The write's stamp once read the wall clock too.
+func TestWriteStampIsOnTheStallClock(t *testing.T) {
+	c, srv := pair(t)
+	probeStart := monoOf(time.Now())
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	after := monoNanos()
+	at := c.set.stalledSince()
+	if at < probeStart || at > after {
+		t.Fatalf("stamp %d outside [%d, %d]: not on the stall clock", at, probeStart, after)
+	}
+	srv.Write([]byte("y"))
+	buf := make([]byte, 1)
+	if _, err := c.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	if at := c.set.stalledSince(); at != 0 {
+		t.Fatalf("stamp %d after the answer; want 0", at)
+	}
+}

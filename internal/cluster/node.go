@@ -38,7 +38,7 @@ type Node struct {
 	// reconnect asks the probe loop for a new probe session: one that
 	// refused a write may be read-only since its session started.
 	reconnect atomic.Bool
-	// answeredAt is when the last successful probe was sent (unix ns): a
+	// answeredAt is when the last successful probe was sent (monoNanos): a
 	// socket waiting since before then is a slow statement, not a hung node.
 	answeredAt atomic.Int64
 	quickProbe atomic.Bool              // the next probe is a quick one (see watchStalls)

@@ -36,7 +36,8 @@ type Pool struct {
 	Kind PoolKind
 	Wait time.Duration
 	Max  int32        // the *sql.DB's MaxOpenConns; 0: no limit
-	Held atomic.Int32 // connections the query path holds (see held.go)
+	Open atomic.Int32 // driver connections open, counted by the query path's connector (see held.go)
+	Held atomic.Int32 // connections the query path holds for a transaction or Conn (see held.go)
 	// released bounds the callers a topology change releases (see admit.go).
 	released gate
 

@@ -146,7 +146,7 @@ func (c *Cluster) probe(n *Node) probeResult {
 	r.syncWait.at = r.at
 	r.latency = r.at.Sub(start)
 	if r.err == nil {
-		n.answeredAt.Store(start.UnixNano())
+		n.answeredAt.Store(monoOf(start))
 	}
 	if r.err == nil && r.inRecovery && c.topo.Load().Primary == nil && time.Since(n.probeConnAt) >= Jitter(renewStandbySession, 0.2) {
 		// No primary known: a later probe starts a new session. Behind a

@@ -29,7 +29,7 @@ func (c *Cluster) watchStalls() {
 			return
 		case <-t.C:
 		}
-		now := time.Now().UnixNano()
+		now := monoNanos()
 		for _, n := range c.Nodes() {
 			if at := n.conns.stalledSince(); at != 0 && now-at > int64(stallAfter) && at > n.answeredAt.Load() {
 				c.cutSlowProbe(n, now)
@@ -55,7 +55,7 @@ type probeRun struct {
 // probeTimeout.
 func (c *Cluster) cutSlowProbe(n *Node, now int64) {
 	run := n.probing.Load()
-	if run == nil || c.topo.Load().Primary == n || now-run.start.UnixNano() < int64(stallProbeTimeout) {
+	if run == nil || c.topo.Load().Primary == n || now-monoOf(run.start) < int64(stallProbeTimeout) {
 		return
 	}
 	run.cancel()

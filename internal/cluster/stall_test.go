@@ -28,13 +28,13 @@ func TestCutSlowProbe(t *testing.T) {
 			cut := false
 			c.n.probing.Store(&probeRun{start: now.Add(-c.age), cancel: func() { cut = true }})
 			defer c.n.probing.Store(nil)
-			p.cutSlowProbe(c.n, now.UnixNano())
+			p.cutSlowProbe(c.n, monoOf(now))
 			if cut != c.cut {
 				t.Fatalf("cut = %v, want %v", cut, c.cut)
 			}
 		})
 	}
 	t.Run("no probe in flight", func(t *testing.T) {
-		p.cutSlowProbe(replica, now.UnixNano()) // must not panic
+		p.cutSlowProbe(replica, monoOf(now)) // must not panic
 	})
 }
