@@ -155,6 +155,15 @@ func TestPrimaryCrashWritesWaitForThePromotionAndNothingIsLost(t *testing.T) {
 	rs := l.Stop()
 	t.Logf("load stopped %s after promotion", time.Since(promoted))
 
+	checkCrashWrites(t, rs, crashed, promoted, workers, writesOn(t, next))
+}
+
+// checkCrashWrites checks the writes of a load through a primary crash:
+// only those in flight at the crash failed (ErrOutcomeUnknown, at most one
+// per worker), those that waited resumed within 0.3 s of the promotion, and
+// every acknowledged write is in onNew (the new primary's) exactly once.
+func checkCrashWrites(t *testing.T, rs []loadgen.Result, crashed, promoted time.Time, workers int, onNew map[[2]int]int) {
+	t.Helper()
 	var acked []loadgen.Result
 	for _, r := range rs {
 		switch {
@@ -172,7 +181,6 @@ func TestPrimaryCrashWritesWaitForThePromotionAndNothingIsLost(t *testing.T) {
 	assert.LessOrEqual(t, len(failures(rs)), workers, "only writes in flight at the crash fail")
 
 	// Every acknowledged write is on the new primary, exactly once.
-	onNew := writesOn(t, next)
 	for _, r := range acked {
 		require.Equal(t, 1, onNew[[2]int{r.Worker, r.Seq}], "acknowledged write %d/%d", r.Worker, r.Seq)
 	}

@@ -1,0 +1,79 @@
+package tests
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/prompt-improver/unifieddb/datalayer"
+	"github.com/prompt-improver/unifieddb/internal/loadgen"
+	"github.com/prompt-improver/unifieddb/internal/pgcluster"
+	"github.com/prompt-improver/unifieddb/internal/testenv"
+)
+
+// haEvent is written on the second cluster ("events", placed by its table).
+type haEvent struct {
+	ID     uint `gorm:"primaryKey"`
+	Worker int
+	Seq    int
+}
+
+// addCluster adds c to cfg as the named cluster, holding tables.
+func addCluster(cfg *datalayer.Config, name string, c *pgcluster.Cluster, tables ...string) {
+	sec := cfg.ClusterBase()
+	own := testenv.Config(c)
+	sec.Host, sec.Port, sec.ReplicaHosts, sec.Database = own.Host, own.Port, own.ReplicaHosts, own.Database
+	sec.Username, sec.Password = own.Username, own.Password
+	sec.Tables = tables
+	if cfg.Clusters == nil {
+		cfg.Clusters = map[string]datalayer.Config{}
+	}
+	cfg.Clusters[name] = sec
+}
+
+// A primary crash on one cluster fails only the writes in flight there, as
+// with one cluster, and not one statement of the other cluster's steady load.
+func TestFailoverOfOneClusterLeavesTheOtherAlone(t *testing.T) {
+	ctx := testCtx(t)
+	c, primary, next, other := syncCrashCluster(t, ctx)
+	events := startCluster(t, pgcluster.Options{Replicas: 1})
+	m := newManager(t, c, func(cfg *datalayer.Config) {
+		haConfig(cfg)
+		addCluster(cfg, "events", events, "ha_events")
+	})
+	require.NoError(t, migrate(t, ctx, m, &haWrite{}))
+	require.NoError(t, mcOnPrimary(t, events, events.Database()).AutoMigrate(&haEvent{}))
+	waitReplicated(t, events, events.Nodes()[0])
+
+	const workers = 8
+	writes := startLoad(t, ctx, workers, 5*time.Millisecond, writeOp(m))
+	evWrites := startLoad(t, ctx, 4, 5*time.Millisecond, func(ctx context.Context, w, seq int) error {
+		return m.DB().WithContext(ctx).Create(&haEvent{Worker: w, Seq: seq}).Error
+	})
+	evReads := startLoad(t, ctx, 4, 5*time.Millisecond, func(ctx context.Context, w, seq int) error {
+		var n int64
+		return m.DB().WithContext(ctx).Model(&haEvent{}).Count(&n).Error
+	})
+	time.Sleep(time.Second)
+	require.NoError(t, primary.Kill())
+	crashed := time.Now()
+	time.Sleep(2 * time.Second)
+	require.NoError(t, nodeOp(t, ctx, "promote replica1", next.Promote))
+	promoted := time.Now()
+	require.NoError(t, nodeOp(t, ctx, "repoint replica2", func(ctx context.Context) error { return other.Repoint(ctx, next) }))
+	time.Sleep(time.Second)
+	rs, evW, evR := writes.Stop(), evWrites.Stop(), evReads.Stop()
+
+	checkCrashWrites(t, rs, crashed, promoted, workers, writesOn(t, next))
+	for _, r := range append(failures(evW), failures(evR)...) {
+		t.Errorf("events cluster: a statement started %s after the other cluster's crash failed: %v", r.Start.Sub(crashed), r.Err)
+	}
+	assert.Greater(t, acked(evW), 100, "the events cluster took writes all along")
+	assert.Greater(t, acked(evR), 100, "and reads")
+	t.Logf("events cluster: %d writes and %d reads, 0 failed", acked(evW), acked(evR))
+}
+
+func acked(rs []loadgen.Result) int { return len(rs) - len(failures(rs)) }
