@@ -120,6 +120,12 @@ func TestClustersObservedEachOnItsOwn(t *testing.T) {
 	assert.GreaterOrEqual(t, evQueries, int64(1))
 	assert.GreaterOrEqual(t, ci.Clusters["events"].QueriesTotal, int64(1))
 
+	// A name no cluster has is an error, not an empty snapshot.
+	_, err = m.Plugin().StatusOf("nope")
+	assert.ErrorIs(t, err, datalayer.ErrUnknownCluster)
+	_, err = m.Plugin().MetricsOf("nope")
+	assert.ErrorIs(t, err, datalayer.ErrUnknownCluster)
+
 	// Metrics: one node_up per node of both clusters, labelled.
 	reg := prometheus.NewRegistry()
 	require.NoError(t, reg.Register(metrics.NewCollector(m)))
