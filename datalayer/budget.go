@@ -7,6 +7,11 @@ package datalayer
 // when no replica does (read pool). Size a cluster with it: N instances
 // fit when N*PerNode <= max_connections - superuser_reserved_connections
 // - reserved_connections (PostgreSQL 16+) on every node.
+//
+// Each named cluster (Config.Clusters) has its own budget, from its own
+// section (Config.Clusters[name].ConnectionBudget()): the health report
+// shows it in that cluster's section and doctor checks it against that
+// cluster's primary.
 type ConnectionBudget struct {
 	Write         int `json:"write"`         // pool_size + max_overflow
 	Read          int `json:"read"`          // pool_size + max_overflow

@@ -53,6 +53,12 @@ type HealthReport struct {
 	SplitBrain bool `json:"split_brain"`
 	// Discovery says where the node list came from (discovery).
 	Discovery DiscoveryHealth `json:"discovery"`
+	// Clusters are the named clusters' sections (Config.Clusters), keyed
+	// by name, each the report of that cluster alone; omitted with one
+	// cluster. The fields above are the default cluster's, except Status
+	// and Problems, which also take in every named cluster's (its problems
+	// prefixed "cluster NAME: "; the worst status wins).
+	Clusters map[string]HealthReport `json:"clusters,omitempty"`
 }
 
 // PoolFigures are connection pool figures (database/sql's DBStats), summed
@@ -172,7 +178,7 @@ func (m *Manager) HealthCheck(ctx context.Context, opts ...HealthOption) (Health
 			return HealthReport{}, fmt.Errorf("unifieddb: health check: %w", err)
 		}
 	}
-	return m.healthReport(m.plugin.Status(), time.Now()), nil
+	return m.fullReport(time.Now()), nil
 }
 
 // usable returns ctx's error, or ErrClosed once the Manager is closed.
@@ -193,15 +199,26 @@ func (m *Manager) isClosed() bool {
 	return errors.Is(err, ErrClosed)
 }
 
-// healthReport builds the report of one status snapshot.
+// healthReport builds the report of one status snapshot of the default
+// cluster.
 func (m *Manager) healthReport(cs plugin.ClusterStatus, now time.Time) HealthReport {
+	r := clusterReport(m.cfg, cs, now)
+	for _, c := range m.reg.Conflicts() {
+		r.RegistryConflicts = append(r.RegistryConflicts, RegistryConflict{Table: c.Table, Kept: c.Kept, Rejected: c.Rejected})
+	}
+	return r
+}
+
+// clusterReport builds the report of one cluster's status snapshot; cfg is
+// that cluster's configuration.
+func clusterReport(cfg Config, cs plugin.ClusterStatus, now time.Time) HealthReport {
 	r := HealthReport{
 		Primary:          cs.Primary,
 		SplitBrain:       cs.SplitBrain,
 		Nodes:            make([]NodeHealth, 0, len(cs.Nodes)),
-		ConnectionBudget: m.cfg.ConnectionBudget(),
+		ConnectionBudget: cfg.ConnectionBudget(),
 	}
-	secrets := m.cfg.Passwords()
+	secrets := cfg.Passwords()
 	r.Discovery = discoveryHealth(cs.Discovery, secrets)
 	usable := 0
 	for _, n := range cs.Nodes {
@@ -239,14 +256,11 @@ func (m *Manager) healthReport(cs plugin.ClusterStatus, now time.Time) HealthRep
 		r.CheckedAt = now
 	}
 	r.ActiveConnections = r.ConnectionPool.InUse
-	for _, c := range m.reg.Conflicts() {
-		r.RegistryConflicts = append(r.RegistryConflicts, RegistryConflict{Table: c.Table, Kept: c.Kept, Rejected: c.Rejected})
-	}
 	var noPrimary time.Duration
 	if cs.Primary == "" && !cs.NoPrimarySince.IsZero() {
 		noPrimary = now.Sub(cs.NoPrimarySince)
 	}
-	r.Status, r.Problems = m.judge(r, usable, noPrimary)
+	r.Status, r.Problems = judge(r, usable, noPrimary, cfg.FailoverTimeout)
 	return r
 }
 
@@ -266,7 +280,7 @@ func syncRepProblem(n NodeHealth) string {
 }
 
 // judge decides the status of a report and says why it is not healthy.
-func (m *Manager) judge(r HealthReport, usable int, since time.Duration) (string, []string) {
+func judge(r HealthReport, usable int, since, failoverTimeout time.Duration) (string, []string) {
 	var problems []string
 	for _, n := range r.Nodes {
 		if n.SyncRepStalled {
@@ -297,10 +311,10 @@ func (m *Manager) judge(r HealthReport, usable int, since time.Duration) (string
 	switch {
 	case usable == 0:
 		return StatusUnhealthy, append(problems, "no node is usable")
-	case r.Primary == "" && since >= m.cfg.FailoverTimeout:
-		return StatusUnhealthy, append(problems, fmt.Sprintf("no primary for %s (failover_timeout %s): writes fail", since.Round(time.Millisecond), m.cfg.FailoverTimeout))
+	case r.Primary == "" && since >= failoverTimeout:
+		return StatusUnhealthy, append(problems, fmt.Sprintf("no primary for %s (failover_timeout %s): writes fail", since.Round(time.Millisecond), failoverTimeout))
 	case r.Primary == "":
-		return StatusDegraded, append(problems, fmt.Sprintf("no primary for %s (failover_timeout %s): reads only, writes wait", since.Round(time.Millisecond), m.cfg.FailoverTimeout))
+		return StatusDegraded, append(problems, fmt.Sprintf("no primary for %s (failover_timeout %s): reads only, writes wait", since.Round(time.Millisecond), failoverTimeout))
 	case len(problems) > 0:
 		return StatusDegraded, problems
 	}

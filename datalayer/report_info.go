@@ -37,6 +37,11 @@ type ConnectionInfo struct {
 	// Modes are keyed by mode name: auto, read_only, read_write, batch,
 	// transactional.
 	Modes map[string]QueryFigures `json:"modes"`
+	// Clusters are the named clusters' figures keyed by name (their nodes,
+	// pools and per-node statement figures; no modes), omitted with one
+	// cluster. The fields above are the default cluster's, except the mode
+	// figures and the totals derived from them, which count every cluster.
+	Clusters map[string]ConnectionInfo `json:"clusters,omitempty"`
 }
 
 // QueryFigures are the statement figures of one node or one mode; latencies
@@ -79,7 +84,9 @@ func (m *Manager) ConnectionInfo(ctx context.Context) (ConnectionInfo, error) {
 	if err := m.usable(ctx); err != nil {
 		return ConnectionInfo{}, err
 	}
-	return connectionInfo(m.plugin.Status(), m.plugin.Metrics(), m.cfg.EnableMetrics), nil
+	ci := connectionInfo(m.plugin.Status(), m.plugin.Metrics(), m.cfg.EnableMetrics)
+	ci.Clusters = m.clusterInfos()
+	return ci, nil
 }
 
 func connectionInfo(cs plugin.ClusterStatus, mt plugin.Metrics, enabled bool) ConnectionInfo {

@@ -17,6 +17,9 @@ type Statement struct {
 	Mode Mode
 	// Node is the host:port that ran the attempt.
 	Node string
+	// Cluster is the name of the node's cluster when the handle holds
+	// several ("default" for the top-level one), "" with one cluster.
+	Cluster string
 	// Pool is the node's pool it used: "write", "read", "batch" or
 	// "transactional".
 	Pool string
@@ -134,7 +137,7 @@ func (p *Plugin) statement(ctx context.Context, mode Mode, pl *cluster.Pool, que
 		return // no hook: clock() did not even read the time
 	}
 	s := Statement{
-		Mode: mode, Node: pl.Node.Name, Pool: pl.Kind.String(), Query: query,
+		Mode: mode, Node: pl.Node.Name, Cluster: pl.Node.ClusterName(), Pool: pl.Kind.String(), Query: query,
 		Start: start, Duration: d, Rows: rows, Err: err, Attempt: attempt, Last: last,
 		OutcomeKnown: err == nil || !errors.Is(err, ErrOutcomeUnknown),
 		node:         pl.Node,

@@ -106,7 +106,9 @@ func (p *Plugin) openSites() error {
 	for _, name := range names {
 		o := p.opts.Clusters[name]
 		s := &site{}
-		c, err := cluster.New(p.clusterOptions(&o, s))
+		co := p.clusterOptions(&o, s)
+		co.Name = name
+		c, err := cluster.New(co)
 		if err != nil {
 			return fmt.Errorf("unifieddb: cluster %s: %w", name, err)
 		}

@@ -74,7 +74,11 @@ func New(opts Options) (*Plugin, error) {
 		p.log = slog.Default()
 	}
 	p.hooks = p.statementHooks()
-	c, err := cluster.New(p.clusterOptions(&p.opts, &p.site))
+	co := p.clusterOptions(&p.opts, &p.site)
+	if len(opts.Clusters) > 0 {
+		co.Name = DefaultCluster // several clusters: label this one too
+	}
+	c, err := cluster.New(co)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +163,15 @@ func (p *Plugin) Close() error {
 func (p *Plugin) Status() ClusterStatus { return p.c.Status() }
 
 // Probe asks every node for a probe now and waits for the answers (or ctx).
-func (p *Plugin) Probe(ctx context.Context) error { return p.c.Probe(ctx) }
+// With several clusters it probes every cluster's nodes.
+func (p *Plugin) Probe(ctx context.Context) error {
+	for _, s := range p.allSites() {
+		if err := s.c.Probe(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // WaitPrimary waits until a probe found a writable primary (one only
 // assumed at start does not count). It does not wait for replicas: reads

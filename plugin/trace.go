@@ -24,6 +24,7 @@ const (
 	AttrOutcome      = attribute.Key("unifieddb.outcome")       // ok, error or unknown
 	AttrRowsAffected = attribute.Key("unifieddb.rows_affected") // an Exec's, when a hook asked for it
 	AttrFailoverFrom = attribute.Key("unifieddb.failover.from") // host:port of the old primary
+	AttrCluster      = attribute.Key("unifieddb.cluster")       // the cluster's name, only when the handle holds several
 )
 
 // Tracing returns a StatementHook that makes an OpenTelemetry client span of
@@ -65,6 +66,9 @@ func (t *tracer) Statement(ctx context.Context, s Statement) {
 		AttrAttempts.Int(s.Attempt), AttrOutcome.String(outcome))
 	if op != "" {
 		attrs = append(attrs, semconv.DBOperationName(op))
+	}
+	if s.Cluster != "" {
+		attrs = append(attrs, AttrCluster.String(s.Cluster))
 	}
 	if s.Rows >= 0 {
 		attrs = append(attrs, AttrRowsAffected.Int64(s.Rows))

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm/clause"
+
 	"github.com/prompt-improver/unifieddb/datalayer"
 )
 
@@ -44,6 +46,10 @@ connections   the connections of one instance, per node: every pool a
 tables        every registered model has its table
 migrations    no SQL migration of migrations_dir is pending
 registry      no two models map to one table
+
+With several clusters (clusters: in the configuration), each named
+cluster's node, roles, commits, lag and connections checks follow,
+prefixed "cluster NAME: ".
 
 Exit status: 0 no fail (warnings allowed), 1 any fail, 2 usage error.`
 
@@ -120,9 +126,33 @@ func (d *doctor) run(path string) {
 		return
 	}
 	d.discovery(rep)
+	d.nodes("", cfg, rep, d.readyErr)
+	if rep.Primary == "" {
+		d.add("fail", "server", "no primary to ask its version")
+		d.add("fail", "connections", "no primary to read max_connections from")
+		d.add("fail", "tables", "no primary to check")
+		d.add("fail", "migrations", "no primary to check")
+	} else {
+		d.server(ctx)
+		d.connections(ctx, "", cfg, nil)
+		d.tables(ctx)
+		d.migrations(ctx)
+	}
+	d.clusters(ctx, rep)
+	if len(rep.RegistryConflicts) == 0 {
+		d.add("ok", "registry", "%d model(s), no conflict", len(m.Registry().Tables()))
+	}
+	for _, c := range rep.RegistryConflicts {
+		d.add("warn", "registry", "table %s: kept %s, rejected %s", c.Table, c.Kept, c.Rejected)
+	}
+}
+
+// nodes checks one cluster's nodes, roles, commits and lag; prefix
+// names the cluster in each check ("" for the default one).
+func (d *doctor) nodes(prefix string, cfg datalayer.Config, rep datalayer.HealthReport, readyErr error) {
 	primaries := 0
 	for _, n := range rep.Nodes {
-		check := "node " + n.Name
+		check := prefix + "node " + n.Name
 		switch {
 		case !n.Healthy && n.Error != "":
 			d.add("fail", check, "unreachable: %s", n.Error)
@@ -137,15 +167,15 @@ func (d *doctor) run(path string) {
 	}
 	switch {
 	case primaries == 1 && !rep.SplitBrain:
-		d.add("ok", "roles", "one primary (%s), %d other node(s)", rep.Primary, len(rep.Nodes)-1)
-	case primaries == 0 && permanent(d.readyErr):
-		d.add("fail", "roles", "no primary: every node has a fault waiting cannot cure (see ready): writes fail at once")
+		d.add("ok", prefix+"roles", "one primary (%s), %d other node(s)", rep.Primary, len(rep.Nodes)-1)
+	case primaries == 0 && permanent(readyErr):
+		d.add("fail", prefix+"roles", "no primary: every node has a fault waiting cannot cure (see ready): writes fail at once")
 	case primaries == 0:
-		d.add("fail", "roles", "no primary: writes fail after failover_timeout (%s)", cfg.FailoverTimeout)
+		d.add("fail", prefix+"roles", "no primary: writes fail after failover_timeout (%s)", cfg.FailoverTimeout)
 	default:
-		d.add("fail", "roles", "%d nodes accept writes (split brain); writes go to %s", primaries, rep.Primary)
+		d.add("fail", prefix+"roles", "%d nodes accept writes (split brain); writes go to %s", primaries, rep.Primary)
 	}
-	d.commits(rep)
+	d.commits(prefix, rep)
 	for _, n := range rep.Nodes {
 		if !n.Healthy || n.Role != "replica" {
 			continue
@@ -153,27 +183,10 @@ func (d *doctor) run(path string) {
 		lag := time.Duration(n.ReplicationLagMs * float64(time.Millisecond))
 		switch {
 		case cfg.MaxReplicationLag > 0 && lag > cfg.MaxReplicationLag:
-			d.add("warn", "lag "+n.Name, "%s behind (%d bytes), over max_replication_lag %s: out of read rotation", lag.Round(time.Millisecond), n.ReplicationLagBytes, cfg.MaxReplicationLag)
+			d.add("warn", prefix+"lag "+n.Name, "%s behind (%d bytes), over max_replication_lag %s: out of read rotation", lag.Round(time.Millisecond), n.ReplicationLagBytes, cfg.MaxReplicationLag)
 		default:
-			d.add("ok", "lag "+n.Name, "%s behind (%d bytes), max %s", lag.Round(time.Millisecond), n.ReplicationLagBytes, maxLagText(cfg.MaxReplicationLag))
+			d.add("ok", prefix+"lag "+n.Name, "%s behind (%d bytes), max %s", lag.Round(time.Millisecond), n.ReplicationLagBytes, maxLagText(cfg.MaxReplicationLag))
 		}
-	}
-	if rep.Primary == "" {
-		d.add("fail", "server", "no primary to ask its version")
-		d.add("fail", "connections", "no primary to read max_connections from")
-		d.add("fail", "tables", "no primary to check")
-		d.add("fail", "migrations", "no primary to check")
-	} else {
-		d.server(ctx)
-		d.connections(ctx)
-		d.tables(ctx)
-		d.migrations(ctx)
-	}
-	if len(rep.RegistryConflicts) == 0 {
-		d.add("ok", "registry", "%d model(s), no conflict", len(m.Registry().Tables()))
-	}
-	for _, c := range rep.RegistryConflicts {
-		d.add("warn", "registry", "table %s: kept %s, rejected %s", c.Table, c.Kept, c.Rejected)
 	}
 }
 
@@ -202,17 +215,17 @@ func permanent(err error) bool {
 }
 
 // commits names the nodes whose commits wait on a synchronous standby.
-func (d *doctor) commits(rep datalayer.HealthReport) {
+func (d *doctor) commits(prefix string, rep datalayer.HealthReport) {
 	stalled := false
 	for _, n := range rep.Nodes {
 		if n.SyncRepStalled {
 			stalled = true
-			d.add("fail", "commits", "%d commits waiting on synchronous standby on %s (longest %s): writes stall until the standby confirms or synchronous_standby_names changes",
+			d.add("fail", prefix+"commits", "%d commits waiting on synchronous standby on %s (longest %s): writes stall until the standby confirms or synchronous_standby_names changes",
 				n.SyncRepWaiting, n.Name, msText(n.SyncRepLongestWaitMs))
 		}
 	}
 	if !stalled && rep.Primary != "" {
-		d.add("ok", "commits", "no commit waits on a synchronous standby")
+		d.add("ok", prefix+"commits", "no commit waits on a synchronous standby")
 	}
 }
 
@@ -223,18 +236,25 @@ func maxLagText(d time.Duration) string {
 	return d.String()
 }
 
-func (d *doctor) connections(ctx context.Context) {
-	cfg := d.s.cfg
+// connections checks the connection budget of one cluster (cfg) against
+// its primary's max_connections; on: the clause that sends the query to
+// that cluster (nil: the default one), prefix names it in the check.
+func (d *doctor) connections(ctx context.Context, prefix string, cfg datalayer.Config, on clause.Expression) {
+	check := prefix + "connections"
 	var limits struct {
 		Max, Superuser, Reserved, InUse int
 	}
-	err := d.s.m.Conn(ctx, datalayer.ReadWrite).Raw(`SELECT
+	db := d.s.m.Conn(ctx, datalayer.ReadWrite)
+	if on != nil {
+		db = db.Clauses(on)
+	}
+	err := db.Raw(`SELECT
   current_setting('max_connections')::int AS max,
   current_setting('superuser_reserved_connections')::int AS superuser,
   COALESCE(NULLIF(current_setting('reserved_connections', true), '')::int, 0) AS reserved,
   (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int AS in_use`).Scan(&limits).Error
 	if err != nil {
-		d.add("fail", "connections", "reading max_connections: %v", err)
+		d.add("fail", check, "reading max_connections: %v", err)
 		return
 	}
 	b := cfg.ConnectionBudget()
@@ -247,15 +267,15 @@ func (d *doctor) connections(ctx context.Context) {
 	}
 	switch n := d.instances; {
 	case n > 0 && fit < n:
-		d.add("fail", "connections", "%s: %d instances need %d per node, %d over", detail, n, n*b.PerNode, n*b.PerNode-avail)
+		d.add("fail", check, "%s: %d instances need %d per node, %d over", detail, n, n*b.PerNode, n*b.PerNode-avail)
 	case n > 0:
-		d.add("ok", "connections", "%s: %d instances need %d per node", detail, n, n*b.PerNode)
+		d.add("ok", check, "%s: %d instances need %d per node", detail, n, n*b.PerNode)
 	case fit < 1:
-		d.add("fail", "connections", "%s", detail)
+		d.add("fail", check, "%s", detail)
 	case fit < 4:
-		d.add("warn", "connections", "%s: 4 instances would need %d", detail, 4*b.PerNode)
+		d.add("warn", check, "%s: 4 instances would need %d", detail, 4*b.PerNode)
 	default:
-		d.add("ok", "connections", "%s", detail)
+		d.add("ok", check, "%s", detail)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -53,6 +54,32 @@ func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 func printHealth(w io.Writer, r datalayer.HealthReport) {
+	printHealthSection(w, r)
+	if len(r.RegistryConflicts) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "registry conflicts:")
+		for _, c := range r.RegistryConflicts {
+			fmt.Fprintf(w, "  table %s: kept %s, rejected %s\n", c.Table, c.Kept, c.Rejected)
+		}
+	}
+	for _, name := range sortedKeys(r.Clusters) {
+		fmt.Fprintf(w, "\ncluster %s\n", name)
+		printHealthSection(w, r.Clusters[name])
+	}
+}
+
+// sortedKeys are m's keys in order: the named clusters' sections.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// printHealthSection prints one cluster's part of the report.
+func printHealthSection(w io.Writer, r datalayer.HealthReport) {
 	fmt.Fprintf(w, "status: %s\n", r.Status)
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "  - %s\n", p)
@@ -77,13 +104,6 @@ func printHealth(w io.Writer, r datalayer.HealthReport) {
 			msText(n.LatencyMs), msText(n.ReplicationLagMs), strconv.FormatInt(n.ReplicationLagBytes, 10), sourceView(n), oneLine(n.Error))
 	}
 	tw.Flush()
-	if len(r.RegistryConflicts) > 0 {
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, "registry conflicts:")
-		for _, c := range r.RegistryConflicts {
-			fmt.Fprintf(w, "  table %s: kept %s, rejected %s\n", c.Table, c.Kept, c.Rejected)
-		}
-	}
 }
 
 // oneLine keeps a table row on one line.

@@ -90,8 +90,27 @@ func printInfo(w io.Writer, ci datalayer.ConnectionInfo) {
 	}
 	tw.Flush()
 
+	printPools(w, ci)
+	for _, name := range sortedKeys(ci.Clusters) {
+		c := ci.Clusters[name]
+		fmt.Fprintf(w, "\ncluster %s\n", name)
+		fmt.Fprintf(w, "connections: %d active, %d idle, pool utilization %.1f%%\n", c.ActiveConnections, c.IdleConnections, c.PoolUtilization)
+		fmt.Fprintf(w, "statements: %d queries, %d errors, %d retries; %d failovers\n", c.QueriesTotal, c.ErrorsTotal, c.RetriesTotal, c.FailoversTotal)
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "NODE\tROLE\tQUERIES\tERRORS\tRETRIES\tAVG\tP50\tP95\tP99")
+		for _, n := range c.Nodes {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", n.Name, n.Role, figuresRow(n.QueryFigures))
+		}
+		tw.Flush()
+		printPools(w, c)
+	}
+}
+
+// printPools prints the pool table of one cluster's figures.
+func printPools(w io.Writer, ci datalayer.ConnectionInfo) {
 	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tPOOL\tIN USE\tIDLE\tOPEN\tMAX OPEN\tWAITS\tWAITED")
 	for _, n := range ci.Nodes {
 		kinds := make([]string, 0, len(n.Pools))

@@ -148,3 +148,7 @@ func (n *Node) Secret() string { return n.secret }
 // refused with 25006 makes it not writable; either asks for an immediate
 // probe.
 func (n *Node) Report(err error) { n.c.Report(n, err) }
+
+// ClusterName is Options.Name of the node's cluster: "" when the handle
+// holds one cluster.
+func (n *Node) ClusterName() string { return n.c.opts.Name }

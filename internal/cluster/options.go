@@ -23,6 +23,9 @@ type PoolConfig struct {
 // them and documents each; the fields mean what plugin.Options' fields of
 // the same names mean.
 type Options struct {
+	// Name is the cluster's name when a handle holds several (statement
+	// hooks label their figures with it), "" with one.
+	Name                string
 	Nodes               []Addr
 	Discovery           Discoverer
 	DiscoveryInterval   time.Duration
