@@ -33,13 +33,7 @@ func newManager(t *testing.T, c *pgcluster.Cluster, mutate func(*datalayer.Confi
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	var m *datalayer.Manager
-	require.NoError(t, stmt(t, testCtx(t), "datalayer.New", func(ctx context.Context) (err error) {
-		m, err = datalayer.New(ctx, cfg)
-		return err
-	}))
-	t.Cleanup(func() { m.Close() })
-	return m
+	return openManager(t, cfg)
 }
 
 // servedBy runs a model read (no raw SQL) and returns the port of the

@@ -21,11 +21,15 @@ type haEvent struct {
 	Seq    int
 }
 
-// addCluster adds c to cfg as the named cluster, holding tables.
-func addCluster(cfg *datalayer.Config, name string, c *pgcluster.Cluster, tables ...string) {
+// addCluster adds c to cfg as the named cluster, on its database (c's own
+// when empty), holding tables.
+func addCluster(cfg *datalayer.Config, name string, c *pgcluster.Cluster, database string, tables ...string) {
 	sec := cfg.ClusterBase()
 	own := testenv.Config(c)
 	sec.Host, sec.Port, sec.ReplicaHosts, sec.Database = own.Host, own.Port, own.ReplicaHosts, own.Database
+	if database != "" {
+		sec.Database = database
+	}
 	sec.Username, sec.Password = own.Username, own.Password
 	sec.Tables = tables
 	if cfg.Clusters == nil {
@@ -42,7 +46,7 @@ func TestFailoverOfOneClusterLeavesTheOtherAlone(t *testing.T) {
 	events := startCluster(t, pgcluster.Options{Replicas: 1})
 	m := newManager(t, c, func(cfg *datalayer.Config) {
 		haConfig(cfg)
-		addCluster(cfg, "events", events, "ha_events")
+		addCluster(cfg, "events", events, "", "ha_events")
 	})
 	require.NoError(t, migrate(t, ctx, m, &haWrite{}))
 	require.NoError(t, mcOnPrimary(t, events, events.Database()).AutoMigrate(&haEvent{}))

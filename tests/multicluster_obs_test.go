@@ -34,12 +34,7 @@ func TestClustersObservedEachOnItsOwn(t *testing.T) {
 
 	cfg := testenv.Config(shared)
 	cfg.Database = defName
-	ev := cfg.ClusterBase()
-	evc := testenv.Config(events)
-	ev.Host, ev.Port, ev.ReplicaHosts, ev.Database = evc.Host, evc.Port, evc.ReplicaHosts, evName
-	ev.Username, ev.Password = evc.Username, evc.Password
-	ev.Tables = []string{"mc_events"}
-	cfg.Clusters = map[string]datalayer.Config{"events": ev}
+	addCluster(&cfg, "events", events, evName, "mc_events")
 
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
@@ -96,7 +91,7 @@ func TestClustersObservedEachOnItsOwn(t *testing.T) {
 	assert.Equal(t, datalayer.StatusHealthy, er.Status, er.Problems)
 	assert.ElementsMatch(t, names(events), nodeNames(er))
 	assert.Equal(t, events.Nodes()[0].Addr(), er.Primary)
-	assert.Equal(t, ev.ConnectionBudget(), er.ConnectionBudget)
+	assert.Equal(t, cfg.Clusters["events"].ConnectionBudget(), er.ConnectionBudget)
 	data, err := json.Marshal(rep)
 	require.NoError(t, err)
 	var doc struct {
@@ -168,7 +163,7 @@ func TestClustersObservedEachOnItsOwn(t *testing.T) {
 		if strings.HasPrefix(p, "cluster events: node "+lost.Addr()) {
 			found = true
 		}
-		assert.NotContains(t, p, ev.Password)
+		assert.NotContains(t, p, cfg.Clusters["events"].Password)
 	}
 	assert.True(t, found, "problems: %v", rep.Problems)
 	for _, n := range rep.Nodes {

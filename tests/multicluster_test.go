@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -72,18 +71,8 @@ func TestClustersRouteByPlacement(t *testing.T) {
 	require.NoError(t, reg.Place("events", &mcAudit{}, &mcLine{}))
 	cfg := testenv.Config(shared)
 	cfg.Database = defName
-	ev := cfg.ClusterBase()
-	evc := testenv.Config(events)
-	ev.Host, ev.Port, ev.ReplicaHosts, ev.Database = evc.Host, evc.Port, evc.ReplicaHosts, evName
-	ev.Username, ev.Password = evc.Username, evc.Password
-	ev.Tables = []string{"mc_events"}
-	cfg.Clusters = map[string]datalayer.Config{"events": ev}
-	var m *datalayer.Manager
-	require.NoError(t, stmt(t, testCtx(t), "datalayer.New", func(ctx context.Context) (err error) {
-		m, err = datalayer.New(ctx, cfg, datalayer.WithRegistry(reg))
-		return err
-	}))
-	t.Cleanup(func() { m.Close() })
+	addCluster(&cfg, "events", events, evName, "mc_events")
+	m := openManager(t, cfg, datalayer.WithRegistry(reg))
 	ctx := testCtx(t)
 	db := m.DB().WithContext(ctx)
 
@@ -182,18 +171,8 @@ func TestClustersAutoMigrateEachModelOnItsCluster(t *testing.T) {
 	require.NoError(t, reg.Place("events", &mcAudit{}))
 	cfg := testenv.Config(shared)
 	cfg.Database = defName
-	ev := cfg.ClusterBase()
-	evc := testenv.Config(events)
-	ev.Host, ev.Port, ev.ReplicaHosts, ev.Database = evc.Host, evc.Port, evc.ReplicaHosts, evName
-	ev.Username, ev.Password = evc.Username, evc.Password
-	ev.Tables = []string{"mc_events"}
-	cfg.Clusters = map[string]datalayer.Config{"events": ev}
-	var m *datalayer.Manager
-	require.NoError(t, stmt(t, testCtx(t), "datalayer.New", func(ctx context.Context) (err error) {
-		m, err = datalayer.New(ctx, cfg, datalayer.WithRegistry(reg))
-		return err
-	}))
-	t.Cleanup(func() { m.Close() })
+	addCluster(&cfg, "events", events, evName, "mc_events")
+	m := openManager(t, cfg, datalayer.WithRegistry(reg))
 	require.NoError(t, m.AutoMigrate(testCtx(t)))
 
 	for _, table := range []string{"mc_users"} {
