@@ -11,8 +11,8 @@ import (
 
 // Joins and subqueries that would need two clusters (issue 18). A
 // statement runs on one cluster; every other table it reads must be there
-// too, or the server would answer "relation does not exist" (or read a
-// stale copy). So, with several clusters only, before a statement is sent
+// too, or the server answers "relation does not exist" (or reads a table
+// of the same name that is not the one its model writes to). So, with several clusters only, before a statement is sent
 // the tables it names besides its own are resolved to their clusters:
 //   - association joins (Joins("Company"), InnerJoins, "Manager.Company"):
 //     the related model's cluster, as if it were queried itself (unplaced:
