@@ -129,7 +129,7 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 		db.AddError(refusal(stmt))
 		return
 	}
-	s, _, err := p.siteFor(stmt)
+	s, err := p.statementSite(stmt)
 	if err != nil {
 		db.AddError(err)
 		return

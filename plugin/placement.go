@@ -39,7 +39,7 @@ var (
 type CrossClusterError struct {
 	Clusters []string
 	Tables   []string
-	Op       string // "transaction", ...
+	Op       string // "transaction", "join" or "subquery": what needed the other cluster
 }
 
 func (e *CrossClusterError) Error() string {
@@ -116,7 +116,19 @@ func (p *Plugin) openSites() error {
 		p.setRoutes(s, name, &o)
 		p.sites[name] = s
 	}
+	p.placeTables()
 	return nil
+}
+
+// placeTables makes, once, what places the tables SQL text names
+// (tableSite): Options.Tables' sites, and the Placer when it can place a
+// table by name.
+func (p *Plugin) placeTables() {
+	p.tableSites = make(map[string]*site, len(p.opts.Tables))
+	for table, name := range p.opts.Tables {
+		p.tableSites[table] = p.sites[name] // validated: the cluster exists
+	}
+	p.tablePlacer, _ = p.opts.Placer.(TablePlacer)
 }
 
 // allSites lists the sites, the default one first.
@@ -144,6 +156,19 @@ func (p *Plugin) siteFor(stmt *gorm.Statement) (s *site, asked bool, err error) 
 	return p.placement(stmt)
 }
 
+// statementSite is the site a statement goes to; with several clusters
+// it is refused when it reads a table of another (crossrefs.go).
+func (p *Plugin) statementSite(stmt *gorm.Statement) (*site, error) {
+	if p.sites == nil {
+		return &p.site, nil // one cluster: nothing to look up
+	}
+	s, _, err := p.placement(stmt)
+	if err == nil {
+		err = p.crossRefs(stmt, s)
+	}
+	return s, err
+}
+
 func (p *Plugin) placement(stmt *gorm.Statement) (*site, bool, error) {
 	if name, ok := namedCluster(stmt); ok {
 		s := p.sites[name]
@@ -153,19 +178,9 @@ func (p *Plugin) placement(stmt *gorm.Statement) (*site, bool, error) {
 		return s, true, nil
 	}
 	if sc := stmt.Schema; sc != nil {
-		if v, ok := p.placed.Load(sc); ok {
-			if s := v.(*site); s != nil {
-				return s, true, nil
-			}
-		} else {
-			s, err := p.placeModel(sc)
-			if err != nil {
-				return nil, true, err
-			}
-			p.placed.Store(sc, s)
-			if s != nil {
-				return s, true, nil
-			}
+		s, err := p.placedSite(sc)
+		if err != nil || s != nil {
+			return s, true, err
 		}
 	}
 	if stmt.Table != "" {
@@ -190,6 +205,20 @@ func (p *Plugin) entrySite(stmt *gorm.Statement) *site {
 		}
 	}
 	return &p.site
+}
+
+// placedSite is the site a model is placed on (cached), nil when it has
+// none.
+func (p *Plugin) placedSite(sc *schema.Schema) (*site, error) {
+	if v, ok := p.placed.Load(sc); ok {
+		return v.(*site), nil
+	}
+	s, err := p.placeModel(sc)
+	if err != nil {
+		return nil, err
+	}
+	p.placed.Store(sc, s)
+	return s, nil
 }
 
 // placeModel is the site of a model: its Placer's answer, else its
@@ -237,18 +266,23 @@ func namedCluster(stmt *gorm.Statement) (string, bool) {
 }
 
 // crossCluster refuses a statement of a transaction begun on one cluster
-// whose clause or placement names another.
+// whose clause or placement names another, and a statement on a held
+// connection that reads a table of another cluster than the transaction's
+// (or, outside one, its own placement's).
 func (p *Plugin) crossCluster(stmt *gorm.Statement) error {
 	st := txOf(stmt.ConnPool)
 	if st == nil || st.s == nil {
-		return nil
+		if s, _, err := p.placement(stmt); err == nil {
+			return p.crossRefs(stmt, s)
+		}
+		return nil // a held connection's statement was never refused for its clause
 	}
 	s, asked, err := p.placement(stmt)
 	if err != nil {
 		return err
 	}
 	if !asked || s == st.s {
-		return nil
+		return p.crossRefs(stmt, st.s)
 	}
 	table := stmt.Table
 	if table == "" && stmt.Schema != nil {

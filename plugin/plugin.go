@@ -32,6 +32,11 @@ type Plugin struct {
 	sites map[string]*site
 	// placed caches each model's cluster: *schema.Schema -> *site.
 	placed sync.Map
+	// tableSites are Options.Tables' sites and tablePlacer Options.Placer
+	// when it can place a table by name: the clusters of tables named in
+	// SQL text (crossrefs.go). Set with sites.
+	tableSites  map[string]*site
+	tablePlacer TablePlacer
 
 	closed   atomic.Bool
 	seen     sync.Map // *schema.Schema already registered or checked

@@ -57,6 +57,21 @@ func (r *Registry) ClusterOf(model any) (cluster string, ok bool) {
 	return cluster, ok
 }
 
+// ClusterOfTable reports the cluster the model of a table (the model
+// registered for it) was placed on; ok is false when no placed model has
+// that table. The data layer asks it for tables named in SQL text, where
+// there is no model to ask ClusterOf about.
+func (r *Registry) ClusterOfTable(table string) (cluster string, ok bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	e, ok := r.byTable[table]
+	if !ok {
+		return "", false
+	}
+	cluster, ok = r.placed[e.typ]
+	return cluster, ok
+}
+
 func modelType(model any) reflect.Type {
 	t := reflect.TypeOf(model)
 	for t.Kind() == reflect.Pointer {

@@ -39,3 +39,22 @@ func TestPlace(t *testing.T) {
 		t.Fatal("an empty cluster name is refused")
 	}
 }
+
+func TestClusterOfTable(t *testing.T) {
+	r := New()
+	if err := r.Register(&placedB{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Place("events", &placedA{}); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := r.ClusterOfTable("placed_as"); !ok || c != "events" {
+		t.Fatalf("ClusterOfTable(placed_as) = %q, %v; want events", c, ok)
+	}
+	if _, ok := r.ClusterOfTable("placed_bs"); ok {
+		t.Fatal("a registered model never placed has no cluster")
+	}
+	if _, ok := r.ClusterOfTable("nope"); ok {
+		t.Fatal("an unknown table has no cluster")
+	}
+}
