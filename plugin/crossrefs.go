@@ -29,6 +29,9 @@ import (
 const (
 	opJoin     = "join"
 	opSubquery = "subquery"
+	// opRaw: raw SQL whose own (first) table is on another cluster; it
+	// needs OnCluster, not a join of two.
+	opRaw = "raw SQL"
 )
 
 // maxRefDepth bounds how deep subqueries of subqueries are followed.
@@ -48,6 +51,7 @@ type refCheck struct {
 	at    *site
 	op    string // opJoin, or opSubquery inside a subquery
 	first string // the first table SQL text names: raw SQL's own
+	raw   bool   // the statement is raw SQL (Raw, Exec)
 	hits  []refHit
 	err   error
 }
@@ -62,6 +66,7 @@ type refHit struct {
 func (p *Plugin) crossRefs(stmt *gorm.Statement, at *site) error {
 	c := refCheck{p: p, at: at, op: opJoin}
 	if stmt.SQL.Len() > 0 {
+		c.raw = true
 		c.sql(stmt.SQL.String(), false) // Raw, Exec: built already
 	} else {
 		c.statement(stmt, 0)
@@ -90,8 +95,11 @@ func (c *refCheck) refusal(own string) error {
 		if h.table != own && !slices.Contains(others, h.table) {
 			others = append(others, h.table)
 		}
-		if h.op == opJoin {
+		switch {
+		case h.op == opJoin:
 			e.Op = opJoin
+		case h.op == opRaw && e.Op == opSubquery:
+			e.Op = opRaw
 		}
 	}
 	slices.Sort(e.Clusters[1:])
@@ -202,8 +210,11 @@ func (c *refCheck) sql(text string, fromList bool) {
 			continue
 		}
 		op := c.op
-		if n.nested {
+		switch {
+		case n.nested:
 			op = opSubquery
+		case c.raw && n.table == c.first:
+			op = opRaw
 		}
 		table := n.table
 		if n.schema != "" {

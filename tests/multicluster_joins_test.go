@@ -75,7 +75,7 @@ func TestClustersRefuseJoinsAcrossClusters(t *testing.T) {
 	refused(rw.InnerJoins("Event").Find(&tickets).Error, "join", "xj_tickets", "mc_events")
 	refused(rw.Joins("JOIN mc_audits a ON a.id = xj_tickets.event_id").Find(&tickets).Error, "join", "xj_tickets", "mc_audits")
 	refused(rw.Raw("SELECT count(*) FROM xj_tickets t JOIN mc_events e ON e.id = t.event_id").Scan(&n).Error, "join", "xj_tickets", "mc_events")
-	refused(rw.Exec("DELETE FROM mc_audits").Error, "join", "mc_audits")
+	refused(rw.Exec("DELETE FROM mc_audits").Error, "raw SQL", "mc_audits")
 
 	// Subqueries: WHERE ... IN (?), db.Table("(?) AS t"), raw SQL's.
 	evIDs := db.Model(&mcEvent{}).Select("id")
