@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pressly/goose/v3/lock"
 	"gorm.io/gorm"
@@ -161,7 +162,8 @@ func (m *Manager) Migrations(opts ...migrations.Option) (*migrations.Runner, err
 func (m *Manager) MigrationsOn(cluster string, opts ...migrations.Option) (*migrations.Runner, error) {
 	s, ok := m.migs[cluster]
 	if !ok {
-		return nil, fmt.Errorf("unifieddb: migrations: %w: %q", ErrUnknownCluster, cluster)
+		known := append([]string{DefaultCluster}, m.cfg.ClusterNames()...)
+		return nil, fmt.Errorf("%w: %q in MigrationsOn (the clusters: %s)", ErrUnknownCluster, cluster, strings.Join(known, ", "))
 	}
 	return m.runner(s, opts...)
 }

@@ -80,7 +80,7 @@ func TestMigrationsOnCluster(t *testing.T) {
 
 	_, err = m.MigrationsOn("nope")
 	require.ErrorIs(t, err, ErrUnknownCluster)
-	assert.Contains(t, err.Error(), `"nope"`)
+	assert.Equal(t, `unifieddb: unknown cluster: "nope" in MigrationsOn (the clusters: default, events)`, err.Error())
 
 	_, err = m.MigrationsOn("events")
 	require.ErrorIs(t, err, migrations.ErrNoMigrations)
