@@ -167,7 +167,9 @@ type Config struct {
 	// versioned SQL migrations (NNNNN_name.sql, goose format) that Migrate
 	// and Migrations run; a relative path is taken from the process's
 	// working directory. It must exist. Default empty: the migrations handed
-	// with WithMigrations, else none (Migrate runs AutoMigrate only).
+	// with WithMigrations, else none (Migrate runs AutoMigrate only). In
+	// clusters.NAME it is that cluster's (or WithClusterMigrations), run
+	// on its migration_host or primary (MigrationsOn).
 	MigrationsDir string
 	// TCPKeepalive (`tcp_keepalive`) is the idle time before the first TCP
 	// keepalive probe and the time between probes (3 probes), so a peer that

@@ -22,38 +22,43 @@ type directDB struct {
 
 const directMaxConns = 4
 
-// migrationDB returns where the SQL migrations run: migration_host when set,
-// else the primary's Transactional pool. Behind PgBouncer migration_host is
-// required: goose's session lock would stay on whatever server connection
-// PgBouncer lent, and its unlock would go to another.
-func (m *Manager) migrationDB() (*sql.DB, error) {
-	if m.cfg.MigrationHost == "" {
-		if m.cfg.PgBouncer {
-			return nil, &ConfigError{Fields: []FieldError{{Field: "migration_host",
+// migrationDB returns where a cluster's SQL migrations run: its
+// migration_host when set, else its primary's Transactional pool. Behind
+// PgBouncer migration_host is required: goose's session lock would stay on
+// whatever server connection PgBouncer lent, and its unlock would go to
+// another.
+func (m *Manager) migrationDB(s *migrationSite) (*sql.DB, error) {
+	if s.cfg.MigrationHost == "" {
+		if s.cfg.PgBouncer {
+			return nil, &ConfigError{Fields: []FieldError{{Field: s.field("migration_host"),
 				Problem: "is required with pgbouncer to run the SQL migrations: their session advisory lock needs a direct connection to the primary"}}}
 		}
-		return m.Conn(context.Background(), Transactional).DB()
+		db := m.Conn(context.Background(), Transactional)
+		if s.name != DefaultCluster {
+			db = db.Clauses(OnCluster(s.name)) // points the handle at that cluster's pool
+		}
+		return db.DB()
 	}
-	m.direct.mu.Lock()
-	defer m.direct.mu.Unlock()
-	if m.direct.closed {
+	s.direct.mu.Lock()
+	defer s.direct.mu.Unlock()
+	if s.direct.closed {
 		return nil, ErrClosed
 	}
-	if m.direct.db != nil {
-		return m.direct.db, nil
+	if s.direct.db != nil {
+		return s.direct.db, nil
 	}
-	hp, problem := parseHostPort(m.cfg.MigrationHost, m.cfg.Port)
+	hp, problem := parseHostPort(s.cfg.MigrationHost, s.cfg.Port)
 	if problem != "" {
-		return nil, &ConfigError{Fields: []FieldError{{Field: "migration_host", Problem: problem}}}
+		return nil, &ConfigError{Fields: []FieldError{{Field: s.field("migration_host"), Problem: problem}}}
 	}
-	cc, err := m.connConfig(plugin.Addr{Host: hp.Host, Port: hp.Port})
+	cc, err := s.connConfig(plugin.Addr{Host: hp.Host, Port: hp.Port})
 	if err != nil {
-		return nil, fmt.Errorf("unifieddb: migration_host: %w", err)
+		return nil, fmt.Errorf("unifieddb: %s: %w", s.field("migration_host"), err)
 	}
 	db := stdlib.OpenDB(*cc)
 	db.SetMaxOpenConns(directMaxConns)
 	db.SetMaxIdleConns(1)
-	m.direct.db = db
+	s.direct.db = db
 	return db, nil
 }
 

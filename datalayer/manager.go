@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"sync"
 	"time"
 
@@ -28,17 +27,13 @@ type Manager struct {
 	plugin *plugin.Plugin
 	reg    *registry.Registry
 	log    *slog.Logger
-	// migrations are the SQL migrations Migrate runs: WithMigrations's or
-	// migrations_dir's; nil: none.
-	migrations fs.FS
+	// migs are the SQL migrations of each cluster (DefaultCluster and every
+	// named one) and where they run: WithMigrations's or migrations_dir's,
+	// WithClusterMigrations's or clusters.NAME.migrations_dir's.
+	migs map[string]*migrationSite
 	// modes[m] is a session already marked with mode m: m.Conn only adds
 	// the context, at the cost of plain GORM's WithContext.
 	modes [5]*gorm.DB
-
-	// connConfig gives the pgx settings of an address (WithConnConfig
-	// applied), for the direct connection of migration_host.
-	connConfig plugin.ConnConfigFunc
-	direct     directDB
 
 	closeOnce sync.Once
 	closeErr  error
@@ -59,6 +54,9 @@ type options struct {
 
 	migrations    fs.FS
 	migrationsSet bool // WithMigrations was given, maybe with nil
+	// clusterMigrations are WithClusterMigrations's, by cluster name
+	// (maybe nil).
+	clusterMigrations map[string]fs.FS
 }
 
 // WithLogger sends the Manager's log lines to l (default slog.Default()).
@@ -124,10 +122,6 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 	for _, w := range cfg.Warnings {
 		o.log.Warn("unifieddb: configuration", "warning", w)
 	}
-	migs, err := o.migrationsFS(cfg)
-	if err != nil {
-		return nil, err
-	}
 	if o.reg == nil {
 		o.reg = registry.Default().Clone(registry.WithStrict(cfg.StrictMode), registry.WithLogger(o.log))
 	}
@@ -151,6 +145,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 	if popts.Clusters = cfg.clusterOptions(o.hooks, o.connHook); popts.Clusters != nil {
 		popts.Tables = cfg.PlacementTables()
 		popts.Placer = o.reg
+	}
+	migs, err := o.migrationSites(cfg, popts.ConnConfig, popts.Clusters)
+	if err != nil {
+		return nil, err
 	}
 	p, err := plugin.New(popts)
 	if err != nil {
@@ -180,7 +178,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 	wctx, cancel := context.WithTimeout(ctx, cfg.ConnectionTimeout)
 	_ = p.WaitReady(wctx)
 	cancel()
-	m := &Manager{cfg: cfg, db: db, plugin: p, reg: o.reg, log: o.log, migrations: migs, connConfig: popts.ConnConfig}
+	m := &Manager{cfg: cfg, db: db, plugin: p, reg: o.reg, log: o.log, migs: migs}
 	// Auto is what an unmarked statement gets; the other modes ride on the
 	// session's pool (plugin.InMode): no clause to copy per call, no context
 	// to derive per statement.
@@ -189,23 +187,6 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 		m.modes[mode] = plugin.InMode(db, mode)
 	}
 	return m, nil
-}
-
-// migrationsFS returns the SQL migrations handed to the Manager, one way
-// only: WithMigrations or migrations_dir (validated by cfg.Validate).
-func (o *options) migrationsFS(cfg Config) (fs.FS, error) {
-	switch {
-	case o.migrationsSet && o.migrations == nil:
-		return nil, errors.New("unifieddb: WithMigrations: nil fs.FS")
-	case o.migrationsSet && cfg.MigrationsDir != "":
-		return nil, &ConfigError{Fields: []FieldError{{Field: "migrations_dir",
-			Problem: "is set and WithMigrations hands migrations too: hand them one way"}}}
-	case o.migrationsSet:
-		return o.migrations, nil
-	case cfg.MigrationsDir != "":
-		return os.DirFS(cfg.MigrationsDir), nil
-	}
-	return nil, nil
 }
 
 func (c Config) pluginOptions(reg *registry.Registry, log *slog.Logger, hooks plugin.Hooks) plugin.Options {
@@ -330,6 +311,12 @@ func (m *Manager) transaction(ctx context.Context, on func() *gorm.DB, fn func(t
 // Close closes every pool and stops every background job. Later calls fail
 // with ErrClosed. It is idempotent.
 func (m *Manager) Close() error {
-	m.closeOnce.Do(func() { m.closeErr = errors.Join(m.plugin.Close(), m.direct.close()) })
+	m.closeOnce.Do(func() {
+		errs := []error{m.plugin.Close()}
+		for _, s := range m.migs {
+			errs = append(errs, s.direct.close())
+		}
+		m.closeErr = errors.Join(errs...)
+	})
 	return m.closeErr
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pressly/goose/v3/lock"
 	"gorm.io/gorm"
@@ -13,7 +14,8 @@ import (
 
 // migrationLockID is the advisory lock every schema change takes: goose's
 // own key, so AutoMigrate and the SQL migrations of many instances starting
-// at once run one after the other.
+// at once run one after the other. Each cluster's lock is its own: it is
+// taken on that cluster's primary.
 var migrationLockID = lock.DefaultLockID
 
 // errNotPrimary is wrapped by AutoMigrate when the node it reached turned out
@@ -90,27 +92,57 @@ func (m *Manager) syncReplicas(ctx context.Context) error {
 // library has no migrations of its own. It is idempotent: a second call
 // changes nothing. Like AutoMigrate it returns once the replicas in rotation
 // have replayed what it did.
+//
+// With several clusters it then runs each cluster's SQL migrations
+// (WithClusterMigrations or clusters.NAME.migrations_dir) on that cluster's
+// migration_host or primary, under that cluster's advisory lock: the
+// default cluster first, then the named ones by name. Each Result says its
+// cluster (Result.Cluster). A failure stops there: the results of the
+// clusters before it (and of its migrations applied before the failing
+// one) are returned with an error naming the cluster.
 func (m *Manager) Migrate(ctx context.Context) ([]migrations.Result, error) {
 	if err := m.AutoMigrate(ctx); err != nil {
 		return nil, err
 	}
-	if m.migrations == nil {
+	var all []migrations.Result
+	ran := false
+	for _, name := range m.plugin.ClusterNames() {
+		s := m.migs[name]
+		if s == nil || s.fsys == nil {
+			continue
+		}
+		ran = true
+		res, err := m.migrateSite(ctx, s)
+		all = append(all, res...)
+		if err != nil {
+			return all, err
+		}
+	}
+	if !ran {
 		m.log.DebugContext(ctx, "unifieddb: Migrate: no SQL migrations handed (WithMigrations, migrations_dir): AutoMigrate only")
 		return nil, nil
 	}
-	r, err := m.Migrations()
+	return all, m.syncReplicas(ctx)
+}
+
+// migrateSite applies the pending SQL migrations of one cluster.
+func (m *Manager) migrateSite(ctx context.Context, s *migrationSite) ([]migrations.Result, error) {
+	r, err := m.runner(s)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
 	res, err := r.Up(ctx)
+	if err != nil && s.label != "" {
+		return res, fmt.Errorf("unifieddb: migrate on cluster %s: %w", s.label, err)
+	}
 	if err != nil {
 		return res, fmt.Errorf("unifieddb: migrate: %w", err)
 	}
-	return res, m.syncReplicas(ctx)
+	return res, nil
 }
 
-// Migrations returns a runner of the SQL migrations handed to the Manager
+// Migrations returns a runner of the default cluster's SQL migrations
 // (WithMigrations or migrations_dir; a migrations.WithFS in opts replaces
 // them), for status and down, on migration_host when it is set, else on the
 // primary's Transactional pool. With none handed it returns an error
@@ -118,23 +150,46 @@ func (m *Manager) Migrate(ctx context.Context) ([]migrations.Result, error) {
 // silently report nothing. Close the runner when done; it leaves the pool
 // open.
 func (m *Manager) Migrations(opts ...migrations.Option) (*migrations.Runner, error) {
-	db, err := m.migrationDB()
+	return m.runner(m.migs[DefaultCluster], opts...)
+}
+
+// MigrationsOn is Migrations for the named cluster (DefaultCluster
+// included): a runner of its SQL migrations (WithClusterMigrations or
+// clusters.NAME.migrations_dir) on its migration_host or primary, recording
+// them in its own database. A name no cluster has is an error wrapping
+// ErrUnknownCluster. With several clusters the runner's results say the
+// cluster (Result.Cluster).
+func (m *Manager) MigrationsOn(cluster string, opts ...migrations.Option) (*migrations.Runner, error) {
+	s, ok := m.migs[cluster]
+	if !ok {
+		known := append([]string{DefaultCluster}, m.cfg.ClusterNames()...)
+		return nil, fmt.Errorf("%w: %q in MigrationsOn (the clusters: %s)", ErrUnknownCluster, cluster, strings.Join(known, ", "))
+	}
+	return m.runner(s, opts...)
+}
+
+// runner is the runner of one cluster's SQL migrations (see Migrations).
+func (m *Manager) runner(s *migrationSite, opts ...migrations.Option) (*migrations.Runner, error) {
+	db, err := m.migrationDB(s)
 	if err != nil {
-		return nil, fmt.Errorf("unifieddb: migrations: %w", err)
+		return nil, s.errorf("migrations: %w", err)
 	}
 	base := []migrations.Option{migrations.WithLogger(m.log)}
-	if m.migrations != nil {
-		base = append(base, migrations.WithFS(m.migrations))
+	if s.label != "" {
+		base = append(base, migrations.WithCluster(s.label))
+	}
+	if s.fsys != nil {
+		base = append(base, migrations.WithFS(s.fsys))
 	}
 	r, err := migrations.New(db, append(base, opts...)...)
-	if errors.Is(err, migrations.ErrNoMigrations) && m.migrations == nil {
-		return nil, fmt.Errorf("unifieddb: no SQL migrations handed to the Manager (datalayer.WithMigrations or migrations_dir): %w", err)
+	if errors.Is(err, migrations.ErrNoMigrations) && s.fsys == nil {
+		return nil, s.errorf("no SQL migrations handed to the Manager (%s): %w", s.handedBy(), err)
 	}
-	if errors.Is(err, migrations.ErrNoMigrations) && m.cfg.MigrationsDir != "" && len(opts) == 0 {
-		return nil, fmt.Errorf("unifieddb: migrations_dir %q: %w", m.cfg.MigrationsDir, err)
+	if errors.Is(err, migrations.ErrNoMigrations) && s.cfg.MigrationsDir != "" && len(opts) == 0 {
+		return nil, s.errorf("%s %q: %w", s.field("migrations_dir"), s.cfg.MigrationsDir, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("unifieddb: %w", err) // the runner's errors start with "migrations:"
+		return nil, s.errorf("%w", err) // the runner's errors start with "migrations:"
 	}
 	return r, nil
 }

@@ -53,6 +53,9 @@ type Result struct {
 	Direction string // "up" or "down"
 	Duration  time.Duration
 	Empty     bool // the migration had no statements in this direction (still versioned)
+	// Cluster is the name of the cluster the migration ran on, given by [WithCluster]
+	// (datalayer's Manager gives it when it has several clusters); "" without it.
+	Cluster string
 }
 
 // Status is the state of one known migration.
@@ -70,6 +73,7 @@ type config struct {
 	fsys        fs.FS
 	logger      *slog.Logger
 	lockTimeout time.Duration
+	cluster     string
 }
 
 // WithFS hands the migrations to run: fsys's root holds the NNNNN_name.sql files (for an
@@ -108,11 +112,25 @@ func WithLockTimeout(d time.Duration) Option {
 	}
 }
 
+// WithCluster labels every [Result] of the runner with the name of the cluster its database
+// belongs to (Result.Cluster), so that the results of several databases stay told apart.
+// Default: no label.
+func WithCluster(name string) Option {
+	return func(c *config) error {
+		if name == "" {
+			return errors.New("migrations: WithCluster: empty name")
+		}
+		c.cluster = name
+		return nil
+	}
+}
+
 // Runner applies migrations to one database. It is safe for concurrent use; calls on one
 // Runner run one at a time, and Runners in other processes wait for the advisory lock.
 type Runner struct {
 	db       *sql.DB
 	provider *goose.Provider
+	cluster  string // Result.Cluster
 	closed   atomic.Bool
 }
 
@@ -161,7 +179,7 @@ func New(db *sql.DB, opts ...Option) (*Runner, error) {
 		}
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	return &Runner{db: db, provider: p}, nil
+	return &Runner{db: db, provider: p, cluster: cfg.cluster}, nil
 }
 
 // Up applies every pending migration in version order, each in its own transaction, and returns
@@ -175,11 +193,11 @@ func (r *Runner) Up(ctx context.Context) ([]Result, error) {
 	if err != nil {
 		var pe *goose.PartialError
 		if errors.As(err, &pe) {
-			return results(pe.Applied), partialErr("up", pe)
+			return r.results(pe.Applied), partialErr("up", pe)
 		}
 		return nil, fmt.Errorf("migrations: up: %w", err)
 	}
-	return results(res), nil
+	return r.results(res), nil
 }
 
 // Down rolls back the most recently applied migration. It returns [ErrNothingToRollBack] when
@@ -199,7 +217,7 @@ func (r *Runner) Down(ctx context.Context) (Result, error) {
 		}
 		return Result{}, fmt.Errorf("migrations: down: %w", err)
 	}
-	return result(res), nil
+	return r.result(res), nil
 }
 
 // Status returns every known migration in version order with whether it is applied. Like Up
@@ -269,23 +287,24 @@ func partialErr(direction string, pe *goose.PartialError) error {
 	return fmt.Errorf("migrations: %s: %s (version %d) failed: %w", direction, src, version, pe)
 }
 
-func results(in []*goose.MigrationResult) []Result {
+func (r *Runner) results(in []*goose.MigrationResult) []Result {
 	out := make([]Result, 0, len(in))
-	for _, r := range in {
-		out = append(out, result(r))
+	for _, res := range in {
+		out = append(out, r.result(res))
 	}
 	return out
 }
 
-func result(r *goose.MigrationResult) Result {
-	if r == nil || r.Source == nil {
+func (r *Runner) result(res *goose.MigrationResult) Result {
+	if res == nil || res.Source == nil {
 		return Result{}
 	}
 	return Result{
-		Version:   r.Source.Version,
-		Source:    path.Base(r.Source.Path),
-		Direction: r.Direction,
-		Duration:  r.Duration,
-		Empty:     r.Empty,
+		Version:   res.Source.Version,
+		Source:    path.Base(res.Source.Path),
+		Direction: res.Direction,
+		Duration:  res.Duration,
+		Empty:     res.Empty,
+		Cluster:   r.cluster,
 	}
 }

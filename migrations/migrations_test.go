@@ -239,3 +239,28 @@ func TestClose(t *testing.T) {
 	require.ErrorIs(t, err, migrations.ErrClosed)
 	require.NoError(t, db.Ping(), "Close leaves the caller's *sql.DB open")
 }
+
+// WithCluster labels every result, up and down; an empty name is refused.
+func TestWithClusterLabelsResults(t *testing.T) {
+	ctx := context.Background()
+	db := openSQL(t, freshDSN(t))
+	_, err := migrations.New(db, migrations.WithFS(testdata), migrations.WithCluster(""))
+	require.ErrorContains(t, err, "WithCluster: empty name")
+
+	r := newRunner(t, db, migrations.WithCluster("events"))
+	res, err := r.Up(ctx)
+	require.NoError(t, err)
+	require.Len(t, res, 3)
+	for _, x := range res {
+		require.Equal(t, "events", x.Cluster, x.Source)
+	}
+	down, err := r.Down(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "events", down.Cluster)
+
+	plain := newRunner(t, db)
+	res, err = plain.Up(ctx)
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	require.Empty(t, res[0].Cluster, "no label without WithCluster")
+}

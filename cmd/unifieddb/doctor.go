@@ -48,7 +48,7 @@ migrations    no SQL migration of migrations_dir is pending
 registry      no two models map to one table
 
 With several clusters (clusters: in the configuration), each named
-cluster's node, roles, commits, lag and connections checks follow,
+cluster's node, roles, commits, lag, connections and migrations checks follow,
 prefixed "cluster NAME: ".
 
 Exit status: 0 no fail (warnings allowed), 1 any fail, 2 usage error.`
@@ -304,19 +304,30 @@ func (d *doctor) tables(ctx context.Context) {
 }
 
 func (d *doctor) migrations(ctx context.Context) {
-	if d.s.m.Config().MigrationsDir == "" {
-		d.add("ok", "migrations", "none to check: migrations_dir is not set")
+	d.migrationsOn(ctx, "", datalayer.DefaultCluster, d.s.m.Config().MigrationsDir)
+}
+
+// migrationsOn checks that no SQL migration of a cluster's migrations_dir
+// (dir) is pending; its check is named with prefix.
+func (d *doctor) migrationsOn(ctx context.Context, prefix, cluster, dir string) {
+	check := prefix + "migrations"
+	if dir == "" {
+		key := "migrations_dir"
+		if cluster != datalayer.DefaultCluster {
+			key = "clusters." + cluster + "." + key
+		}
+		d.add("ok", check, "none to check: %s is not set", key)
 		return
 	}
-	r, err := d.s.m.Migrations()
+	r, err := d.s.m.MigrationsOn(cluster)
 	if err != nil {
-		d.add("fail", "migrations", "%v", err)
+		d.add("fail", check, "%v", err)
 		return
 	}
 	defer r.Close()
 	st, err := r.Status(ctx)
 	if err != nil {
-		d.add("fail", "migrations", "%v", err)
+		d.add("fail", check, "%v", err)
 		return
 	}
 	var pending []string
@@ -326,8 +337,8 @@ func (d *doctor) migrations(ctx context.Context) {
 		}
 	}
 	if len(pending) > 0 {
-		d.add("warn", "migrations", "%d of %d pending: %s; run `unifieddb migrate up`", len(pending), len(st), strings.Join(pending, ", "))
+		d.add("warn", check, "%d of %d pending: %s; run `unifieddb migrate up`", len(pending), len(st), strings.Join(pending, ", "))
 		return
 	}
-	d.add("ok", "migrations", "all %d applied", len(st))
+	d.add("ok", check, "all %d applied", len(st))
 }
