@@ -31,9 +31,9 @@ func (p *Plugin) registerCallbacks(db *gorm.DB) error {
 		cb.Raw().After("gorm:raw").Register("unifieddb:prepared", recordPrepared),
 		// GORM's default transaction, kept wherever GORM may run more than
 		// one statement (onestatement.go).
-		cb.Create().Replace("gorm:begin_transaction", beginCreate),
-		cb.Update().Replace("gorm:begin_transaction", beginUpdate),
-		cb.Delete().Replace("gorm:begin_transaction", beginDelete),
+		cb.Create().Replace("gorm:begin_transaction", p.begin(kindCreate)),
+		cb.Update().Replace("gorm:begin_transaction", p.begin(kindUpdate)),
+		cb.Delete().Replace("gorm:begin_transaction", p.begin(kindDelete)),
 		p.registerDBResolver(db),
 	)
 }
@@ -112,10 +112,13 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 		db.AddError(mode.invalid())
 		return
 	}
-	if keep, err := kept(stmt, mode, write); keep {
-		if err == nil && p.sites != nil {
-			err = p.crossCluster(stmt)
+	keep, err := kept(stmt, mode, write)
+	if keep && err == nil && p.sites != nil {
+		if err = p.crossCluster(stmt); err != nil && leavesCallTx(stmt) {
+			keep, err = false, nil // an association save: it runs on its own cluster (assocsave.go)
 		}
+	}
+	if keep {
 		pin(stmt, mode, op)
 		onItsPool(stmt.ConnPool)
 		carryMode(stmt, mode)

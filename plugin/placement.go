@@ -234,6 +234,9 @@ func (p *Plugin) placeModel(sc *schema.Schema) (*site, error) {
 		s, _, err := p.siteNamed(name)
 		return s, err
 	}
+	if isJoinTable(sc) {
+		return p.joinTableSite(sc)
+	}
 	return nil, nil
 }
 

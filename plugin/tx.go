@@ -29,6 +29,7 @@ type txState struct {
 	ctx      context.Context // of BeginTx, for read-your-writes
 	counted  bool            // a route began it: it counts in pl.held until it ends
 	conn     *sql.Conn       // the dedicated connection, if the route took one
+	implicit bool            // GORM began it for one call (gorm:begin_transaction), with several clusters: see assocsave.go
 
 	key   atomic.Pointer[sql.Tx] // its entry in openTxs, once known
 	ended atomic.Bool
