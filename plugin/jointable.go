@@ -51,23 +51,3 @@ func declaresJoinTable(o *schema.Schema, table string) bool {
 	}
 	return false
 }
-
-// modelSite is the site of model sc (placement's lookup, cached): the
-// default one when it has no placement.
-func (p *Plugin) modelSite(sc *schema.Schema) (*site, error) {
-	if v, ok := p.placed.Load(sc); ok {
-		if s := v.(*site); s != nil {
-			return s, nil
-		}
-		return &p.site, nil
-	}
-	s, err := p.placeModel(sc)
-	if err != nil {
-		return nil, err
-	}
-	p.placed.Store(sc, s)
-	if s == nil {
-		return &p.site, nil
-	}
-	return s, nil
-}
