@@ -62,10 +62,12 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-# internal/testprogress prints each top-level test as it ends, and the full
-# output of what failed.
+# go test -race of every package, ./tests split into TEST_SHARDS processes
+# (default 2) side by side (scripts/test.sh); internal/testprogress prints
+# each top-level test as it ends, and the full output of what failed.
+TEST_SHARDS ?= 2
 test: ensure-postgres ensure-proxies fmt-check vet cover-core
-	$(GO) test -race -count=1 -timeout 20m -json ./... | $(GO) run ./internal/testprogress
+	TEST_SHARDS=$(TEST_SHARDS) GO=$(GO) scripts/test.sh
 
 # The fast core tests without a server, failing when their coverage of the
 # routing and health code drops under 85% (scripts/cover-core.sh).
