@@ -184,13 +184,27 @@ func (p *Plugin) placement(stmt *gorm.Statement) (*site, bool, error) {
 		}
 	}
 	if stmt.Table != "" {
-		if name, ok := p.opts.Tables[stmt.Table]; ok {
+		if name, ok := p.tableCluster(stmt.Table); ok {
 			return p.siteNamed(name)
 		}
 	}
 	// A model without placement is on the default cluster; raw SQL names
 	// none.
 	return &p.site, stmt.Schema != nil, nil
+}
+
+// tableCluster is the cluster a statement that names only a table
+// (db.Table("events")) goes to: that of the model placed with that table
+// (TablePlacer), else Options.Tables', in the order a model's own
+// placement is decided.
+func (p *Plugin) tableCluster(table string) (string, bool) {
+	if p.tablePlacer != nil {
+		if name, ok := p.tablePlacer.ClusterOfTable(table); ok {
+			return name, true
+		}
+	}
+	name, ok := p.opts.Tables[table]
+	return name, ok
 }
 
 // entrySite is the site whose entry pools a mode clause points a statement

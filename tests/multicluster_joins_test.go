@@ -58,6 +58,12 @@ func TestClustersRefuseJoinsAcrossClusters(t *testing.T) {
 	require.NoError(t, db.Create(&xjNote{AuditID: audit.ID}).Error)
 	require.NoError(t, db.Create(&xjTicket{EventID: ev.ID, McEvents: 1}).Error)
 
+	// A statement that names only a table goes where the model placed
+	// with that table goes (registry.Place), not to the default cluster.
+	var byTable int64
+	require.NoError(t, rw.Table("mc_audits").Count(&byTable).Error)
+	assert.EqualValues(t, 1, byTable)
+
 	refused := func(err error, op string, tables ...string) {
 		t.Helper()
 		require.ErrorIs(t, err, datalayer.ErrCrossCluster)
