@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -134,13 +135,22 @@ func TestConnAllocatesAsPlainGORM(t *testing.T) {
 	t.Cleanup(func() { _ = sqlDB.Close() })
 
 	bg := context.Background()
+	// The least of three counts: AllocsPerRun counts the whole process's
+	// allocations, and the Manager's probes, running in the background,
+	// add theirs to whichever count they overlap (one did, once in many
+	// runs: 47 against 46). They can only add; a statement's own
+	// allocation shows in every count.
 	allocs := func(conn func() *gorm.DB) float64 {
 		var h gxNote
 		require.NoError(t, conn().First(&h, 1).Error) // the schema cache
-		return testing.AllocsPerRun(200, func() {
-			h = gxNote{}
-			_ = conn().First(&h, 1)
-		})
+		least := math.Inf(1)
+		for range 3 {
+			least = min(least, testing.AllocsPerRun(200, func() {
+				h = gxNote{}
+				_ = conn().First(&h, 1)
+			}))
+		}
+		return least
 	}
 	want := allocs(func() *gorm.DB { return plain.WithContext(bg) })
 	for _, mode := range []datalayer.Mode{datalayer.Auto, datalayer.ReadOnly, datalayer.ReadWrite, datalayer.Batch, datalayer.Transactional} {
