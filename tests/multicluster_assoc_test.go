@@ -75,7 +75,7 @@ func assocClusters(t *testing.T) (m *datalayer.Manager, defDB, ordDB *gorm.DB) {
 	require.NoError(t, reg.Place("orders", &acOrder{}, &acTag{}))
 	cfg := testenv.Config(shared)
 	cfg.Database = defName
-	addCluster(&cfg, "orders", orders, ordName)
+	testenv.AddCluster(&cfg, "orders", orders, ordName)
 	return openManager(t, cfg, datalayer.WithRegistry(reg)), defDB, ordDB
 }
 

@@ -21,23 +21,6 @@ type haEvent struct {
 	Seq    int
 }
 
-// addCluster adds c to cfg as the named cluster, on its database (c's own
-// when empty), holding tables.
-func addCluster(cfg *datalayer.Config, name string, c *pgcluster.Cluster, database string, tables ...string) {
-	sec := cfg.ClusterBase()
-	own := testenv.Config(c)
-	sec.Host, sec.Port, sec.ReplicaHosts, sec.Database = own.Host, own.Port, own.ReplicaHosts, own.Database
-	if database != "" {
-		sec.Database = database
-	}
-	sec.Username, sec.Password = own.Username, own.Password
-	sec.Tables = tables
-	if cfg.Clusters == nil {
-		cfg.Clusters = map[string]datalayer.Config{}
-	}
-	cfg.Clusters[name] = sec
-}
-
 // A primary crash on one cluster fails only the writes in flight there, as
 // with one cluster, and not one statement of the other cluster's steady load.
 func TestFailoverOfOneClusterLeavesTheOtherAlone(t *testing.T) {
@@ -46,7 +29,7 @@ func TestFailoverOfOneClusterLeavesTheOtherAlone(t *testing.T) {
 	events := startCluster(t, pgcluster.Options{Replicas: 1})
 	m := newManager(t, c, func(cfg *datalayer.Config) {
 		haConfig(cfg)
-		addCluster(cfg, "events", events, "", "ha_events")
+		testenv.AddCluster(cfg, "events", events, "", "ha_events")
 	})
 	require.NoError(t, migrate(t, ctx, m, &haWrite{}))
 	require.NoError(t, mcOnPrimary(t, events, events.Database()).AutoMigrate(&haEvent{}))

@@ -45,7 +45,7 @@ func TestClustersRefuseJoinsAcrossClusters(t *testing.T) {
 	require.NoError(t, reg.Place("events", &mcAudit{}, &xjNote{}))
 	cfg := testenv.Config(shared)
 	cfg.Database = defName
-	addCluster(&cfg, "events", events, evName, "mc_events")
+	testenv.AddCluster(&cfg, "events", events, evName, "mc_events")
 	m := openManager(t, cfg, datalayer.WithRegistry(reg))
 	ctx := testCtx(t)
 	db := m.DB().WithContext(ctx)

@@ -37,7 +37,7 @@ func twoMigClusters(t *testing.T) (cfg datalayer.Config, events *pgcluster.Clust
 	defName, evName := freshDatabaseOn(t, shared), freshDatabaseOn(t, events)
 	cfg = testenv.Config(shared)
 	cfg.Database = defName
-	addCluster(&cfg, "events", events, evName)
+	testenv.AddCluster(&cfg, "events", events, evName)
 	return cfg, events, mcOnPrimary(t, shared, defName), mcOnPrimary(t, events, evName)
 }
 

@@ -34,7 +34,7 @@ func TestClustersObservedEachOnItsOwn(t *testing.T) {
 
 	cfg := testenv.Config(shared)
 	cfg.Database = defName
-	addCluster(&cfg, "events", events, evName, "mc_events")
+	testenv.AddCluster(&cfg, "events", events, evName, "mc_events")
 
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))

@@ -71,7 +71,7 @@ func TestClustersRouteByPlacement(t *testing.T) {
 	require.NoError(t, reg.Place("events", &mcAudit{}, &mcLine{}))
 	cfg := testenv.Config(shared)
 	cfg.Database = defName
-	addCluster(&cfg, "events", events, evName, "mc_events")
+	testenv.AddCluster(&cfg, "events", events, evName, "mc_events")
 	m := openManager(t, cfg, datalayer.WithRegistry(reg))
 	ctx := testCtx(t)
 	db := m.DB().WithContext(ctx)
@@ -171,7 +171,7 @@ func TestClustersAutoMigrateEachModelOnItsCluster(t *testing.T) {
 	require.NoError(t, reg.Place("events", &mcAudit{}))
 	cfg := testenv.Config(shared)
 	cfg.Database = defName
-	addCluster(&cfg, "events", events, evName, "mc_events")
+	testenv.AddCluster(&cfg, "events", events, evName, "mc_events")
 	m := openManager(t, cfg, datalayer.WithRegistry(reg))
 	require.NoError(t, m.AutoMigrate(testCtx(t)))
 

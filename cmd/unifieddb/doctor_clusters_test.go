@@ -33,12 +33,10 @@ func TestDoctorChecksEachCluster(t *testing.T) {
 	require.NoError(t, err)
 	defer ec.Close()
 	cfgPath := liveConfig(t, c, func(cfg *datalayer.Config) {
-		ev := cfg.ClusterBase()
-		evc := testenv.Config(ec)
-		ev.Host, ev.Port, ev.ReplicaHosts, ev.Database = evc.Host, evc.Port, evc.ReplicaHosts, evc.Database
-		ev.Username, ev.Password = evc.Username, evc.Password
+		testenv.AddCluster(cfg, "events", ec, "")
+		ev := cfg.Clusters["events"]
 		ev.PoolSize, ev.MaxOverflow, ev.BatchPoolSize, ev.TransactionalPoolSize = 2, 1, 1, 1
-		cfg.Clusters = map[string]datalayer.Config{"events": ev}
+		cfg.Clusters["events"] = ev
 	})
 	evAddr := ec.Nodes()[0].Addr()
 

@@ -117,12 +117,10 @@ func TestMigrateCommandClusters(t *testing.T) {
 	writeFile(t, filepath.Join(evDir, "00001_events.sql"), "-- +goose Up\nCREATE TABLE cli_events (id int);\n-- +goose Down\nDROP TABLE cli_events;\n")
 	cfgPath := liveConfig(t, c, func(cfg *datalayer.Config) {
 		cfg.MigrationsDir = defDir
-		ev := cfg.ClusterBase()
-		evc := testenv.Config(ec)
-		ev.Host, ev.Port, ev.ReplicaHosts, ev.Database = evc.Host, evc.Port, evc.ReplicaHosts, evc.Database
-		ev.Username, ev.Password = evc.Username, evc.Password
+		testenv.AddCluster(cfg, "events", ec, "")
+		ev := cfg.Clusters["events"]
 		ev.MigrationsDir = evDir
-		cfg.Clusters = map[string]datalayer.Config{"events": ev}
+		cfg.Clusters["events"] = ev
 	})
 	hasTable := func(n *pgcluster.Node, table string) bool {
 		v, err := n.QueryInt(ctx, "SELECT count(*)::int FROM pg_catalog.pg_class WHERE relname = $1", table)

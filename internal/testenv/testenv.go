@@ -28,3 +28,21 @@ func Config(c *pgcluster.Cluster) datalayer.Config {
 	cfg.HealthCheckInterval = 500 * time.Millisecond
 	return cfg
 }
+
+// AddCluster adds to cfg a named cluster on c (its own nodes and
+// credentials, everything else inherited from cfg), with database when
+// not empty and tables placed on it.
+func AddCluster(cfg *datalayer.Config, name string, c *pgcluster.Cluster, database string, tables ...string) {
+	sec := cfg.ClusterBase()
+	own := Config(c)
+	sec.Host, sec.Port, sec.ReplicaHosts, sec.Database = own.Host, own.Port, own.ReplicaHosts, own.Database
+	if database != "" {
+		sec.Database = database
+	}
+	sec.Username, sec.Password = own.Username, own.Password
+	sec.Tables = tables
+	if cfg.Clusters == nil {
+		cfg.Clusters = map[string]datalayer.Config{}
+	}
+	cfg.Clusters[name] = sec
+}
