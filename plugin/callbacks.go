@@ -120,7 +120,7 @@ func (p *Plugin) route(db *gorm.DB, op opKind, write bool) {
 	}
 	if keep {
 		pin(stmt, mode, op)
-		onItsPool(stmt.ConnPool)
+		p.onItsPool(stmt.ConnPool)
 		carryMode(stmt, mode)
 		if err != nil {
 			db.AddError(err)

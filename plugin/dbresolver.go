@@ -43,7 +43,7 @@ func (p *Plugin) dbresolverClause(db *gorm.DB) {
 		return
 	}
 	if keep, _ := kept(stmt, m, false); !keep {
-		e := p.entrySite(stmt).entries[m]
+		e := p.entryFor(stmt, m)
 		if wantsPrepared(stmt.ConnPool) {
 			e = e.prepared
 		}

@@ -83,7 +83,7 @@ func (m Mode) ModifyStatement(stmt *gorm.Statement) {
 		// A transaction or a pinned connection (db.Connection) keeps its
 		// pool: the mode then only decides what may run on it.
 		if keep, _ := kept(stmt, m, false); !keep {
-			e := p.entrySite(stmt).entries[m]
+			e := p.entryFor(stmt, m)
 			if wantsPrepared(stmt.ConnPool) {
 				e = e.prepared
 			}
@@ -115,7 +115,7 @@ func InMode(db *gorm.DB, m Mode) *gorm.DB {
 	// that setting the pools leaves db alone.
 	tx := db.Session(&gorm.Session{Context: ctx})
 	delete(tx.Statement.Clauses, modeClause) // the new mode replaces db's
-	e := p.entries[m]
+	e := p.entry(m)
 	if wantsPrepared(tx.Statement.ConnPool) {
 		e = e.prepared
 	}

@@ -117,6 +117,7 @@ func (p *Plugin) openSites() error {
 		p.sites[name] = s
 	}
 	p.placeTables()
+	p.openLazy()
 	return nil
 }
 
@@ -207,18 +208,19 @@ func (p *Plugin) tableCluster(table string) (string, bool) {
 	return name, ok
 }
 
-// entrySite is the site whose entry pools a mode clause points a statement
-// at: the one its OnCluster or dbresolver.Use clause names, else the
-// default one.
-func (p *Plugin) entrySite(stmt *gorm.Statement) *site {
+// entryFor is the entry pool of mode m a mode clause points a statement
+// at: that of the cluster its OnCluster or dbresolver.Use clause names,
+// else the one that begins a transaction on its first statement's
+// cluster (p.entry).
+func (p *Plugin) entryFor(stmt *gorm.Statement, m Mode) *route {
 	if p.sites != nil {
 		if name, ok := namedCluster(stmt); ok {
 			if s := p.sites[name]; s != nil {
-				return s
+				return s.entries[m]
 			}
 		}
 	}
-	return &p.site
+	return p.entry(m)
 }
 
 // placedSite is the site a model is placed on (cached), nil when it has
@@ -288,7 +290,16 @@ func namedCluster(stmt *gorm.Statement) (string, bool) {
 // (or, outside one, its own placement's).
 func (p *Plugin) crossCluster(stmt *gorm.Statement) error {
 	st := txOf(stmt.ConnPool)
-	if st == nil || st.s == nil {
+	var at *site
+	if st != nil {
+		if at = st.cluster(); at == nil && st.lazy {
+			var err error
+			if at, err = p.bindLazy(stmt, st); at == nil {
+				return err // or a savepoint, which waits for the first statement
+			}
+		}
+	}
+	if at == nil {
 		if s, _, err := p.placement(stmt); err == nil {
 			return p.crossRefs(stmt, s)
 		}
@@ -298,14 +309,64 @@ func (p *Plugin) crossCluster(stmt *gorm.Statement) error {
 	if err != nil {
 		return err
 	}
-	if !asked || s == st.s {
-		return p.crossRefs(stmt, st.s)
+	if !asked || s == at {
+		return p.crossRefs(stmt, at)
 	}
 	table := stmt.Table
 	if table == "" && stmt.Schema != nil {
 		table = stmt.Schema.Table
 	}
-	return &CrossClusterError{Clusters: []string{st.s.name, s.name}, Tables: []string{table}, Op: "transaction"}
+	return &CrossClusterError{Clusters: []string{at.name, s.name}, Tables: []string{table}, Op: "transaction"}
+}
+
+// bindLazy binds a lazily begun transaction (lazytx.go) to the cluster of
+// its first statement: its clause's or model's, raw SQL's first table's,
+// else the default cluster. A savepoint binds nothing (nil): it waits for
+// the first statement.
+func (p *Plugin) bindLazy(stmt *gorm.Statement, st *txState) (*site, error) {
+	s, asked, err := p.placement(stmt)
+	if err != nil {
+		return nil, err
+	}
+	if !asked && stmt.SQL.Len() > 0 {
+		q := stmt.SQL.String()
+		if isSavepoint(q) {
+			return nil, nil
+		}
+		if n, ok := ownTable(q); ok {
+			if t := p.tableSite(n.schema, n.table); t != nil {
+				s = t
+			}
+		}
+	}
+	return st.bind(s), nil
+}
+
+// ownTable is the table raw SQL writes or reads first: INSERT INTO's or
+// UPDATE's target, else the first after FROM or JOIN (sqltables.go).
+func ownTable(q string) (tableName, bool) {
+	t := strings.TrimSpace(q)
+	for _, kw := range []string{"INSERT INTO ", "UPDATE "} {
+		if len(t) > len(kw) && strings.EqualFold(t[:len(kw)], kw) {
+			// The name up to a space or a column list, quotes dropped.
+			name := strings.TrimSpace(t[len(kw):])
+			if i := strings.IndexAny(name, " \t\n\r("); i >= 0 {
+				name = name[:i]
+			}
+			if strings.Contains(name, `"`) {
+				name = strings.ReplaceAll(name, `"`, "")
+			} else {
+				name = strings.ToLower(name) // as the server folds it
+			}
+			schema, table, qualified := strings.Cut(name, ".")
+			if !qualified {
+				schema, table = "", name
+			}
+			return tableName{schema: schema, table: table}, table != ""
+		}
+	}
+	sc := newTableScanner(q, false)
+	return sc.next()
 }
 
 // ClusterNames lists the clusters, DefaultCluster first.

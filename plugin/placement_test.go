@@ -50,3 +50,24 @@ func discoveryFree() Options {
 		PoolTimeout: time.Second, FailoverTimeout: time.Second, HealthCheckInterval: time.Second, ProbeTimeout: time.Second,
 	}
 }
+
+func TestOwnTable(t *testing.T) {
+	for q, want := range map[string]string{
+		"INSERT INTO mc_events (kind) VALUES ('raw')":    "mc_events",
+		"  insert into ev.mc_events VALUES (1)":          "mc_events",
+		"UPDATE mc_audits SET what = 'x'":                "mc_audits",
+		"UPDATE MC_Audits SET what = 'x'":                "mc_audits",
+		"DELETE FROM mc_lines WHERE id = 1":              "mc_lines",
+		"SELECT count(*) FROM mc_users u JOIN x ON true": "mc_users",
+	} {
+		n, ok := ownTable(q)
+		if !ok || n.table != want {
+			t.Errorf("ownTable(%q) = %+v, %v; want %s", q, n, ok, want)
+		}
+	}
+	for _, q := range []string{"SELECT 1", "SAVEPOINT sp1", ""} {
+		if n, ok := ownTable(q); ok {
+			t.Errorf("ownTable(%q) = %+v, want none", q, n)
+		}
+	}
+}

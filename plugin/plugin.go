@@ -6,6 +6,7 @@ package plugin
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"log/slog"
@@ -37,6 +38,12 @@ type Plugin struct {
 	// SQL text (crossrefs.go). Set with sites.
 	tableSites  map[string]*site
 	tablePlacer TablePlacer
+	// With several clusters: the virtual pool of lazily begun
+	// transactions, its PrepareStmt cache, and the entries that begin
+	// them (lazytx.go). Unset with one cluster.
+	lazyDB      *sql.DB
+	lazyStmts   *gorm.PreparedStmtDB
+	lazyEntries [modeCount]*route
 
 	closed   atomic.Bool
 	seen     sync.Map // *schema.Schema already registered or checked
@@ -136,7 +143,7 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	if err := p.registerCallbacks(db); err != nil {
 		return err
 	}
-	var root gorm.ConnPool = p.entries[Auto]
+	var root gorm.ConnPool = p.entry(Auto)
 	if ps, ok := db.ConnPool.(*gorm.PreparedStmtDB); ok && ps.ConnPool == root {
 		// gorm.Config{PrepareStmt: true} around the plugin's pool: GORM's
 		// wrapper stays, as without the plugin (see prepare.go).
@@ -156,6 +163,9 @@ func (p *Plugin) Close() error {
 		return nil
 	}
 	errs := []error{p.c.Close()}
+	if p.lazyDB != nil {
+		errs = append(errs, p.lazyDB.Close())
+	}
 	for _, s := range p.sites {
 		if s != &p.site && s.c != nil {
 			errs = append(errs, s.c.Close())
@@ -209,7 +219,7 @@ func (p *Plugin) failover(old, primary Addr, at time.Time, took time.Duration) {
 
 // ConnPool returns the plugin's Auto-mode pool, for gorm.Open:
 // postgres.New(postgres.Config{Conn: p.ConnPool()}).
-func (p *Plugin) ConnPool() gorm.ConnPool { return p.entries[Auto] }
+func (p *Plugin) ConnPool() gorm.ConnPool { return p.entry(Auto) }
 
 // debug logs a routing decision when debug logging is on.
 func (p *Plugin) debug(msg string, args ...any) {

@@ -42,13 +42,21 @@ type stmtCache struct {
 // the plugin each node's pool is one. So a transaction a route began
 // prepares in its pool's cache, as a plain GORM transaction prepares in the
 // cache of its only *sql.DB.
-func onItsPool(cp gorm.ConnPool) {
+func (p *Plugin) onItsPool(cp gorm.ConnPool) {
 	ptx, ok := cp.(*gorm.PreparedStmtTX)
 	if !ok {
 		return
 	}
 	st := txOf(ptx)
 	if st == nil {
+		return
+	}
+	if st.lazy {
+		// Its statements are prepared through the virtual pool: the
+		// plugin's cache of that pool (lazytx.go).
+		if ptx.PreparedStmtDB != p.lazyStmts {
+			ptx.PreparedStmtDB = p.lazyStmts
+		}
 		return
 	}
 	c := stmtsOf(st.pl)

@@ -31,6 +31,7 @@ type route struct {
 	prep     bool             // run statements prepared, per pool (Session{PrepareStmt: true})
 	roTx     bool             // run each statement in a read-only transaction (ReadOnly behind a pooler)
 	prepared *route           // this route's twin with prep set
+	lazy     bool             // an entry that begins transactions lazily (lazytx.go)
 }
 
 func newRoutes(p *Plugin, s *site) (routes [modeCount][opKinds]*route) {

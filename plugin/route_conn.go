@@ -103,6 +103,9 @@ func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool
 		}
 		opts = &ro
 	}
+	if r.lazy {
+		return r.p.beginLazy(ctx, r.mode, opts)
+	}
 	var tx *sql.Tx
 	begin := func(pl *cluster.Pool) (err error) {
 		st := &txState{s: r.s, mode: r.mode, readOnly: r.mode == ReadOnly, ctx: ctx}

@@ -30,9 +30,31 @@ type txState struct {
 	counted  bool            // a route began it: it counts in pl.held until it ends
 	conn     *sql.Conn       // the dedicated connection, if the route took one
 	implicit bool            // GORM began it for one call (gorm:begin_transaction), with several clusters: see assocsave.go
+	// lazy: begun on no cluster; its first statement binds it to one
+	// (bound; see lazytx.go). s stays nil.
+	lazy  bool
+	bound atomic.Pointer[site]
 
 	key   atomic.Pointer[sql.Tx] // its entry in openTxs, once known
 	ended atomic.Bool
+}
+
+// cluster is the transaction's cluster: for a lazy one, the one its first
+// statement bound it to, nil before.
+func (st *txState) cluster() *site {
+	if st.lazy {
+		return st.bound.Load()
+	}
+	return st.s
+}
+
+// bind binds a lazy transaction to s unless a statement bound it first,
+// and returns the cluster it is bound to.
+func (st *txState) bind(s *site) *site {
+	if st.bound.CompareAndSwap(nil, s) {
+		return s
+	}
+	return st.bound.Load()
 }
 
 // txKey carries a route's txState to the driver connection's BeginTx.

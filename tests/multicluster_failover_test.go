@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
 	"github.com/prompt-improver/unifieddb/internal/loadgen"
@@ -44,6 +45,18 @@ func TestFailoverOfOneClusterLeavesTheOtherAlone(t *testing.T) {
 		var n int64
 		return m.DB().WithContext(ctx).Model(&haEvent{}).Count(&n).Error
 	})
+	// Transactions that name no cluster, begun lazily on their first
+	// statement's (lazytx.go): on each cluster.
+	evTxs := startLoad(t, ctx, 2, 5*time.Millisecond, func(ctx context.Context, w, seq int) error {
+		return m.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return tx.Create(&haEvent{Worker: 100 + w, Seq: seq}).Error
+		})
+	})
+	txs := startLoad(t, ctx, 2, 5*time.Millisecond, func(ctx context.Context, w, seq int) error {
+		return m.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return tx.Create(&haWrite{Worker: 100 + w, Seq: seq}).Error
+		})
+	})
 	time.Sleep(time.Second)
 	require.NoError(t, primary.Kill())
 	crashed := time.Now()
@@ -52,15 +65,36 @@ func TestFailoverOfOneClusterLeavesTheOtherAlone(t *testing.T) {
 	promoted := time.Now()
 	require.NoError(t, nodeOp(t, ctx, "repoint replica2", func(ctx context.Context) error { return other.Repoint(ctx, next) }))
 	time.Sleep(time.Second)
-	rs, evW, evR := writes.Stop(), evWrites.Stop(), evReads.Stop()
+	rs, evW, evR, evT, txR := writes.Stop(), evWrites.Stop(), evReads.Stop(), evTxs.Stop(), txs.Stop()
 
-	checkCrashWrites(t, rs, crashed, promoted, workers, writesOn(t, next))
-	for _, r := range append(failures(evW), failures(evR)...) {
+	onNew := writesOn(t, next)
+	checkCrashWrites(t, rs, crashed, promoted, workers, onNew)
+	checkCrashTxs(t, txR, crashed, 100, onNew)
+	for _, r := range append(append(failures(evW), failures(evR)...), failures(evT)...) {
 		t.Errorf("events cluster: a statement started %s after the other cluster's crash failed: %v", r.Start.Sub(crashed), r.Err)
 	}
 	assert.Greater(t, acked(evW), 100, "the events cluster took writes all along")
 	assert.Greater(t, acked(evR), 100, "and reads")
-	t.Logf("events cluster: %d writes and %d reads, 0 failed", acked(evW), acked(evR))
+	assert.Greater(t, acked(evT), 50, "and transactions")
+	t.Logf("events cluster: %d writes, %d reads and %d transactions, 0 failed", acked(evW), acked(evR), acked(evT))
+}
+
+// checkCrashTxs checks lazily begun transactions through a primary crash:
+// only those begun before it fail (a statement or COMMIT in flight), those
+// begun after wait for the promotion and commit, and every acknowledged one
+// is on the new primary once (workers numbered from base).
+func checkCrashTxs(t *testing.T, rs []loadgen.Result, crashed time.Time, base int, onNew map[[2]int]int) {
+	t.Helper()
+	for _, r := range rs {
+		switch {
+		case r.Err == nil:
+			assert.Equal(t, 1, onNew[[2]int{base + r.Worker, r.Seq}], "acknowledged transaction %d/%d", r.Worker, r.Seq)
+		case r.Start.After(crashed):
+			t.Errorf("a transaction begun %s after the crash failed: %v", r.Start.Sub(crashed), r.Err)
+		}
+	}
+	assert.Greater(t, acked(rs), 50, "transactions committed")
+	t.Logf("lazily begun transactions on the crashed cluster: %d committed, %d failed", acked(rs), len(failures(rs)))
 }
 
 func acked(rs []loadgen.Result) int { return len(rs) - len(failures(rs)) }
