@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -156,4 +157,46 @@ func TestClustersTransactionPinnedToItsFirstStatement(t *testing.T) {
 		require.NoError(t, c.Raw("SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' AND datname = current_database()").Scan(&open).Error)
 		assert.Zero(t, open, "no transaction left open")
 	}
+}
+
+// The failure paths of a lazily begun transaction: its cluster has no
+// primary (the first statement waits failover_timeout, then ErrNoPrimary,
+// and the other cluster's transactions go on), and a savepoint unknown to
+// the server before the first statement (the server's own error).
+func TestClustersLazyTransactionFailures(t *testing.T) {
+	events := startCluster(t, pgcluster.Options{Replicas: 0})
+	defName := freshDatabaseOn(t, shared)
+	defDB, evDB := mcOnPrimary(t, shared, defName), mcOnPrimary(t, events, events.Database())
+	require.NoError(t, defDB.AutoMigrate(&mcUser{}))
+	require.NoError(t, evDB.AutoMigrate(&mcEvent{}))
+
+	cfg := testenv.Config(shared)
+	cfg.Database = defName
+	testenv.AddCluster(&cfg, "events", events, "", "mc_events")
+	ev := cfg.Clusters["events"]
+	ev.FailoverTimeout = time.Second
+	cfg.Clusters["events"] = ev
+	m := openManager(t, cfg)
+	ctx := testCtx(t)
+	db := m.DB().WithContext(ctx)
+
+	// Plain GORM's answer to a ROLLBACK TO of a savepoint never taken.
+	plainTx := defDB.WithContext(ctx).Begin()
+	want := plainTx.Exec("ROLLBACK TO SAVEPOINT nope").Error
+	plainTx.Rollback()
+	require.Error(t, want)
+	tx := db.Begin()
+	assert.EqualError(t, tx.Exec("ROLLBACK TO SAVEPOINT nope").Error, want.Error())
+	tx.Rollback()
+
+	require.NoError(t, nodeOp(t, ctx, "stop the events primary", events.Nodes()[0].Stop))
+	start := time.Now()
+	err := db.Transaction(func(tx *gorm.DB) error {
+		return tx.Create(&mcEvent{Kind: "no primary"}).Error
+	})
+	assert.ErrorIs(t, err, datalayer.ErrNoPrimary)
+	assert.Less(t, time.Since(start), 10*time.Second, "within failover_timeout and a probe")
+	require.NoError(t, db.Transaction(func(tx *gorm.DB) error {
+		return tx.Create(&mcUser{Name: "other cluster"}).Error
+	}))
 }
