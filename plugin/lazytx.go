@@ -144,15 +144,8 @@ func (c *lazyConn) bind(ctx context.Context) error {
 	if s == nil {
 		s = c.st.bind(&c.p.site)
 	}
-	r := s.entries[c.st.mode]
 	begin := func(pl *cluster.Pool) error { return c.begin(ctx, s, pl) }
-	pl, err := r.pick(0)
-	if err != nil {
-		err = r.noNode(ctx, OpBegin, err, begin)
-	} else if err = begin(pl); err != nil {
-		err = r.retryLoop(ctx, OpBegin, pl, err, true, begin)
-	}
-	if err != nil {
+	if err := s.entries[c.st.mode].tryBegin(ctx, begin); err != nil {
 		return err
 	}
 	for _, q := range c.savepoints {

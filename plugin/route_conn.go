@@ -114,17 +114,24 @@ func (r *route) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool
 		}
 		return err
 	}
-	pl, err := r.pick(0)
-	if err != nil {
-		err = r.noNode(ctx, OpBegin, err, begin)
-	} else if err = begin(pl); err != nil {
-		err = r.retryLoop(ctx, OpBegin, pl, err, true, begin)
-	}
-	if err != nil {
+	if err := r.tryBegin(ctx, begin); err != nil {
 		return nil, err
 	}
 	// The *sql.Tx itself, as plain GORM has it: see tx.go.
 	return tx, nil
+}
+
+// tryBegin runs begin on the route's pool: waiting for a node up to
+// failover_timeout, and retried where it failed, since BEGIN has no effect.
+func (r *route) tryBegin(ctx context.Context, begin func(*cluster.Pool) error) error {
+	pl, err := r.pick(0)
+	if err != nil {
+		return r.noNode(ctx, OpBegin, err, begin)
+	}
+	if err = begin(pl); err != nil {
+		return r.retryLoop(ctx, OpBegin, pl, err, true, begin)
+	}
+	return nil
 }
 
 // GetDBConn implements gorm.GetDBConnector: db.DB() is the primary's pool of
