@@ -8,8 +8,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
-	"github.com/prompt-improver/unifieddb/internal/pgcluster"
-	"github.com/prompt-improver/unifieddb/internal/testenv"
 	"github.com/prompt-improver/unifieddb/registry"
 )
 
@@ -34,18 +32,13 @@ type xjNote struct {
 // runs there, and a column named like the other cluster's table is no
 // table.
 func TestClustersRefuseJoinsAcrossClusters(t *testing.T) {
-	events := startCluster(t, pgcluster.Options{Replicas: 1})
-	defName, evName := freshDatabaseOn(t, shared), freshDatabaseOn(t, events)
-	defDB, evDB := mcOnPrimary(t, shared, defName), mcOnPrimary(t, events, evName)
+	cfg, _, defDB, evDB := twoClusters(t, 1, "mc_events")
 	require.NoError(t, defDB.AutoMigrate(&mcUser{}))
 	require.NoError(t, defDB.Exec("CREATE TABLE xj_tickets (id bigserial PRIMARY KEY, event_id bigint, mc_events bigint)").Error)
 	require.NoError(t, evDB.AutoMigrate(&mcEvent{}, &mcAudit{}, &xjNote{}))
 
 	reg := registry.New()
 	require.NoError(t, reg.Place("events", &mcAudit{}, &xjNote{}))
-	cfg := testenv.Config(shared)
-	cfg.Database = defName
-	testenv.AddCluster(&cfg, "events", events, evName, "mc_events")
 	m := openManager(t, cfg, datalayer.WithRegistry(reg))
 	ctx := testCtx(t)
 	db := m.DB().WithContext(ctx)

@@ -12,26 +12,19 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
-	"github.com/prompt-improver/unifieddb/internal/pgcluster"
-	"github.com/prompt-improver/unifieddb/internal/testenv"
 	"github.com/prompt-improver/unifieddb/registry"
 )
 
 // With several clusters a transaction that names no cluster is pinned to the
 // cluster of its first statement (issue 18), and stays a *sql.Tx.
 func TestClustersTransactionPinnedToItsFirstStatement(t *testing.T) {
-	events := startCluster(t, pgcluster.Options{Replicas: 1})
-	defName, evName := freshDatabaseOn(t, shared), freshDatabaseOn(t, events)
-	defDB, evDB := mcOnPrimary(t, shared, defName), mcOnPrimary(t, events, evName)
+	cfg, events, defDB, evDB := twoClusters(t, 1, "mc_events")
 	require.NoError(t, defDB.AutoMigrate(&mcUser{}))
 	require.NoError(t, evDB.AutoMigrate(&mcEvent{}, &mcAudit{}))
 	waitReplicated(t, events, events.Nodes()[0])
 
 	reg := registry.New()
 	require.NoError(t, reg.Place("events", &mcAudit{}))
-	cfg := testenv.Config(shared)
-	cfg.Database = defName
-	testenv.AddCluster(&cfg, "events", events, evName, "mc_events")
 	m := openManager(t, cfg, datalayer.WithRegistry(reg))
 	ctx := testCtx(t)
 	db := m.DB().WithContext(ctx)
@@ -164,15 +157,9 @@ func TestClustersTransactionPinnedToItsFirstStatement(t *testing.T) {
 // and the other cluster's transactions go on), and a savepoint unknown to
 // the server before the first statement (the server's own error).
 func TestClustersLazyTransactionFailures(t *testing.T) {
-	events := startCluster(t, pgcluster.Options{Replicas: 0})
-	defName := freshDatabaseOn(t, shared)
-	defDB, evDB := mcOnPrimary(t, shared, defName), mcOnPrimary(t, events, events.Database())
+	cfg, events, defDB, evDB := twoClusters(t, 0, "mc_events")
 	require.NoError(t, defDB.AutoMigrate(&mcUser{}))
 	require.NoError(t, evDB.AutoMigrate(&mcEvent{}))
-
-	cfg := testenv.Config(shared)
-	cfg.Database = defName
-	testenv.AddCluster(&cfg, "events", events, "", "mc_events")
 	ev := cfg.Clusters["events"]
 	ev.FailoverTimeout = time.Second
 	cfg.Clusters["events"] = ev

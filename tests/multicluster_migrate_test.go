@@ -12,8 +12,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/prompt-improver/unifieddb/datalayer"
-	"github.com/prompt-improver/unifieddb/internal/pgcluster"
-	"github.com/prompt-improver/unifieddb/internal/testenv"
 	"github.com/prompt-improver/unifieddb/migrations"
 )
 
@@ -28,18 +26,6 @@ var (
 		"00002_events_ix.sql": {Data: []byte("-- +goose Up\nCREATE INDEX mig_events_kind ON mig_events (kind);\n-- +goose Down\nDROP INDEX mig_events_kind;\n")},
 	}
 )
-
-// twoMigClusters starts the events cluster and gives each cluster a fresh
-// database: the configuration of both, and plain GORM on each primary.
-func twoMigClusters(t *testing.T) (cfg datalayer.Config, events *pgcluster.Cluster, defDB, evDB *gorm.DB) {
-	t.Helper()
-	events = startCluster(t, pgcluster.Options{Replicas: 1})
-	defName, evName := freshDatabaseOn(t, shared), freshDatabaseOn(t, events)
-	cfg = testenv.Config(shared)
-	cfg.Database = defName
-	testenv.AddCluster(&cfg, "events", events, evName)
-	return cfg, events, mcOnPrimary(t, shared, defName), mcOnPrimary(t, events, evName)
-}
 
 // hasRelation asks pg_catalog of db's database whether a relation (table,
 // index) of that name exists.
@@ -71,7 +57,7 @@ func labelled(rs []migrations.Result) []string {
 // Each cluster gets its own SQL migrations, on its own primary and not on
 // the other, recorded in its own goose table; a second run applies nothing.
 func TestClustersMigrateEachItsOwn(t *testing.T) {
-	cfg, _, defDB, evDB := twoMigClusters(t)
+	cfg, _, defDB, evDB := twoClusters(t, 1)
 	m := openManager(t, cfg, datalayer.WithMigrations(migDefault), datalayer.WithClusterMigrations("events", migEvents))
 	ctx := testCtx(t)
 
@@ -119,7 +105,7 @@ func TestClustersMigrateEachItsOwn(t *testing.T) {
 // the first cluster's migrations stay applied, and so do the second's
 // before the failing one.
 func TestClustersMigrateFailureNamesTheCluster(t *testing.T) {
-	cfg, _, defDB, evDB := twoMigClusters(t)
+	cfg, _, defDB, evDB := twoClusters(t, 1)
 	bad := fstest.MapFS{
 		"00001_events.sql": migEvents["00001_events.sql"],
 		"00002_broken.sql": {Data: []byte("-- +goose Up\nCREATE TABLE mig_broken (id int REFERENCES mig_no_such_table (id));\n")},
@@ -141,7 +127,7 @@ func TestClustersMigrateFailureNamesTheCluster(t *testing.T) {
 // Several Managers migrating two clusters at once: none fails, and each
 // migration is applied exactly once on each cluster.
 func TestClustersManyManagersMigrateAtOnce(t *testing.T) {
-	cfg, _, defDB, evDB := twoMigClusters(t)
+	cfg, _, defDB, evDB := twoClusters(t, 1)
 	ms := make([]*datalayer.Manager, 6)
 	for i := range ms {
 		ms[i] = openManager(t, cfg, datalayer.WithMigrations(migDefault), datalayer.WithClusterMigrations("events", migEvents))
@@ -176,7 +162,7 @@ func TestClustersManyManagersMigrateAtOnce(t *testing.T) {
 // cluster's migrations run there, and a dead migration_host fails naming
 // the cluster, though its primary's pool is fine.
 func TestClustersMigrationsDirAndMigrationHost(t *testing.T) {
-	cfg, events, defDB, evDB := twoMigClusters(t)
+	cfg, events, defDB, evDB := twoClusters(t, 1)
 	dir := t.TempDir()
 	for name, f := range migEvents {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), f.Data, 0o600))

@@ -16,7 +16,6 @@ import (
 
 	"github.com/prompt-improver/unifieddb/datalayer"
 	"github.com/prompt-improver/unifieddb/internal/pgcluster"
-	"github.com/prompt-improver/unifieddb/internal/testenv"
 	"github.com/prompt-improver/unifieddb/metrics"
 )
 
@@ -24,17 +23,11 @@ import (
 // Prometheus metrics and the spans each show every cluster on its own, and
 // a replica lost on one cluster is that cluster's problem only.
 func TestClustersObservedEachOnItsOwn(t *testing.T) {
-	events := startCluster(t, pgcluster.Options{Replicas: 1})
-	defName, evName := freshDatabaseOn(t, shared), freshDatabaseOn(t, events)
-	defDB, evDB := mcOnPrimary(t, shared, defName), mcOnPrimary(t, events, evName)
+	cfg, events, defDB, evDB := twoClusters(t, 1, "mc_events")
 	require.NoError(t, defDB.AutoMigrate(&mcUser{}))
 	require.NoError(t, evDB.AutoMigrate(&mcEvent{}))
 	waitReplicated(t, shared, shared.Nodes()[0])
 	waitReplicated(t, events, events.Nodes()[0])
-
-	cfg := testenv.Config(shared)
-	cfg.Database = defName
-	testenv.AddCluster(&cfg, "events", events, evName, "mc_events")
 
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))

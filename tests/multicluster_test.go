@@ -56,12 +56,23 @@ func mcOnPrimary(t *testing.T, c *pgcluster.Cluster, name string) *gorm.DB {
 	return db
 }
 
+// twoClusters starts the "events" cluster (a primary and replicas) beside
+// shared and gives each cluster a fresh database: the configuration of both
+// (evTables placed on events), and plain GORM on each primary.
+func twoClusters(t *testing.T, replicas int, evTables ...string) (cfg datalayer.Config, events *pgcluster.Cluster, defDB, evDB *gorm.DB) {
+	t.Helper()
+	events = startCluster(t, pgcluster.Options{Replicas: replicas})
+	defName, evName := freshDatabaseOn(t, shared), freshDatabaseOn(t, events)
+	cfg = testenv.Config(shared)
+	cfg.Database = defName
+	testenv.AddCluster(&cfg, "events", events, evName, evTables...)
+	return cfg, events, mcOnPrimary(t, shared, defName), mcOnPrimary(t, events, evName)
+}
+
 // Two clusters behind one Manager: each statement runs on the cluster of its
 // clause, its model or its table, and a transaction stays on one cluster.
 func TestClustersRouteByPlacement(t *testing.T) {
-	events := startCluster(t, pgcluster.Options{Replicas: 1})
-	defName, evName := freshDatabaseOn(t, shared), freshDatabaseOn(t, events)
-	defDB, evDB := mcOnPrimary(t, shared, defName), mcOnPrimary(t, events, evName)
+	cfg, events, defDB, evDB := twoClusters(t, 1, "mc_events")
 	require.NoError(t, defDB.AutoMigrate(&mcUser{}, &mcOrder{}))
 	require.NoError(t, evDB.AutoMigrate(&mcEvent{}, &mcAudit{}, &mcLine{}))
 	waitReplicated(t, shared, shared.Nodes()[0])
@@ -69,9 +80,6 @@ func TestClustersRouteByPlacement(t *testing.T) {
 
 	reg := registry.New()
 	require.NoError(t, reg.Place("events", &mcAudit{}, &mcLine{}))
-	cfg := testenv.Config(shared)
-	cfg.Database = defName
-	testenv.AddCluster(&cfg, "events", events, evName, "mc_events")
 	m := openManager(t, cfg, datalayer.WithRegistry(reg))
 	ctx := testCtx(t)
 	db := m.DB().WithContext(ctx)
@@ -162,16 +170,11 @@ func TestClustersRouteByPlacement(t *testing.T) {
 // with an association to another cluster's model is left out: GORM's
 // AutoMigrate creates the tables a model's relations depend on too.)
 func TestClustersAutoMigrateEachModelOnItsCluster(t *testing.T) {
-	events := startCluster(t, pgcluster.Options{Replicas: 1})
-	defName, evName := freshDatabaseOn(t, shared), freshDatabaseOn(t, events)
-	defDB, evDB := mcOnPrimary(t, shared, defName), mcOnPrimary(t, events, evName)
+	cfg, _, defDB, evDB := twoClusters(t, 1, "mc_events")
 
 	reg := registry.New()
 	require.NoError(t, reg.Register(&mcUser{}, &mcEvent{}))
 	require.NoError(t, reg.Place("events", &mcAudit{}))
-	cfg := testenv.Config(shared)
-	cfg.Database = defName
-	testenv.AddCluster(&cfg, "events", events, evName, "mc_events")
 	m := openManager(t, cfg, datalayer.WithRegistry(reg))
 	require.NoError(t, m.AutoMigrate(testCtx(t)))
 
