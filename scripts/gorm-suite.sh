@@ -6,6 +6,9 @@
 #           (synchronous_commit = remote_apply), as GORM's CI runs it
 #   plugin  the same suite through a Manager's m.DB() on that cluster
 #   single  the same suite through a Manager's m.DB() on a single node
+#   clusters  as plugin, with a second cluster configured beside it (no table
+#           placed there): every transaction begins lazily, on its first
+#           statement's cluster (plugin/lazytx.go)
 #
 # GORM's code is never copied into this repository: the tests are taken at
 # run time from GORM_SRC, a git clone of GORM (the tag GORM_VERSION is
@@ -24,7 +27,7 @@
 #   GORM_VERSION          the tag to test (default v1.31.2)
 #   GORM_SUITE_OUT        where the events and summary.md go (default .tmp/gorm-suite)
 #   GORM_SUITE_RUN        only the top-level tests matching this regexp
-#   GORM_SUITE_WAYS       which ways to run (default "plain plugin single"); the
+#   GORM_SUITE_WAYS       which ways to run (default "plain plugin single"; also "clusters"); the
 #                         summary compares those whose events are in GORM_SUITE_OUT
 #   GORM_SUITE_TEST_TIMEOUT  a top-level test running longer is taken as hung: its
 #                         goroutine stacks are recorded and the suite goes on (default 60s)
@@ -122,7 +125,12 @@ start_cluster() { # name replicas db...
 	shift 2
 	local dir="$work/$name" args=()
 	mkdir -p "$dir"
-	for db in "$@"; do args+=(-db "$db"); done
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		-clusters-db) args+=(-clusters-db "$2"); shift 2 ;;
+		*) args+=(-db "$1"); shift ;;
+		esac
+	done
 	"$work/gormsuite" cluster -replicas "$replicas" -out "$dir" "${args[@]}" 2>"$dir/cluster.log" &
 	pids+=("$!")
 }
@@ -136,7 +144,7 @@ wait_cluster() { # name pid
 	die "the $1 cluster did not start within 3 minutes"
 }
 echo "gorm-suite: starting the clusters" >&2
-start_cluster replicated 1 gorm_plain gorm_plugin
+start_cluster replicated 1 gorm_plain gorm_plugin -clusters-db gorm_clusters
 start_cluster single 0 gorm_single
 wait_cluster replicated "${pids[0]}"
 wait_cluster single "${pids[1]}"
@@ -158,7 +166,8 @@ for way in $ways; do
 	plain) run_way plain "$work/replicated/gorm_plain.dsn" ;;
 	plugin) run_way plugin "$work/replicated/gorm_plugin.dsn" "$work/replicated/gorm_plugin.yaml" ;;
 	single) run_way single "$work/single/gorm_single.dsn" "$work/single/gorm_single.yaml" ;;
-	*) die "unknown way $way in GORM_SUITE_WAYS (plain, plugin, single)" ;;
+	clusters) run_way clusters "$work/replicated/gorm_clusters.dsn" "$work/replicated/gorm_clusters.yaml" ;;
+	*) die "unknown way $way in GORM_SUITE_WAYS (plain, plugin, single, clusters)" ;;
 	esac
 done
 
@@ -167,7 +176,7 @@ done
 	echo "GORM $GORM_VERSION tests/, $(date -u +%Y-%m-%d), unifieddb $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')"
 	echo
 	summary_ways=()
-	for way in plain plugin single; do
+	for way in plain plugin single clusters; do
 		[ -f "$out/$way.json" ] && summary_ways+=(-way "$way=$out/$way.json")
 	done
 	"$work/gormsuite" summarize -repo "$repo" "${summary_ways[@]}"

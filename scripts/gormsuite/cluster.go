@@ -36,15 +36,16 @@ func clusterCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
 	replicas := fs.Int("replicas", 1, "number of synchronous replicas (0: a single node)")
 	out := fs.String("out", "", "directory for the DSN and configuration files")
-	var dbs stringList
+	var dbs, twoClusters stringList
 	fs.Var(&dbs, "db", "a database to create (repeatable)")
+	fs.Var(&twoClusters, "clusters-db", "a database whose configuration has a second cluster, \"other\" (the same nodes, database <db>_other, no table placed on it): every transaction then begins lazily (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *out == "" || len(dbs) == 0 {
 		return errors.New("cluster: -out and at least one -db are required")
 	}
-	for _, db := range dbs {
+	for _, db := range append(dbs, twoClusters...) {
 		if !dbName.MatchString(db) {
 			return fmt.Errorf("cluster: bad database name %q", db)
 		}
@@ -72,7 +73,10 @@ func clusterCmd(ctx context.Context, args []string) error {
 		return fmt.Errorf("cluster: %w", err)
 	}
 	defer c.Close()
-	if err := writeClusterFiles(ctx, c, *out, dbs); err != nil {
+	if err := writeClusterFiles(ctx, c, *out, dbs, false); err != nil {
+		return err
+	}
+	if err := writeClusterFiles(ctx, c, *out, twoClusters, true); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(*out, "ready"), nil, 0o600); err != nil {
@@ -82,11 +86,18 @@ func clusterCmd(ctx context.Context, args []string) error {
 	return nil
 }
 
-func writeClusterFiles(ctx context.Context, c *pgcluster.Cluster, out string, dbs []string) error {
+// writeClusterFiles creates dbs and writes their files; with other, each
+// configuration has a second cluster on database <db>_other.
+func writeClusterFiles(ctx context.Context, c *pgcluster.Cluster, out string, dbs []string, other bool) error {
 	primary := c.Nodes()[0]
 	for _, db := range dbs {
 		if err := primary.Exec(ctx, `CREATE DATABASE "`+db+`"`); err != nil {
 			return fmt.Errorf("cluster: create database %s: %w", db, err)
+		}
+		if other {
+			if err := primary.Exec(ctx, `CREATE DATABASE "`+db+`_other"`); err != nil {
+				return fmt.Errorf("cluster: create database %s_other: %w", db, err)
+			}
 		}
 		dsn := primary.DSN() + " dbname=" + db // a later dbname overrides the first
 		if err := os.WriteFile(filepath.Join(out, db+".dsn"), []byte(dsn), 0o600); err != nil {
@@ -94,6 +105,9 @@ func writeClusterFiles(ctx context.Context, c *pgcluster.Cluster, out string, db
 		}
 		cfg := testenv.Config(c)
 		cfg.Database = db
+		if other {
+			testenv.AddCluster(&cfg, "other", c, db+"_other")
+		}
 		y, err := cfg.MarshalYAML()
 		if err != nil {
 			return fmt.Errorf("cluster: configuration of %s: %w", db, err)
