@@ -46,13 +46,14 @@ func TestFailoverOfOneClusterLeavesTheOtherAlone(t *testing.T) {
 		return m.DB().WithContext(ctx).Model(&haEvent{}).Count(&n).Error
 	})
 	// Transactions that name no cluster, begun lazily on their first
-	// statement's (lazytx.go): on each cluster.
-	evTxs := startLoad(t, ctx, 2, 5*time.Millisecond, func(ctx context.Context, w, seq int) error {
+	// statement's (lazytx.go): on each cluster, one worker each, so that
+	// the crash test's own timings are measured under the load they had.
+	evTxs := startLoad(t, ctx, 1, 10*time.Millisecond, func(ctx context.Context, w, seq int) error {
 		return m.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			return tx.Create(&haEvent{Worker: 100 + w, Seq: seq}).Error
 		})
 	})
-	txs := startLoad(t, ctx, 2, 5*time.Millisecond, func(ctx context.Context, w, seq int) error {
+	txs := startLoad(t, ctx, 1, 10*time.Millisecond, func(ctx context.Context, w, seq int) error {
 		return m.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			return tx.Create(&haWrite{Worker: 100 + w, Seq: seq}).Error
 		})
@@ -75,7 +76,7 @@ func TestFailoverOfOneClusterLeavesTheOtherAlone(t *testing.T) {
 	}
 	assert.Greater(t, acked(evW), 100, "the events cluster took writes all along")
 	assert.Greater(t, acked(evR), 100, "and reads")
-	assert.Greater(t, acked(evT), 50, "and transactions")
+	assert.Greater(t, acked(evT), 20, "and transactions")
 	t.Logf("events cluster: %d writes, %d reads and %d transactions, 0 failed", acked(evW), acked(evR), acked(evT))
 }
 
@@ -93,7 +94,7 @@ func checkCrashTxs(t *testing.T, rs []loadgen.Result, crashed time.Time, base in
 			t.Errorf("a transaction begun %s after the crash failed: %v", r.Start.Sub(crashed), r.Err)
 		}
 	}
-	assert.Greater(t, acked(rs), 50, "transactions committed")
+	assert.Greater(t, acked(rs), 20, "transactions committed")
 	t.Logf("lazily begun transactions on the crashed cluster: %d committed, %d failed", acked(rs), len(failures(rs)))
 }
 
