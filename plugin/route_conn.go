@@ -37,7 +37,8 @@ func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*s
 	a := attempts{p: r.p, mode: r.mode, query: query}
 	do := func(pl *cluster.Pool) (err error) {
 		a.begin(ctx)
-		rows, err = poolQuery(ctx, pl, r.prep, query, args...)
+		var buf markArgs
+		rows, err = poolQuery(ctx, pl, r.prep, query, r.args(&buf, args)...)
 		a.ran(pl, -1, err)
 		if err == nil {
 			r.served(ctx, pl)
@@ -62,7 +63,8 @@ func (r *route) QueryRowContext(ctx context.Context, query string, args ...any) 
 	a := attempts{p: r.p, mode: r.mode, query: query}
 	do := func(pl *cluster.Pool) error {
 		a.begin(ctx)
-		row = poolQueryRow(ctx, pl, r.prep, query, args...)
+		var buf markArgs
+		row = poolQueryRow(ctx, pl, r.prep, query, r.args(&buf, args)...)
 		err := row.Err()
 		a.ran(pl, -1, err)
 		if err == nil {
@@ -76,6 +78,16 @@ func (r *route) QueryRowContext(ctx context.Context, query string, args ...any) 
 		return errRow(ctx, err)
 	}
 	return row
+}
+
+// args are a query's arguments as sent: a read's marked (markRead) so that
+// the connection skips its stale-socket check, as the route retries a read
+// that finds its connection dead.
+func (r *route) args(buf *markArgs, args []any) []any {
+	if !r.read {
+		return args
+	}
+	return markRead(buf, args)
 }
 
 // PrepareContext implements gorm.ConnPool.
