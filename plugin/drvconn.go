@@ -107,7 +107,18 @@ func (c *drvConn) CheckNamedValue(nv *driver.NamedValue) error {
 // *sql.Conn or *sql.Tx the caller gets it, unsent, never ErrOutcomeUnknown).
 // A routed model read skips the check, and its system call (issue 21):
 // skipped says so, and lostRead then does the check only if the read fails.
+// Every statement calls it; the work (checkDue) is only on the first one
+// after the pool handed the connection out.
 func (c *drvConn) sendable() (skipped bool, err error) {
+	if c.reuse.Due() {
+		return c.checkDue()
+	}
+	// A read flag left set here is cleared by ResetSession, which also
+	// makes the check due: it never outlives the connection's hand-out.
+	return false, nil
+}
+
+func (c *drvConn) checkDue() (skipped bool, err error) {
 	read := c.read
 	c.read = false
 	if !c.reuse.Take() {
@@ -123,14 +134,15 @@ func (c *drvConn) sendable() (skipped bool, err error) {
 }
 
 // lostRead turns the failure of a model read that skipped the stale-socket
-// check into driver.ErrBadConn when the socket is dead, as the check would
-// have: database/sql then runs the read at once on another connection
+// check (the callers test skipped and err first: no call per statement)
+// into driver.ErrBadConn when the socket is dead, as the check would have:
+// database/sql then runs the read at once on another connection
 // (a read may run twice), where the route's own retry would report the
 // node and wait for it (retry.go) for a connection the server had simply
 // closed while it was idle in the pool (pg_terminate_backend,
 // idle_session_timeout, a restart).
-func (c *drvConn) lostRead(skipped bool, err error) error {
-	if err != nil && skipped && c.reuse.Dead() {
+func (c *drvConn) lostRead(err error) error {
+	if c.reuse.Dead() {
 		return driver.ErrBadConn
 	}
 	return err
@@ -228,7 +240,10 @@ func (c *drvConn) QueryContext(ctx context.Context, query string, args []driver.
 	w, ok := c.watch(ctx)
 	if !ok {
 		rows, err := c.roConn.QueryContext(ctx, query, args)
-		return rows, c.lostRead(skipped, err)
+		if skipped && err != nil {
+			err = c.lostRead(err)
+		}
+		return rows, err
 	}
 	var rows driver.Rows
 	err = c.run(ctx, w, OpQuery, query, func() (int64, error) {
@@ -372,7 +387,10 @@ func (s *drvStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (d
 	w, watch := s.c.watch(ctx)
 	if !watch {
 		rows, err := sc.QueryContext(ctx, args)
-		return rows, s.c.lostRead(skipped, err)
+		if skipped && err != nil {
+			err = s.c.lostRead(err)
+		}
+		return rows, err
 	}
 	var rows driver.Rows
 	err = s.c.run(ctx, w, OpQuery, s.query, func() (int64, error) {

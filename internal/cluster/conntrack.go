@@ -171,6 +171,9 @@ type Reused struct{ tc *trackedConn }
 // ReusedOf finds the plugin's socket under c (pgx's PgConn().Conn()).
 func ReusedOf(c net.Conn) Reused { return Reused{tracked(c)} }
 
+// Due reports whether the pool deferred the check of this reuse.
+func (r Reused) Due() bool { return r.tc != nil && r.tc.due }
+
 // Take reports whether the pool deferred the check of this reuse, and ends
 // the deferral: the caller checks now (Dead) or skips it.
 func (r Reused) Take() bool {
