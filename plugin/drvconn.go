@@ -40,7 +40,8 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 		return nil, errors.New("unifieddb: the pgx driver returned an unexpected connection type")
 	}
 	c.pl.Open.Add(1)
-	return &drvConn{roConn: roConn{Conn: sc, ro: c.ro}, pl: c.pl, p: c.p, s: c.s}, nil
+	return &drvConn{roConn: roConn{Conn: sc, ro: c.ro}, pl: c.pl, p: c.p, s: c.s,
+		reuse: cluster.ReusedOf(sc.Conn().PgConn().Conn())}, nil
 }
 
 // drvConn is one pgx connection of a pool. database/sql uses a driver
@@ -57,11 +58,108 @@ type drvConn struct {
 	// (see pin); its statements carry a pinMark. Cleared when database/sql
 	// hands it out again.
 	pinned bool
+	// reuse is the stale-socket check the pool deferred to the first
+	// thing sent after it handed the connection out (see sendable).
+	reuse cluster.Reused
+	// read: the statement's arguments carried readMark (see markRead).
+	read bool
+}
+
+// readMark, appended to a routed model read's arguments (markRead), tells
+// the connection that the statement is retried on another connection when
+// this one turns out dead: it needs no stale-socket check. database/sql
+// hands it to CheckNamedValue, which removes it before the driver sees the
+// arguments. A pointer to a package variable: putting it in an any
+// allocates nothing, and it equals nothing a caller could pass.
+var readMark = &struct{ _ byte }{}
+
+// markArgs is the room markRead uses on its caller's stack: a model read
+// with more arguments goes unmarked (checked), rather than allocate.
+type markArgs [8]any
+
+// markRead returns args with readMark appended, in buf; args itself when it
+// does not fit. database/sql does not keep its args slice (only the values
+// in it), so buf stays on the caller's stack: +0 allocations.
+func markRead(buf *markArgs, args []any) []any {
+	if len(args) >= len(buf) {
+		return args
+	}
+	n := copy(buf[:], args)
+	buf[n] = readMark
+	return buf[:n+1]
+}
+
+// CheckNamedValue takes readMark out of the arguments; pgx takes every
+// other value as it is (stdlib.Conn's CheckNamedValue).
+func (c *drvConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if nv.Value == any(readMark) {
+		c.read = true
+		return driver.ErrRemoveArgument
+	}
+	return c.roConn.Conn.CheckNamedValue(nv)
+}
+
+// sendable runs the stale-socket check that the pool deferred when it
+// handed the connection out (cluster.Options.DeferDeadCheck), before the
+// first thing is sent on it: BEGIN, a statement, a Parse. A connection whose
+// server is gone gives driver.ErrBadConn, with nothing sent: database/sql
+// then runs the call on another connection (its retry of ErrBadConn; on a
+// *sql.Conn or *sql.Tx the caller gets it, unsent, never ErrOutcomeUnknown).
+// A routed model read skips the check, and its system call (issue 21):
+// skipped says so, and lostRead then does the check only if the read fails.
+// Every statement calls it; the work (checkDue) is only on the first one
+// after the pool handed the connection out.
+func (c *drvConn) sendable() (skipped bool, err error) {
+	if c.reuse.Due() {
+		return c.checkDue()
+	}
+	// A read flag left set here is cleared by ResetSession, which also
+	// makes the check due: it never outlives the connection's hand-out.
+	return false, nil
+}
+
+func (c *drvConn) checkDue() (skipped bool, err error) {
+	read := c.read
+	c.read = false
+	if !c.reuse.Take() {
+		return false, nil
+	}
+	if read {
+		return true, nil
+	}
+	if c.reuse.Dead() {
+		return false, driver.ErrBadConn
+	}
+	return false, nil
+}
+
+// lostRead turns the failure of a model read that skipped the stale-socket
+// check (the callers test skipped and err first: no call per statement)
+// into driver.ErrBadConn when the socket is dead, as the check would have:
+// database/sql then runs the read at once on another connection
+// (a read may run twice), where the route's own retry would report the
+// node and wait for it (retry.go) for a connection the server had simply
+// closed while it was idle in the pool (pg_terminate_backend,
+// idle_session_timeout, a restart).
+func (c *drvConn) lostRead(err error) error {
+	if c.reuse.Dead() {
+		return driver.ErrBadConn
+	}
+	return err
 }
 
 // Conn is pgx's connection, as *stdlib.Conn's Conn method gives it: code
 // that reaches pgx through sql.Conn.Raw (COPY) finds it by this method.
-func (c *drvConn) Conn() *pgx.Conn { return c.roConn.Conn.Conn() }
+// Such code may write (COPY): the deferred stale-socket check runs first,
+// and a dead connection is closed, so that what it sends fails unsent (pgx:
+// "conn closed", safe to retry) and database/sql drops the connection.
+func (c *drvConn) Conn() *pgx.Conn {
+	pc := c.roConn.Conn.Conn()
+	if _, err := c.sendable(); err != nil {
+		pc.PgConn().Close(context.Background()) // the socket is dead: nothing waits
+	}
+	return pc
+}
 
 // pinKey carries a pinMark in a pinned statement's context.
 type pinKey struct{}
@@ -118,6 +216,9 @@ func (c *drvConn) run(ctx context.Context, w watched, op, query string, do func(
 }
 
 func (c *drvConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if _, err := c.sendable(); err != nil {
+		return nil, err
+	}
 	w, ok := c.watch(ctx)
 	if !ok {
 		return c.roConn.ExecContext(ctx, query, args)
@@ -132,12 +233,20 @@ func (c *drvConn) ExecContext(ctx context.Context, query string, args []driver.N
 }
 
 func (c *drvConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	skipped, err := c.sendable()
+	if err != nil {
+		return nil, err
+	}
 	w, ok := c.watch(ctx)
 	if !ok {
-		return c.roConn.QueryContext(ctx, query, args)
+		rows, err := c.roConn.QueryContext(ctx, query, args)
+		if skipped && err != nil {
+			err = c.lostRead(err)
+		}
+		return rows, err
 	}
 	var rows driver.Rows
-	err := c.run(ctx, w, OpQuery, query, func() (int64, error) {
+	err = c.run(ctx, w, OpQuery, query, func() (int64, error) {
 		var err error
 		rows, err = c.roConn.Conn.QueryContext(ctx, query, args)
 		return -1, err
@@ -148,6 +257,9 @@ func (c *drvConn) QueryContext(ctx context.Context, query string, args []driver.
 // PrepareContext: GORM's PrepareStmt sessions run a transaction's
 // statements prepared (*gorm.PreparedStmtTX); they get the same bookkeeping.
 func (c *drvConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if _, err := c.sendable(); err != nil {
+		return nil, err
+	}
 	st, err := c.roConn.Conn.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
@@ -159,6 +271,9 @@ func (c *drvConn) PrepareContext(ctx context.Context, query string) (driver.Stmt
 // ctx; one begun otherwise (GORM's Begin on a pinned connection, the
 // *sql.DB used directly) gets one here.
 func (c *drvConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if _, err := c.sendable(); err != nil {
+		return nil, err
+	}
 	tx, err := c.roConn.Conn.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -188,7 +303,7 @@ func (c *drvConn) Close() error {
 
 // ResetSession: database/sql hands the connection out again.
 func (c *drvConn) ResetSession(ctx context.Context) error {
-	c.pinned, c.tx = false, nil
+	c.pinned, c.tx, c.read = false, nil, false
 	return c.roConn.Conn.ResetSession(ctx)
 }
 
@@ -244,6 +359,9 @@ func (s *drvStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (dr
 	if !ok {
 		return nil, driver.ErrSkip
 	}
+	if _, err := s.c.sendable(); err != nil {
+		return nil, err
+	}
 	w, watch := s.c.watch(ctx)
 	if !watch {
 		return sc.ExecContext(ctx, args)
@@ -262,12 +380,20 @@ func (s *drvStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (d
 	if !ok {
 		return nil, driver.ErrSkip
 	}
+	skipped, err := s.c.sendable()
+	if err != nil {
+		return nil, err
+	}
 	w, watch := s.c.watch(ctx)
 	if !watch {
-		return sc.QueryContext(ctx, args)
+		rows, err := sc.QueryContext(ctx, args)
+		if skipped && err != nil {
+			err = s.c.lostRead(err)
+		}
+		return rows, err
 	}
 	var rows driver.Rows
-	err := s.c.run(ctx, w, OpQuery, s.query, func() (int64, error) {
+	err = s.c.run(ctx, w, OpQuery, s.query, func() (int64, error) {
 		var err error
 		rows, err = sc.QueryContext(ctx, args)
 		return -1, err
@@ -311,6 +437,7 @@ var (
 	_ driver.ExecerContext          = (*drvConn)(nil)
 	_ driver.QueryerContext         = (*drvConn)(nil)
 	_ driver.SessionResetter        = (*drvConn)(nil)
+	_ driver.NamedValueChecker      = (*drvConn)(nil)
 	_ driver.Conn                   = (*drvConn)(nil)
 	_ driver.StmtExecContext        = (*drvStmt)(nil)
 	_ driver.StmtQueryContext       = (*drvStmt)(nil)

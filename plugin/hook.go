@@ -95,6 +95,10 @@ type attempts struct {
 	rows    int64
 	err     error
 	attempt int
+	// mono: the attempt's start on the monotonic clock (cluster.MonoNanos)
+	// when the metrics are the only hook (Plugin.metricsOnly), which need
+	// its duration only; start then stays zero.
+	mono int64
 }
 
 // begin marks the start of an attempt, reporting the one before it (which
@@ -102,6 +106,10 @@ type attempts struct {
 func (a *attempts) begin(ctx context.Context) {
 	if a.pl != nil {
 		a.report(ctx, false, a.err)
+	}
+	if a.p.metricsOnly {
+		a.mono = cluster.MonoNanos()
+		return
 	}
 	a.start = a.p.clock()
 }
@@ -111,7 +119,9 @@ func (a *attempts) begin(ctx context.Context) {
 func (a *attempts) ran(pl *cluster.Pool, rows int64, err error) {
 	a.attempt++
 	a.pl, a.rows, a.err = pl, rows, err
-	if !a.start.IsZero() {
+	if a.mono != 0 {
+		a.d = time.Duration(cluster.MonoNanos() - a.mono)
+	} else if !a.start.IsZero() {
 		a.d = time.Since(a.start)
 	}
 }
@@ -126,6 +136,12 @@ func (a *attempts) end(ctx context.Context, err error) {
 func (a *attempts) report(ctx context.Context, last bool, err error) {
 	pl := a.pl
 	a.pl = nil
+	if a.p.metricsOnly {
+		// What metricsHook takes from a Statement, without building one
+		// (issue 21: the default configuration's only hook).
+		a.p.observe(ctx, pl.Node, a.mode, a.d, err, a.attempt)
+		return
+	}
 	a.p.statement(ctx, a.mode, pl, a.query, a.start, a.d, a.rows, err, a.attempt, last)
 }
 
@@ -185,5 +201,6 @@ func (p *Plugin) statementHooks() []StatementHook {
 			p.userHooks = true
 		}
 	}
+	p.metricsOnly = len(hs) == 1 && p.opts.Metrics
 	return hs
 }

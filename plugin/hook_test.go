@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prompt-improver/unifieddb/internal/cluster"
@@ -147,5 +148,42 @@ func TestTracingSpanOfAFailedAttempt(t *testing.T) {
 	}
 	if got := s.Status.Description; strings.Contains(got, "hunter2") {
 		t.Errorf("password in the span status: %q", got)
+	}
+}
+
+// With the metrics as the only hook (the default), an attempt is counted
+// without building a Statement, timed on the monotonic clock: the same
+// figures as through the hook, and a duration.
+func TestAttemptsMetricsOnlyCountsAsTheHook(t *testing.T) {
+	p, first, second := hookedPlugin(t)
+	if !p.metricsOnly {
+		t.Fatal("metrics alone should take the direct path")
+	}
+	ctx := context.Background()
+	a := attempts{p: p, mode: ReadOnly, query: "SELECT 1"}
+	a.begin(ctx)
+	time.Sleep(time.Millisecond)
+	a.ran(first, -1, errors.New("connection reset"))
+	a.begin(ctx)
+	a.ran(second, -1, nil)
+	a.end(ctx, nil)
+	m := p.Metrics()
+	if f := m.Nodes[first.Node.Name]; f.Queries != 1 || f.Errors != 1 || f.Retries != 0 || f.Total < time.Millisecond {
+		t.Errorf("first node figures: %+v", f)
+	}
+	if f := m.Nodes[second.Node.Name]; f.Queries != 1 || f.Errors != 0 || f.Retries != 1 || f.Total <= 0 {
+		t.Errorf("second node figures: %+v", f)
+	}
+	if f := m.Modes["read_only"]; f.Queries != 2 || f.Retries != 1 {
+		t.Errorf("mode figures: %+v", f)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		a := attempts{p: p, mode: Auto, query: "SELECT 1"}
+		a.begin(ctx)
+		a.ran(second, -1, nil)
+		a.end(ctx, nil)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per attempt", allocs)
 	}
 }

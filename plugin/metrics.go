@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"time"
 
 	"github.com/prompt-improver/unifieddb/internal/cluster"
 )
@@ -17,12 +18,17 @@ type Figures = cluster.Figures
 type metricsHook struct{ p *Plugin }
 
 func (h metricsHook) Statement(ctx context.Context, s Statement) {
-	failed := s.Err != nil && ctx.Err() == nil
-	s.node.Stats.Observe(s.Duration, failed)
-	h.p.modeStats[s.Mode].Observe(s.Duration, failed)
-	if s.Attempt > 1 {
-		s.node.Stats.Retried()
-		h.p.modeStats[s.Mode].Retried()
+	h.p.observe(ctx, s.node, s.Mode, s.Duration, s.Err, s.Attempt)
+}
+
+// observe counts one attempt: the metrics hook's work (see metricsOnly).
+func (p *Plugin) observe(ctx context.Context, n *cluster.Node, mode Mode, d time.Duration, err error, attempt int) {
+	failed := err != nil && ctx.Err() == nil
+	n.Stats.Observe(d, failed)
+	p.modeStats[mode].Observe(d, failed)
+	if attempt > 1 {
+		n.Stats.Retried()
+		p.modeStats[mode].Retried()
 	}
 }
 

@@ -221,5 +221,6 @@ func (p *Plugin) clusterOptions(o *Options, s *site) cluster.Options {
 		MaxReplicationLag: o.MaxReplicationLag, ReplicaPolicy: o.ReplicaPolicy,
 		TransactionPooling: o.TransactionPooling, Hooks: o.Hooks, Logger: p.log,
 		Connector: p.connector(o, s), Failover: p.failover,
+		DeferDeadCheck: true, // drvConn.sendable
 	}
 }

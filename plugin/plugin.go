@@ -52,6 +52,9 @@ type Plugin struct {
 	modeStats [modeCount]cluster.Counters
 	hooks     []StatementHook // metrics, echo, then Options.StatementHooks
 	userHooks bool            // Options.StatementHooks has one
+	// metricsOnly: the metrics are the only hook (the default), so an
+	// attempt reports to them directly, timed on the monotonic clock.
+	metricsOnly bool
 
 	// lsnSeam, when set (by tests), answers askLSN instead of the node.
 	lsnSeam func(ctx context.Context, pl *cluster.Pool, query string) (int64, error)

@@ -3,6 +3,8 @@ package plugin
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 
 	"github.com/prompt-improver/unifieddb/internal/cluster"
 	"gorm.io/gorm"
@@ -14,12 +16,35 @@ import (
 
 // poolConn takes one connection, waiting at most pl.Wait. Give it back with
 // Put. Its errors say that nothing was sent (unsentError).
+//
+// The connection comes checked (drvConn.sendable): its caller sends on the
+// *sql.Conn, where database/sql retries nothing, so one whose server closed
+// it while it was idle is dropped here and another taken, as database/sql
+// does for a statement on the *sql.DB (maxBadConnRetries, then a new one).
 func poolConn(ctx context.Context, pl *cluster.Pool) (*sql.Conn, error) {
-	c, err := pl.Conn(ctx)
-	if err != nil {
-		return nil, &unsentError{err}
+	for try := 1; ; try++ {
+		c, err := pl.Conn(ctx)
+		if err != nil {
+			return nil, &unsentError{err}
+		}
+		if err = c.Raw(checkReused); err == nil {
+			return c, nil
+		}
+		pl.Put(c) // closed already: database/sql closes a *sql.Conn on ErrBadConn
+		if try == 3 || !errors.Is(err, driver.ErrBadConn) {
+			return nil, &unsentError{err}
+		}
 	}
-	return c, nil
+}
+
+// checkReused runs the stale-socket check that the pool deferred, in
+// sql.Conn.Raw; a func value made once, so Raw allocates no closure.
+var checkReused = func(dc any) error {
+	if d, ok := dc.(*drvConn); ok {
+		_, err := d.sendable()
+		return err
+	}
+	return nil
 }
 
 // poolExec runs a statement; one refused for a stale cached plan runs once more

@@ -37,7 +37,12 @@ func (r *route) QueryContext(ctx context.Context, query string, args ...any) (*s
 	a := attempts{p: r.p, mode: r.mode, query: query}
 	do := func(pl *cluster.Pool) (err error) {
 		a.begin(ctx)
-		rows, err = poolQuery(ctx, pl, r.prep, query, args...)
+		if r.marks(pl) {
+			var buf markArgs // zeroed only here: 128 bytes
+			rows, err = poolQuery(ctx, pl, r.prep, query, markRead(&buf, args)...)
+		} else {
+			rows, err = poolQuery(ctx, pl, r.prep, query, args...)
+		}
 		a.ran(pl, -1, err)
 		if err == nil {
 			r.served(ctx, pl)
@@ -62,7 +67,12 @@ func (r *route) QueryRowContext(ctx context.Context, query string, args ...any) 
 	a := attempts{p: r.p, mode: r.mode, query: query}
 	do := func(pl *cluster.Pool) error {
 		a.begin(ctx)
-		row = poolQueryRow(ctx, pl, r.prep, query, args...)
+		if r.marks(pl) {
+			var buf markArgs
+			row = poolQueryRow(ctx, pl, r.prep, query, markRead(&buf, args)...)
+		} else {
+			row = poolQueryRow(ctx, pl, r.prep, query, args...)
+		}
 		err := row.Err()
 		a.ran(pl, -1, err)
 		if err == nil {
@@ -76,6 +86,14 @@ func (r *route) QueryRowContext(ctx context.Context, query string, args ...any) 
 		return errRow(ctx, err)
 	}
 	return row
+}
+
+// marks reports whether a query's arguments on pl are sent marked
+// (markRead), so that the connection skips its stale-socket check: a read,
+// which the route retries when it finds its connection dead, on a pool
+// that has the check (read pools have none: see cluster's openNode).
+func (r *route) marks(pl *cluster.Pool) bool {
+	return r.read && pl.Kind != cluster.PoolRead
 }
 
 // PrepareContext implements gorm.ConnPool.

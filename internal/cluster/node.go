@@ -103,7 +103,11 @@ func openNode(c *Cluster, idx int, addr Addr) (*Node, error) {
 			// first: a write must not be sent into a dead one (see dead),
 			// nor into one older than the node's last change of role (see
 			// epoch.go).
-			dbOpts = append(dbOpts, stdlib.OptionShouldPing(shouldPing), stdlib.OptionResetSession(staleConn))
+			ping := shouldPing
+			if o.DeferDeadCheck && o.Connector != nil {
+				ping = shouldPingLater
+			}
+			dbOpts = append(dbOpts, stdlib.OptionShouldPing(ping), stdlib.OptionResetSession(staleConn))
 		}
 		pl := &Pool{Node: n, Kind: k, Wait: o.PoolTimeout, Max: int32(min(pc.MaxOpen, math.MaxInt32)), released: newGate(ConnectBurst)}
 		// At most ConnectBurst dials of the pool at once (see admit.go).

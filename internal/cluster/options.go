@@ -51,6 +51,12 @@ type Options struct {
 	// per-connection bookkeeping), before the pool's *sql.DB is opened on
 	// it. It may set pl.Local.
 	Connector func(pl *Pool, c driver.Connector) driver.Connector
+	// DeferDeadCheck: the Connector's connections run the stale-socket
+	// check of a reused connection themselves (Reused.Dead), before the
+	// first thing they send, and may skip it for a statement that is safe
+	// to retry elsewhere; the pool then does not peek when it hands a
+	// connection out (see shouldPingLater).
+	DeferDeadCheck bool
 	// Failover is told of each failover after Hooks.Failover, on the hooks
 	// goroutine (the query path's FailoverHooks).
 	Failover func(old, primary Addr, at time.Time, took time.Duration)
