@@ -102,7 +102,14 @@ func (r *route) retryUntil(ctx context.Context, op string, deadline time.Time, f
 			}
 			backoff = min(backoff*2, 500*time.Millisecond)
 			tried = 0
-			next, perr = r.pick(tried)
+			if fresh != nil {
+				// A replica may miss the context's writes: as noNode, ask
+				// again where they can be read (a fresh replica, else the
+				// primary), never any replica in rotation.
+				next, perr = r.first(ctx)
+			} else {
+				next, perr = r.pick(tried)
+			}
 		}
 		pl = next
 		if r.p.opts.Debug {

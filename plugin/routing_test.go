@@ -400,3 +400,27 @@ func TestReadYourWritesMovesOnlyToANodePastTheLastRead(t *testing.T) {
 	pl, _ = r.first(ctx)
 	assert.Equal(t, ns[0], pl.Node, "after a read on the primary, reads stay there")
 }
+
+// A read-your-writes read whose node failed, retried after a wait for the
+// topology to change (the primary lost), goes where the context's writes can
+// be read: the new primary here, never a replica it did not check (a stale
+// read TestSyncCrashHistory once caught under make stress).
+func TestRoutingReadYourWritesRetryAfterAWaitSkipsUncheckedReplicas(t *testing.T) {
+	p, ns := routingPlugin(t, 3, Options{FailoverTimeout: 2 * time.Second})
+	p.lsnSeam = func(context.Context, *cluster.Pool, string) (int64, error) { return 0, errReset }
+	ctx := WithReadYourWrites(context.Background())
+	require.NoError(t, p.routes[Auto][opWrite].run(ctx, OpExec, (&script{}).do))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		time.Sleep(20 * time.Millisecond)
+		ns[0].Report(errShutdown) // the primary is lost: the wait ends, no primary yet
+		time.Sleep(50 * time.Millisecond)
+		p.probeAll(ns[1]) // n1 promoted
+	}()
+	s := &script{}
+	err := p.routes[Auto][opRead].retryLoop(ctx, OpQuery, ns[0].Pools[cluster.PoolWrite], errReset, true, s.do)
+	<-done
+	require.NoError(t, err)
+	assert.Equal(t, []string{"n1/write"}, s.nodes, "the new primary, not a replica in rotation")
+}
