@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/prompt-improver/unifieddb/internal/cluster"
@@ -337,22 +336,6 @@ func (s *lazyStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (
 		return sc.QueryContext(ctx, args)
 	}
 	return nil, driver.ErrSkip
-}
-
-// spName is a savepoint statement's kind and name.
-type spName struct{ kind, name string }
-
-// savepointName parses one of isSavepoint's forms.
-func savepointName(query string) spName {
-	var n spName
-	q := strings.ToUpper(strings.TrimSpace(query))
-	for _, kind := range []string{"SAVEPOINT ", "ROLLBACK TO SAVEPOINT ", "RELEASE SAVEPOINT "} {
-		if name, ok := strings.CutPrefix(q, kind); ok {
-			n.kind, n.name = kind[:len(kind)-1], name
-			break
-		}
-	}
-	return n
 }
 
 var (

@@ -160,13 +160,23 @@ func (st *txState) committed(err error) error {
 // and a read-only transaction accepts them. Only these exact forms pass:
 // anything more is treated as the write it may be.
 func isSavepoint(query string) bool {
+	n := savepointName(query)
+	return n.kind != "" && bareName(n.name)
+}
+
+// spName is a savepoint statement's kind (SAVEPOINT, ROLLBACK TO
+// SAVEPOINT, RELEASE SAVEPOINT) and name, upper-cased; kind is empty for
+// any other statement.
+type spName struct{ kind, name string }
+
+func savepointName(query string) spName {
 	q := strings.ToUpper(strings.TrimSpace(query))
-	for _, prefix := range []string{"SAVEPOINT ", "ROLLBACK TO SAVEPOINT ", "RELEASE SAVEPOINT "} {
-		if name, ok := strings.CutPrefix(q, prefix); ok {
-			return bareName(name)
+	for _, kind := range []string{"SAVEPOINT ", "ROLLBACK TO SAVEPOINT ", "RELEASE SAVEPOINT "} {
+		if name, ok := strings.CutPrefix(q, kind); ok {
+			return spName{kind: kind[:len(kind)-1], name: name}
 		}
 	}
-	return false
+	return spName{}
 }
 
 // bareName reports whether s is a plain SQL identifier.
